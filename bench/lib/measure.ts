@@ -1,0 +1,98 @@
+/** Timing primitives: sequential and concurrent batches of calls, and their summary (median, p99, ops/s). */
+
+/** What one batch measured: per-call latencies (µs) and the batch's wall time. */
+export interface Batch {
+  latencies: Float64Array;
+  ops: number;
+  wallMs: number;
+  /** CPU time spent meanwhile by this process and redis-server, µs (NaN when unknown). */
+  cpuMicros?: number;
+}
+
+/** Summary of all the batches of one contender in one phase. */
+export interface Summary {
+  /** Median latency of one call, µs. */
+  median: number;
+  /** 99th percentile latency, µs. */
+  p99: number;
+  /** Median over batches of calls per second. */
+  opsPerSec: number;
+  /** Calls measured. */
+  samples: number;
+  /** CPU time per call of this process and redis-server together, µs: steadier than wall time on a busy machine. */
+  cpuPerOp: number;
+}
+
+/** One call of the operation under test; `i` picks the key. */
+export type Operation = (i: number) => Promise<unknown>;
+
+/** Runs `n` calls one after another, timing each. */
+export async function sequential(op: Operation, n: number, offset = 0): Promise<Batch> {
+  const latencies = new Float64Array(n);
+  const started = performance.now();
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await op(offset + i);
+    latencies[i] = (performance.now() - t) * 1000;
+  }
+  return { latencies, ops: n, wallMs: performance.now() - started };
+}
+
+/** Runs `n` calls with `inFlight` of them outstanding at any time (a closed loop of `inFlight` workers). */
+export async function concurrent(op: Operation, n: number, inFlight: number, offset = 0): Promise<Batch> {
+  const latencies = new Float64Array(n);
+  let next = 0;
+  const worker = async () => {
+    while (next < n) {
+      const i = next++;
+      const t = performance.now();
+      await op(offset + i);
+      latencies[i] = (performance.now() - t) * 1000;
+    }
+  };
+  const started = performance.now();
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  return { latencies, ops: n, wallMs: performance.now() - started };
+}
+
+/** Value at quantile `q` (0..1) of sorted values (nearest rank). */
+export function quantile(sorted: Float64Array | number[], q: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
+  return sorted[rank]!;
+}
+
+/** Median of a list of numbers. */
+export function median(values: number[]): number {
+  return quantile(Float64Array.from(values).sort(), 0.5);
+}
+
+/** Pools the batches' latencies and takes the median and p99; ops/s is the median of the batches' rates. */
+export function summarise(batches: Batch[]): Summary {
+  const total = batches.reduce((n, b) => n + b.latencies.length, 0);
+  const all = new Float64Array(total);
+  let at = 0;
+  for (const b of batches) {
+    all.set(b.latencies, at);
+    at += b.latencies.length;
+  }
+  all.sort();
+  const ops = batches.reduce((n, b) => n + b.ops, 0);
+  return {
+    median: quantile(all, 0.5),
+    p99: quantile(all, 0.99),
+    opsPerSec: median(batches.map((b) => (b.ops * 1000) / b.wallMs)),
+    samples: total,
+    cpuPerOp: batches.reduce((n, b) => n + (b.cpuMicros ?? NaN), 0) / ops,
+  };
+}
+
+/** Collects garbage between batches when node runs with --expose-gc, so one contender's garbage is not billed to the next. */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
+/** Resolves after `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

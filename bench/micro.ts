@@ -1,0 +1,255 @@
+/**
+ * Micro benchmarks: infercache against the floor (raw node-redis), the uncached function and the peers, on a
+ * private redis-server pinned with the benchmark to one CPU. Contenders run round-robin, one batch each per round,
+ * in an order that rotates every round; round 0 is a warm-up and is discarded.
+ *
+ *   npm run bench:micro                      full run (~1 min)
+ *   BENCH_QUICK=1 npm run bench:micro        a few calls per phase: proves it runs
+ *   BENCH_ONLY=floor,infercache npm run bench:micro   contenders whose name contains one of the words
+ */
+import { startTestRedis } from '../src/testing.js';
+import { benchCpus, cpuClock, hasTaskset, machine, pin } from './lib/cpu.js';
+import { collectGarbage, concurrent, median, sequential, sleep, summarise, type Batch } from './lib/measure.js';
+import { floor, infercache, uncached, type Compute, type Contender } from './lib/contenders.js';
+import { bentocache, cacheable, cacheManager, typeCacheable } from './lib/peers.js';
+import { makeValue, valueSizes } from './lib/value.js';
+import { fmt, ratio, table, versions, writeResults } from './lib/report.js';
+import { evaluateMicro, type MicroPhase, type PhaseResult } from './lib/targets.js';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 8));
+const scaled = (n: number) => (QUICK ? Math.max(8, Math.round(n / 50)) : n);
+const CALLS = { hit: scaled(2000), miss: scaled(500), inflight: scaled(4096) };
+const BATCH_MS = QUICK ? 1 : 40;
+const HIT_KEYS = 256;
+const IN_FLIGHT = 64;
+const STAMPEDE_CALLERS = 100;
+const STAMPEDE_MS = 50;
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const cpus = benchCpus();
+  const server = await startTestRedis();
+  const pinned = pin(server.pid, cpus.main) && pin(process.pid, cpus.main);
+  const pinning = pinned
+    ? `redis-server and the benchmark pinned to CPU ${cpus.main} with taskset`
+    : hasTaskset
+      ? 'taskset refused: not pinned (expect noisy, higher round trips)'
+      : 'taskset not found: not pinned (expect noisy, higher round trips)';
+  console.log(`infercache micro benchmarks — ${machine()}`);
+  console.log(`${pinning}; ${ROUNDS} rounds + 1 warm-up round, order rotating${gcNote()}\n`);
+
+  const value = makeValue();
+  const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
+  const factories: Array<[string, () => Promise<Contender>]> = [
+    ['floor', () => floor(server.url)],
+    ['uncached function', async () => uncached()],
+    ['infercache redis', () => infercache(server.url, false)],
+    ['infercache memory+redis', () => infercache(server.url, true)],
+    ['cache-manager redis', () => cacheManager(server.url)],
+    ['cacheable redis', () => cacheable(server.url, false)],
+    ['cacheable memory+redis', () => cacheable(server.url, true)],
+    ['bentocache redis', () => bentocache(server.url, false)],
+    ['bentocache memory+redis', () => bentocache(server.url, true)],
+    ['@type-cacheable redis', () => typeCacheable(server.url)],
+  ];
+  const wanted = factories.filter(
+    ([name]) => name === 'floor' || !only || only.some((word) => name.toLowerCase().includes(word)),
+  );
+  const contenders = await Promise.all(wanted.map(([, make]) => make()));
+
+  // One compute function per contender, counting its runs: a hit phase that computes is reported, not hidden.
+  const computes = contenders.map(() => 0);
+  const fns: Compute[] = contenders.map((_, idx) => () => {
+    computes[idx]!++;
+    return Promise.resolve(value);
+  });
+  const hitKeys = contenders.map((_, idx) => Array.from({ length: HIT_KEYS }, (_, k) => `h:${idx}:${k}`));
+
+  // Each batch lasts at least BATCH_MS: fast contenders (memory tiers) get more calls, sized from the warm-up round,
+  // so that a batch is not dominated by what the previous one left behind (garbage, a cold cache).
+  const rounds = async (
+    base: number,
+    run: (c: Contender, idx: number, round: number, calls: number) => Promise<Batch>,
+  ): Promise<Batch[][]> => {
+    const batches = contenders.map((): Batch[] => []);
+    const calls = contenders.map(() => base);
+    for (let round = 0; round <= ROUNDS; round++) {
+      for (let j = 0; j < contenders.length; j++) {
+        const idx = (round + j) % contenders.length;
+        collectGarbage();
+        await sleep(5); // let concurrent sweeping finish before the clock starts
+        const cpu = cpuClock(server.pid);
+        const batch = await run(contenders[idx]!, idx, round, calls[idx]!);
+        batch.cpuMicros = cpu();
+        if (round > 0) batches[idx]!.push(batch);
+        else calls[idx] = Math.min(base * 100, Math.max(base, Math.ceil((BATCH_MS * base) / batch.wallMs)));
+      }
+    }
+    return batches;
+  };
+  const phaseResult = (phase: MicroPhase, batches: Batch[][]): PhaseResult => ({
+    phase,
+    rows: contenders.map((c, idx) => ({
+      name: c.name,
+      role: c.role,
+      tier: c.tier,
+      ...summarise(batches[idx]!),
+      computes: computes[idx]!,
+    })),
+  });
+
+  // Prime the hit keys (twice: the second pass fills memory tiers that fill on read), then let writes land.
+  for (let pass = 0; pass < 2; pass++) {
+    await Promise.all(
+      contenders.map(async (c, idx) => {
+        for (const key of hitKeys[idx]!) await c.get(key, fns[idx]!);
+      }),
+    );
+    await sleep(100);
+  }
+  const results: PhaseResult[] = [];
+
+  computes.fill(0);
+  const hit = await rounds(CALLS.hit, (c, idx, _round, calls) =>
+    sequential((i) => c.get(hitKeys[idx]![i % HIT_KEYS]!, fns[idx]!), calls),
+  );
+  results.push(phaseResult('hit', hit));
+
+  computes.fill(0);
+  const miss = await rounds(CALLS.miss, (c, idx, round, calls) =>
+    sequential((i) => c.get(`m:${idx}:${round}:${i}`, fns[idx]!), calls),
+  );
+  results.push(phaseResult('miss', miss));
+
+  computes.fill(0);
+  const inflight = await rounds(CALLS.inflight, (c, idx, round, calls) =>
+    concurrent(
+      // 37 is coprime with 256, so the 64 calls in flight at any moment use 64 different keys: no single-flight help.
+      (i) => c.get(hitKeys[idx]![((i + round * IN_FLIGHT) * 37) % HIT_KEYS]!, fns[idx]!),
+      calls,
+      IN_FLIGHT,
+    ),
+  );
+  results.push(phaseResult('inflight', inflight));
+
+  // Stampede: 100 callers at once on a cold key whose computation takes 50 ms; count the computations.
+  const runs = contenders.map((): number[] => []);
+  const walls = contenders.map((): number[] => []);
+  const stampedeRounds = QUICK ? 1 : 3;
+  for (let round = 0; round <= stampedeRounds; round++) {
+    for (let j = 0; j < contenders.length; j++) {
+      const idx = (round + j) % contenders.length;
+      const c = contenders[idx]!;
+      let count = 0;
+      const slow = async () => {
+        count++;
+        await sleep(STAMPEDE_MS);
+        return value;
+      };
+      const t = performance.now();
+      await Promise.all(Array.from({ length: STAMPEDE_CALLERS }, () => c.get(`s:${idx}:${round}`, slow)));
+      if (round > 0) {
+        runs[idx]!.push(count);
+        walls[idx]!.push(performance.now() - t);
+      }
+    }
+  }
+  results.push({
+    phase: 'stampede',
+    rows: contenders.map((c, idx) => ({
+      name: c.name,
+      role: c.role,
+      tier: c.tier,
+      median: median(walls[idx]!) * 1000,
+      p99: Math.max(...walls[idx]!) * 1000,
+      opsPerSec: NaN,
+      samples: runs[idx]!.length,
+      cpuPerOp: NaN,
+      computes: Math.max(...runs[idx]!),
+    })),
+  });
+
+  await Promise.all(contenders.map((c) => Promise.race([c.close().catch(() => {}), sleep(2000)])));
+  await server.stop();
+
+  const targets = evaluateMicro(results);
+  printResults(results, value);
+  console.log('\nTargets');
+  for (const t of targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${t.detail}`);
+  const file = writeResults('micro', {
+    kind: 'micro',
+    date: new Date().toISOString(),
+    machine: machine(),
+    pinning,
+    command: 'npm run bench:micro',
+    rounds: ROUNDS,
+    calls: { ...CALLS, inFlight: IN_FLIGHT, hitKeys: HIT_KEYS, stampedeCallers: STAMPEDE_CALLERS },
+    valueBytes: valueSizes(value),
+    versions: versions([
+      'redis',
+      'cache-manager',
+      'keyv',
+      '@keyv/redis',
+      'cacheable',
+      'bentocache',
+      'ioredis',
+      '@type-cacheable/core',
+    ]),
+    contenders: contenders.map((c) => ({ name: c.name, role: c.role, tier: c.tier, note: c.note })),
+    results,
+    targets,
+    seconds: (Date.now() - started) / 1000,
+  });
+  console.log(`\nwrote ${file} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
+}
+
+const TITLES: Record<MicroPhase, string> = {
+  hit: `Sequential hit (~1 KB value, ${HIT_KEYS} keys)`,
+  miss: 'Sequential miss (fn returns at once; floor = GET + SET)',
+  inflight: `${IN_FLIGHT} calls in flight over ${HIT_KEYS} keys (hits)`,
+  stampede: `Stampede: ${STAMPEDE_CALLERS} callers on a cold key, fn takes ${STAMPEDE_MS} ms`,
+};
+
+function printResults(results: PhaseResult[], value: unknown): void {
+  const sizes = valueSizes(value);
+  console.log(`value: ${sizes.msgpack} B msgpack, ${sizes.json} B JSON; latencies in µs`);
+  for (const r of results) {
+    console.log(`\n${TITLES[r.phase]}`);
+    if (r.phase === 'stampede') {
+      const rows = r.rows.map((row) => ({
+        name: row.name,
+        cells: [`${row.computes}`, fmt(row.median / 1000, ' ms'), fmt(row.p99 / 1000, ' ms')],
+      }));
+      console.log(table(['contender', 'runs / 100 callers (max)', 'wall (median)', 'wall (max)'], rows));
+      continue;
+    }
+    const base = r.rows.find((row) => row.role === 'floor')!;
+    const rows = r.rows.map((row) => ({
+      name: row.name,
+      cells: [
+        fmt(row.median),
+        fmt(row.p99),
+        fmt(row.opsPerSec),
+        ratio(row.median / base.median),
+        ratio(row.opsPerSec / base.opsPerSec),
+        fmt(row.cpuPerOp),
+        ...(r.phase === 'miss' ? [] : [String(row.computes)]),
+      ],
+    }));
+    const headers = ['contender', 'median µs', 'p99 µs', 'ops/s', '× floor (median)', '× floor (ops/s)', 'CPU µs/op'];
+    console.log(table(r.phase === 'miss' ? headers : [...headers, 'fn runs'], rows));
+  }
+}
+
+function gcNote(): string {
+  return typeof (globalThis as { gc?: unknown }).gc === 'function' ? '; GC forced between batches' : '';
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

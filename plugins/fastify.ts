@@ -1,0 +1,196 @@
+/**
+ * `infercache/fastify`: the Fastify 5 plugin. Decorates `app.cache`, caches routes that set `config.cache`, mounts
+ * the operational endpoints when asked, and closes the cache it created with the app. The HTTP logic lives in
+ * `src/http` (shared with the Express middleware); this file only adapts Fastify's hooks to it.
+ */
+import { finished } from 'node:stream';
+import fp from 'fastify-plugin';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  HookHandlerDoneFunction,
+  RouteHandlerMethod,
+  RouteOptions,
+  preHandlerAsyncHookHandler,
+} from 'fastify';
+import { createCache, type Cache } from '../src/cache.js';
+import { ConfigError, InfercacheError } from '../src/errors.js';
+import { RouteCache, type Capture } from '../src/http/route.js';
+import { createEndpoints, errorResponse, ENDPOINT_HEADERS, type EndpointsOptions } from '../src/http/endpoints.js';
+import { resolveAdmin, type AdminOptions } from '../src/http/admin.js';
+import { bodyBytes } from '../src/http/response.js';
+import type { RouteCacheOptions } from '../src/http/options.js';
+import type { CacheOptions, Logger } from '../src/options.js';
+
+/** Route caching options of a Fastify route (`config: { cache: { ... } }`). */
+export type FastifyRouteCacheOptions = RouteCacheOptions<FastifyRequest>;
+
+/** Options of the plugin: an existing `cache`, or cache options (then the plugin creates and closes the cache). */
+export interface InfercacheFastifyOptions extends CacheOptions {
+  /** A cache made with `createCache`; not closed with the app unless `closeCache` is true. */
+  cache?: Cache;
+  /** Close the cache when the app closes. @default true when the plugin created it, false for `cache` */
+  closeCache?: boolean;
+  /** Mount `GET stats | health | info` and `POST invalidate | warm-up` (under `/cache`). @default false */
+  endpoints?: boolean | EndpointsOptions<FastifyRequest>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The infercache `Cache` of this app. */
+    cache: Cache;
+  }
+  interface FastifyContextConfig {
+    /** Cache this route's responses: `true` for the defaults, or options. */
+    cache?: RouteCacheOptions<FastifyRequest> | boolean;
+  }
+}
+
+/** Options that configure a cache the plugin creates; refused together with `cache`. */
+const CACHE_OPTION_KEYS: ReadonlyArray<keyof CacheOptions> = [
+  'redis',
+  'namespace',
+  'version',
+  'ttl',
+  'ttlJitter',
+  'enabled',
+  'operationTimeout',
+  'hashKeys',
+  'memory',
+  'compressThreshold',
+  'maxEntryBytes',
+  'encryptionKey',
+  'breaker',
+  'strict',
+  'logger',
+  'setDefault',
+];
+
+/** Captures of the requests computing an entry, until their response is sent. */
+const captures = new WeakMap<FastifyRequest, Capture>();
+
+function fastifyLogger(log: FastifyBaseLogger): Logger {
+  return {
+    warn: (message, details) => log.warn(details ?? {}, message),
+    info: (message, details) => log.info(details ?? {}, message),
+  };
+}
+
+function cachedHandler(route: RouteCache<FastifyRequest>, handler: RouteHandlerMethod): RouteHandlerMethod {
+  return function infercacheHandler(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+    const view = { method: request.method, url: request.url, headers: request.headers, body: request.body };
+    return route.handle(view, request).then((decision) => {
+      for (const [name, value] of decision.headers) reply.header(name, value);
+      if (decision.replay) return reply.code(decision.status).send(decision.body);
+      const capture = decision.capture;
+      if (capture) {
+        captures.set(request, capture);
+        // A response that never reaches onSend (client gone, hijacked, timed out) must not keep waiters waiting.
+        finished(reply.raw, () => capture.abort());
+      }
+      const result = handler.call(this, request, reply);
+      // A handler that replies later through `reply.send` returns undefined: wait for the reply.
+      return result === undefined ? reply : result;
+    });
+  } as RouteHandlerMethod;
+}
+
+function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: HookHandlerDoneFunction): void {
+  const capture = captures.get(request);
+  if (capture) {
+    captures.delete(request);
+    capture.finish(reply.statusCode, reply.getHeaders(), bodyBytes(payload));
+  }
+  (done as (err: null, payload: unknown) => void)(null, payload);
+}
+
+async function infercachePlugin(app: FastifyInstance, options: InfercacheFastifyOptions): Promise<void> {
+  if (app.hasDecorator('cache')) {
+    throw new InfercacheError(
+      'E_CACHE_ALREADY_REGISTERED',
+      'infercache: app.cache is already decorated: register the infercache plugin once, at the root ' +
+        '(or another plugin owns the name "cache")',
+    );
+  }
+  const { cache: given, closeCache, endpoints, ...cacheOptions } = options ?? {};
+  if (given !== undefined) {
+    if (typeof given?.wrapDetailed !== 'function')
+      throw new ConfigError('cache', 'expected a Cache from createCache()');
+    const both = CACHE_OPTION_KEYS.find((k) => (cacheOptions as Record<string, unknown>)[k] !== undefined);
+    if (both) throw new ConfigError(both, 'give either cache or cache options, not both');
+  }
+  if (closeCache !== undefined && typeof closeCache !== 'boolean') {
+    throw new ConfigError('closeCache', 'expected true or false');
+  }
+  const cache = given ?? createCache({ logger: fastifyLogger(app.log), ...cacheOptions });
+  const closes = given === undefined ? closeCache !== false : closeCache === true;
+  const routes: Array<RouteCache<FastifyRequest>> = [];
+  try {
+    const mounted = endpoints ? createEndpoints<FastifyRequest>(cache, endpoints === true ? {} : endpoints) : [];
+    for (const endpoint of mounted) {
+      app.route({
+        method: endpoint.method,
+        url: endpoint.path,
+        async handler(request, reply) {
+          const answer = await endpoint.handle({ headers: request.headers, body: request.body, request });
+          return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
+        },
+      });
+    }
+  } catch (error) {
+    if (closes) await cache.close();
+    throw error;
+  }
+
+  app.decorate('cache', cache);
+  app.addHook('onRoute', (routeOptions: RouteOptions) => {
+    const config = routeOptions.config?.cache;
+    if (config === undefined || config === false) return;
+    const methods = [routeOptions.method].flat().map((m) => String(m).toUpperCase());
+    const label = `${methods.join(',')} ${routeOptions.url}`;
+    const route = new RouteCache<FastifyRequest>(cache, config, 'config.cache', label);
+    if (!methods.some((m) => route.route.methods.has(m))) {
+      if (methods.length === 1 && methods[0] === 'HEAD') return; // the HEAD twin of a GET route caching GET only
+      throw new ConfigError(
+        'config.cache.methods',
+        `${methods.join(',')} is not among the cached methods (${[...route.route.methods].join(', ')}); ` +
+          `add it, e.g. methods: ['POST'] (route ${label})`,
+      );
+    }
+    routes.push(route);
+    routeOptions.handler = cachedHandler(route, routeOptions.handler);
+  });
+  app.addHook('onSend', onSend);
+  app.addHook('onClose', async () => {
+    for (const route of routes) route.close();
+    if (closes) await cache.close();
+  });
+}
+
+/**
+ * The plugin: `app.register(infercache, { cache })` or `app.register(infercache, { redis: { url }, ... })`.
+ * Register it (with `await`) before the routes it caches: it wraps their handlers as they are added.
+ */
+export const infercache = fp(infercachePlugin, { fastify: '5.x', name: 'infercache' });
+export default infercache;
+
+/**
+ * A `preHandler` that lets only admins through (403 otherwise), for an app's own admin routes (retrain,
+ * clear): `{ preHandler: adminGuard({ token: process.env.ADMIN_TOKEN }) }`.
+ */
+export function adminGuard(admin: AdminOptions<FastifyRequest>): preHandlerAsyncHookHandler {
+  const check = resolveAdmin(admin, 'adminGuard');
+  if (!check) throw new ConfigError('adminGuard', 'expected { token } or { authorize(request) }');
+  return async function infercacheAdminGuard(request: FastifyRequest, reply: FastifyReply) {
+    if (await check(request.headers, request)) return;
+    const answer = errorResponse(403, 'admin credentials required');
+    return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
+  };
+}
+
+export type { RouteCacheOptions, CacheableMethod } from '../src/http/options.js';
+export type { EndpointsOptions } from '../src/http/endpoints.js';
+export type { AdminOptions } from '../src/http/admin.js';
+export type { CachedResponse, XCache } from '../src/http/response.js';

@@ -1,0 +1,16 @@
+// Builds dist/esm and dist/cjs with declarations, each with a package.json naming its module type.
+import { execFileSync } from 'node:child_process';
+import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+
+const tsc = (args) =>
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
+rmSync('dist', { recursive: true, force: true });
+tsc(['-p', 'tsconfig.build.json', '--outDir', 'dist/esm', '--module', 'ESNext', '--moduleResolution', 'Bundler']);
+tsc(['-p', 'tsconfig.build.json', '--outDir', 'dist/cjs', '--module', 'CommonJS', '--moduleResolution', 'Node10']);
+for (const [dir, type] of [
+  ['dist/esm', 'module'],
+  ['dist/cjs', 'commonjs'],
+]) {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(`${dir}/package.json`, JSON.stringify({ type }) + '\n');
+}

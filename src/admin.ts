@@ -1,0 +1,170 @@
+/** `health()` and `info()`: what the operational endpoints report. Admin-path only, never on a cached call. */
+import { redactUrl } from './redis/connection.js';
+import type { RedisTier } from './redis/tier.js';
+import type { Cache } from './cache.js';
+import type { BusCounters } from './bus.js';
+
+/** Health of the cache. */
+export interface CacheHealth {
+  status: 'healthy' | 'degraded' | 'unavailable' | 'disabled';
+  redis: {
+    configured: boolean;
+    status: string;
+    breaker: string;
+    /** Round-trip time of the read/write probe, ms. */
+    latencyMs: number | undefined;
+    probe: 'ok' | 'failed' | 'skipped';
+    /** Last Redis error, passwords redacted. */
+    lastError: string | undefined;
+    errors: number;
+    timeouts: number;
+  };
+  checkedAt: string;
+}
+
+/** Description of the cache's configuration and contents. */
+export interface CacheInfo {
+  namespace: string;
+  version: string;
+  enabled: boolean;
+  hashKeys: boolean;
+  operationTimeoutMs: number;
+  ttl: ReturnType<Cache['settings']['ttl']['settings']>;
+  redis: { mode: string; url: string | undefined; status: string; usedMemory: string | undefined } | undefined;
+  memory: { entries: number; bytes: number };
+  /** The invalidation bus between instances (channel, whether the subscriber is up, message counters). */
+  bus: ({ channel: string; up: boolean } & BusCounters) | undefined;
+  /** Entries per kind in Redis (from a bounded SCAN; `truncated` when it stopped early). */
+  entries: { byKind: Record<string, number>; truncated: boolean } | undefined;
+}
+
+const SCAN_LIMIT = 10_000;
+
+/** Runs the read/write probe and classifies the cache's health. */
+export async function probeHealth(cache: Cache, redis: RedisTier | undefined): Promise<CacheHealth> {
+  const base: CacheHealth['redis'] = {
+    configured: redis !== undefined,
+    status: redis ? redis.status : 'not configured',
+    breaker: redis ? redis.breaker.state : 'closed',
+    latencyMs: undefined,
+    probe: 'skipped',
+    lastError: redis?.counters.lastError,
+    errors: redis?.counters.errors ?? 0,
+    timeouts: redis?.counters.timeouts ?? 0,
+  };
+  const checkedAt = new Date().toISOString();
+  if (!cache.enabled) return { status: 'disabled', redis: base, checkedAt };
+  if (!redis) return { status: 'healthy', redis: base, checkedAt };
+  const key = `${cache.settings.namespace}:__health:${process.pid}`;
+  const started = performance.now();
+  try {
+    const token = String(Math.random());
+    await redis.sendOrThrow(key, false, ['SET', key, token, 'PX', '10000']);
+    const read = await redis.sendOrThrow(key, true, ['GET', key]);
+    if (String(read) !== token) throw new Error('probe read back a different value');
+    await redis.sendOrThrow(key, false, ['DEL', key]);
+    base.latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
+    base.probe = 'ok';
+  } catch (error) {
+    base.probe = 'failed';
+    // "not connected" alone hides why (WRONGPASS, an untrusted certificate): keep the connection's own error
+    const message = redis.message(error);
+    const cause = redis.counters.lastError;
+    base.lastError = !redis.backend.isReady() && cause && cause !== message ? `${message} (${cause})` : message;
+  }
+  base.status = redis.status;
+  base.breaker = redis.breaker.state;
+  let status: CacheHealth['status'] = 'healthy';
+  if (base.probe === 'failed') status = 'unavailable';
+  else if (base.breaker !== 'closed' || (base.latencyMs ?? 0) > cache.settings.operationTimeout) status = 'degraded';
+  return { status, redis: base, checkedAt };
+}
+
+/** Collects `info()`. */
+export async function describe(
+  cache: Cache,
+  redis: RedisTier | undefined,
+  memory: { entries: number; bytes: number },
+): Promise<CacheInfo> {
+  const s = cache.settings;
+  const info: CacheInfo = {
+    namespace: s.namespace,
+    version: s.version,
+    enabled: cache.enabled,
+    hashKeys: s.hashKeys,
+    operationTimeoutMs: s.operationTimeout,
+    ttl: s.ttl.settings(),
+    redis: undefined,
+    memory,
+    bus: cache.bus && { channel: cache.bus.channel, up: cache.bus.up, ...cache.bus.counters },
+    entries: undefined,
+  };
+  if (!redis || !s.redis) return info;
+  const url = s.redis.url ?? s.redis.cluster?.rootNodes[0]?.url;
+  info.redis = {
+    mode: redis.backend.kind,
+    url: url ? redactUrl(url) : undefined,
+    status: redis.status,
+    usedMemory: undefined,
+  };
+  try {
+    const text = String(await redis.sendOrThrow(undefined, true, ['INFO', 'memory']));
+    info.redis.usedMemory = /used_memory_human:(\S+)/.exec(text)?.[1];
+    info.entries = await countByKind(redis, s.namespace, s.operationTimeout);
+  } catch {
+    // Redis unavailable: report what is known locally
+  }
+  return info;
+}
+
+type Scan = (args: string[]) => Promise<unknown>;
+
+/** One SCAN function per server: the client, or each master of a cluster (bounded by the operation timeout). */
+async function scanners(redis: RedisTier, timeoutMs: number): Promise<Scan[]> {
+  if (redis.backend.kind !== 'cluster') return [(args) => redis.sendOrThrow(undefined, true, args)];
+  const cluster = redis.backend.raw as {
+    masters: unknown[];
+    nodeClient(node: unknown): { sendCommand(args: string[]): Promise<unknown> } | Promise<never>;
+  };
+  const clients = await Promise.all(cluster.masters.map((node) => cluster.nodeClient(node)));
+  return clients.map((client) => (args) => bounded(client.sendCommand(args), timeoutMs));
+}
+
+function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`SCAN took more than ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+}
+
+async function countByKind(
+  redis: RedisTier,
+  namespace: string,
+  timeoutMs: number,
+): Promise<{ byKind: Record<string, number>; truncated: boolean }> {
+  const byKind: Record<string, number> = {};
+  let cursor = '0';
+  let seen = 0;
+  for (const scan of await scanners(redis, timeoutMs)) {
+    cursor = '0';
+    do {
+      const reply = (await scan(['SCAN', cursor, 'MATCH', `${namespace}:*`, 'COUNT', '1000'])) as [
+        Buffer | string,
+        Array<Buffer | string>,
+      ];
+      cursor = String(reply[0]);
+      for (const raw of reply[1]) {
+        const kind = raw
+          .toString()
+          .slice(namespace.length + 1)
+          .split(':', 1)[0]!;
+        if (kind.startsWith('__')) continue;
+        byKind[kind] = (byKind[kind] ?? 0) + 1;
+        seen++;
+      }
+    } while (cursor !== '0' && seen < SCAN_LIMIT);
+    if (seen >= SCAN_LIMIT) break;
+  }
+  return { byKind, truncated: cursor !== '0' };
+}

@@ -1,0 +1,442 @@
+/**
+ * The Cache: one per app. Owns the key builder, TTL registry, codec, tiers, single-flight and stats;
+ * decorators and framework plugins only turn a call or a request into `wrap(...)`.
+ */
+import { buildKey, type KeySpec } from './keys.js';
+import { createCodec } from './codec.js';
+import { Tiers, type ReadResult } from './store.js';
+import { RedisTier } from './redis/tier.js';
+import { createBackend } from './redis/connection.js';
+import { resolveSettings, type Settings } from './config.js';
+import { resolveEntry, type ResolvedEntry } from './entry.js';
+import { Stats, type CacheResult, type CacheStats } from './stats.js';
+import { UnkeyableError } from './errors.js';
+import { CachedError, type CacheRecord } from './record.js';
+import { warmUp, type WarmUpEntry, type WarmUpOptions, type WarmUpReport } from './warmup.js';
+import { setDefaultCache, clearDefaultCache } from './decorators/registry.js';
+import { probeHealth, describe, type CacheHealth, type CacheInfo } from './admin.js';
+import type { CacheOptions, EntryOptions } from './options.js';
+import { Telemetry } from './telemetry/telemetry.js';
+import { Bus, type BusMessage } from './bus.js';
+import { Leases } from './lease.js';
+import type { MemoryEntry } from './memory.js';
+import { instrumentCache } from './telemetry/operations.js';
+
+/** Options of `wrap`: the entry options plus the call's arguments for `ttl`, `tags` and `when` functions. */
+export interface WrapOptions<T> extends EntryOptions<T> {
+  /** Arguments passed to `ttl`, `tags` and `when` functions. @default keyParts as an array */
+  args?: readonly unknown[];
+  /** Span name suffix: decorators pass `Class.method`, giving `infercache Class.method`. @default 'wrap' */
+  spanName?: string;
+}
+
+/** What `wrapDetailed` returns: the value and how it was served. */
+export interface WrapOutcome<T> {
+  value: T;
+  result: CacheResult;
+  /** Seconds since the value was computed (0 on a miss). */
+  age: number;
+  tier: 'memory' | 'redis' | undefined;
+}
+
+const now = Date.now;
+const NO_OPTIONS: WrapOptions<any> = Object.freeze({});
+
+/** A Redis-backed, fail-open cache for expensive computations. Create it with `createCache`. */
+export class Cache {
+  /** Validated settings (read-only). */
+  readonly settings: Settings;
+  readonly #redis: RedisTier | undefined;
+  readonly #tiers: Tiers;
+  readonly #stats = new Stats();
+  readonly #inflight = new Map<string, Promise<WrapOutcome<unknown>>>();
+  readonly #refreshing = new Set<string>();
+  readonly #entries = new WeakMap<object, Map<string, ResolvedEntry>>();
+  readonly #specs = new Map<string, KeySpec>();
+  readonly #warned = new Set<string>();
+  readonly #telemetry: Telemetry;
+  readonly #bus: Bus | undefined;
+  readonly #leases: Leases | undefined;
+  #closed = false;
+
+  constructor(options: CacheOptions = {}) {
+    this.settings = resolveSettings(options);
+    const s = this.settings;
+    if (s.redis && s.enabled) {
+      const backend = createBackend(s.redis, { connectTimeout: s.connectTimeout, socketTimeout: s.socketTimeout });
+      this.#redis = new RedisTier(backend, {
+        operationTimeout: s.operationTimeout,
+        breaker: s.breaker,
+        logger: s.logger,
+        secrets: s.secrets,
+      });
+      this.#redis.connect().catch(() => {});
+    }
+    const codec = createCodec({ compressThreshold: s.compressThreshold, encryptionKey: s.encryptionKey });
+    this.#tiers = new Tiers(s, this.#redis, codec, this.#stats, (id, message) => this.#warnOnce(id, message));
+    if (this.#redis) this.#leases = new Leases(this.#redis);
+    if (this.#redis && s.bus) {
+      const bus = (this.#bus = new Bus(this.#redis, this.#tiers, s.namespace, s.logger));
+      this.#tiers.onStored = (key, kind) => bus.publish({ key, kind });
+    }
+    this.#telemetry = new Telemetry(s.telemetry, {
+      redis: this.#redis !== undefined,
+      lastRedisError: () => this.#redis?.counters.lastError,
+      memoryEntries: () => this.#tiers.memoryEntries(),
+      breakerState: () => this.#redis?.breaker.state,
+    });
+    this.#stats.configure(s.costPerCall, s.telemetry.enabled ? this.#telemetry.metrics : undefined);
+    if (s.telemetry.enabled) instrumentCache(this, this.#telemetry);
+    if (options.setDefault ?? true) setDefaultCache(this, options.setDefault === true);
+  }
+
+  /** Whether the cache is on (`enabled` option and not closed). */
+  get enabled(): boolean {
+    return this.settings.enabled && !this.#closed;
+  }
+
+  /** The Redis tier, when configured (for health, telemetry and plugins). */
+  get redis(): RedisTier | undefined {
+    return this.#redis;
+  }
+
+  /**
+   * Waits for the Redis connection, then for the invalidation bus's subscriber (at most `redis.connectTimeout`);
+   * rejects with UnavailableError if the first attempt fails. Never needed on the request path.
+   */
+  async connect(): Promise<void> {
+    await this.#redis?.connect();
+    if (!this.#bus) return;
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.settings.connectTimeout)));
+    await Promise.race([this.#bus.start(), limit]);
+    clearTimeout(timer);
+  }
+
+  /** The invalidation bus between instances, when Redis is configured and `bus` is on (for health and tests). */
+  get bus(): Bus | undefined {
+    return this.#bus;
+  }
+
+  /** Returns the cached result of `fn` for (kind, keyParts), computing and storing it on a miss. */
+  async wrap<T>(
+    kind: string,
+    keyParts: unknown,
+    fn: () => T | Promise<T>,
+    options?: WrapOptions<T>,
+    args?: readonly unknown[],
+  ): Promise<T> {
+    return (await this.wrapDetailed(kind, keyParts, fn, options, args)).value;
+  }
+
+  /** Like `wrap`, and says how the value was served (hit, miss, stale, bypass) and its age: for HTTP `X-Cache`/`Age`. */
+  async wrapDetailed<T>(
+    kind: string,
+    keyParts: unknown,
+    fn: () => T | Promise<T>,
+    options: WrapOptions<T> = NO_OPTIONS,
+    args: readonly unknown[] = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]),
+  ): Promise<WrapOutcome<T>> {
+    const entry = this.#entry(kind, options);
+    if (!this.enabled) return this.#bypass(entry, fn);
+    let key: string;
+    try {
+      key = buildKey(this.#spec(entry.kind), keyParts);
+    } catch (error) {
+      if (!(error instanceof UnkeyableError) || this.settings.strict) throw error;
+      this.#warnOnce(
+        `unkeyable:${entry.kind}`,
+        `infercache: arguments of kind '${entry.kind}' cannot be keyed (${error.message}); calls bypass the cache`,
+      );
+      return this.#bypass(entry, fn);
+    }
+    if (entry.memory) {
+      if (this.#bus) void this.#bus.start();
+      const hit = this.#fromMemory(key, entry, args, fn);
+      if (hit) return hit as WrapOutcome<T>;
+    }
+    const joined = this.#inflight.get(key);
+    if (joined) {
+      this.#telemetry.joined();
+      return joined as Promise<WrapOutcome<T>>;
+    }
+    const flight = this.#load(key, entry, args, fn as () => unknown);
+    this.#inflight.set(key, flight);
+    flight.then(
+      () => this.#inflight.delete(key),
+      () => this.#inflight.delete(key),
+    );
+    return flight as Promise<WrapOutcome<T>>;
+  }
+
+  /** The cached value for (kind, keyParts), or `undefined`. */
+  async get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
+    const key = buildKey(this.#spec(kind), keyParts);
+    const mem = this.#tiers.memoryFor(kind).get(key);
+    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#coherent(mem)) return mem.record.v as T;
+    const found = await this.#tiers.read(key, kind, [], undefined);
+    return found.record && found.record.s > now() && found.record.x === 0 ? (found.record.v as T) : undefined;
+  }
+
+  /** Stores `value` for (kind, keyParts) with the kind's TTL or `options.ttl`. Resolves false if Redis did not take it. */
+  async set<T>(kind: string, keyParts: unknown, value: T, options: WrapOptions<T> = {}): Promise<boolean> {
+    const entry = this.#entry(kind, options);
+    const key = buildKey(this.#spec(kind), keyParts);
+    const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
+    const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
+    const stored = await this.#tiers.write(key, entry, args, value, 0, gens, 0);
+    if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
+    return stored;
+  }
+
+  /** Deletes one entry from both tiers. */
+  async delete(kind: string, keyParts: unknown): Promise<void> {
+    const key = buildKey(this.#spec(kind), keyParts);
+    this.#tiers.memoryFor(kind).delete(key);
+    try {
+      if (this.#redis) await this.#redis.sendOrThrow(key, false, ['DEL', key]);
+    } finally {
+      this.#publish({ key, kind });
+    }
+  }
+
+  /** Makes every entry of `kind` unreachable, in one round trip whatever their number. */
+  async invalidateKind(kind: string): Promise<void> {
+    this.#tiers.dropMemory((e) => e.kind === kind);
+    await this.#tiers.bump([this.#tiers.genKey('kind', kind)]).finally(() => this.#publish({ kind }));
+  }
+
+  /** Makes every entry carrying any of `tags` unreachable, across kinds, in one round trip per tag at most. */
+  async invalidateTags(...tags: string[]): Promise<void> {
+    const list = tags.flat();
+    if (list.length === 0) return;
+    const set = new Set(list);
+    this.#tiers.dropMemory((e) => e.tags.some((t) => set.has(t)));
+    await this.#tiers.bump(list.map((t) => this.#tiers.genKey('tag', t))).finally(() => this.#publish({ tags: list }));
+  }
+
+  /** Makes every entry of this namespace unreachable. */
+  async invalidateAll(): Promise<void> {
+    this.#tiers.dropMemory(() => true);
+    await this.#tiers.bump([this.#tiers.genKey('all')]).finally(() => this.#publish({ all: true }));
+  }
+
+  /** Fills the cache: runs each entry through `wrap` with bounded concurrency; entries already cached are not recomputed. */
+  warmUp(entries: Iterable<WarmUpEntry>, options: WarmUpOptions = {}): Promise<WarmUpReport> {
+    return warmUp(this, entries, options);
+  }
+
+  /** Counters: hits, misses, stale, bypasses, errors, hit rate, time saved, per kind. */
+  stats(): CacheStats {
+    return this.#stats.snapshot();
+  }
+
+  /** Zeroes the counters of `stats()`. */
+  resetStats(): void {
+    this.#stats.reset();
+  }
+
+  /** `healthy | degraded | unavailable | disabled`, Redis latency, and a read/write probe. */
+  health(): Promise<CacheHealth> {
+    return probeHealth(this, this.#redis);
+  }
+
+  /** Namespace, version, TTL settings, entries per kind, Redis memory used; never a password. */
+  info(): Promise<CacheInfo> {
+    return describe(this, this.#redis, this.#tiers.memory.size);
+  }
+
+  /** Closes the Redis connection it created and clears the memory tier. Calls after close run uncached. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearDefaultCache(this);
+    this.#tiers.clearMemory();
+    await this.#bus?.close();
+    await this.#redis?.close();
+  }
+
+  // ---- internals ----
+
+  /** Validated entry options, memoised per options object and kind (decorators pass the same object every call). */
+  #entry(kind: string, options: WrapOptions<any>): ResolvedEntry {
+    const kindOf = options.kind ?? kind;
+    let byKind = this.#entries.get(options);
+    if (!byKind) this.#entries.set(options, (byKind = new Map()));
+    let entry = byKind.get(kindOf);
+    if (!entry) byKind.set(kindOf, (entry = resolveEntry(kindOf, options, 'wrap options')));
+    return entry;
+  }
+
+  #spec(kind: string): KeySpec {
+    let spec = this.#specs.get(kind);
+    if (!spec) {
+      const s = this.settings;
+      this.#specs.set(kind, (spec = { namespace: s.namespace, kind, version: s.version, hashKeys: s.hashKeys }));
+    }
+    return spec;
+  }
+
+  async #bypass<T>(entry: ResolvedEntry, fn: () => T | Promise<T>): Promise<WrapOutcome<T>> {
+    this.#stats.record(entry.kind, 'bypass');
+    return { value: await fn(), result: 'bypass', age: 0, tier: undefined };
+  }
+
+  #warnOnce(id: string, message: string): void {
+    if (this.#warned.has(id)) return;
+    this.#warned.add(id);
+    this.settings.logger?.warn(message);
+  }
+
+  /** Tells the other instances (fail-open, never waits). */
+  #publish(message: BusMessage): void {
+    this.#bus?.publish(message);
+  }
+
+  /**
+   * Whether a memory entry may be served: always if stored while the bus was up (other instances' changes arrive)
+   * or while Redis is unreachable (nobody can change anything); otherwise for `memory.busDownTtl` after it was stored.
+   */
+  #coherent(found: MemoryEntry): boolean {
+    const bus = this.#bus;
+    if (!bus || !this.#redis!.available) return true;
+    const at = found.at ?? 0;
+    if (at >= bus.since && bus.up) return true;
+    return now() - at <= this.settings.busDownTtl;
+  }
+
+  #fromMemory(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+  ): WrapOutcome<unknown> | undefined {
+    const found = this.#tiers.tierOf(entry)!.get(key);
+    if (!found || !this.#coherent(found)) return undefined;
+    const r = found.record;
+    const t = now();
+    if (t <= r.f) return this.#served(entry, r, 'hit', 'memory');
+    if (t <= r.s) {
+      this.#refresh(key, entry, args, fn);
+      return this.#served(entry, r, 'stale', 'memory');
+    }
+    return undefined;
+  }
+
+  #served(
+    entry: ResolvedEntry,
+    r: CacheRecord,
+    result: 'hit' | 'stale',
+    tier: 'memory' | 'redis',
+  ): WrapOutcome<unknown> {
+    this.#stats.record(entry.kind, result, r.c);
+    if (r.x === 1) throw new CachedError(r.v as Record<string, unknown>);
+    return { value: r.v, result, age: Math.max(0, Math.floor((now() - r.t) / 1000)), tier };
+  }
+
+  async #load(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+  ): Promise<WrapOutcome<unknown>> {
+    const tags = entry.tags(args);
+    const epoch = this.#tiers.epoch;
+    let found: ReadResult = await this.#telemetry.lookup(key, () => this.#tiers.read(key, entry.kind, tags, entry));
+    let lease: string | undefined;
+    if (!found.record && !found.failed && entry.lock && this.#leases) {
+      const got = await this.#leases.acquire(key, entry.lock, () => this.#tiers.read(key, entry.kind, tags, entry));
+      if (typeof got === 'string') lease = got;
+      else if (got) found = got;
+    }
+    const r = found.record?.x === 2 ? undefined : found.record;
+    if (r) {
+      const t = now();
+      const tier = this.#tiers.tierOf(entry);
+      if (t <= r.s && tier && this.#tiers.epoch === epoch)
+        tier.set(key, { record: r, kind: entry.kind, tags }, found.size ?? 1);
+      if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
+      if (t <= r.s) {
+        this.#refresh(key, entry, args, fn, found.gens, epoch);
+        return this.#served(entry, r, 'stale', 'redis');
+      }
+    }
+    const value = await this.#compute(key, entry, args, fn, found.gens, tags, lease, epoch);
+    this.#stats.record(entry.kind, found.failed ? 'bypass' : 'miss');
+    return { value, result: found.failed ? 'bypass' : 'miss', age: 0, tier: undefined };
+  }
+
+  async #compute(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+    gens: number[] | undefined,
+    tags: readonly string[],
+    lease?: string,
+    epoch?: number,
+  ): Promise<unknown> {
+    const started = performance.now();
+    let value: unknown;
+    try {
+      value = await this.#telemetry.compute(entry.kind, fn);
+    } catch (error) {
+      let written: Promise<boolean> | undefined;
+      if (entry.negative && (!entry.negative.when || entry.negative.when(error))) {
+        const stored = {
+          name: (error as Error)?.name,
+          message: (error as Error)?.message,
+          code: (error as { code?: unknown })?.code,
+        };
+        written = this.#tiers.write(key, entry, args, stored, performance.now() - started, gens, 1, tags, epoch);
+      }
+      this.#release(key, lease, written);
+      throw error;
+    }
+    const ms = performance.now() - started;
+    this.#stats.compute(entry.kind, ms);
+    const store = !entry.when || entry.when(value, args);
+    const written = store ? this.#tiers.write(key, entry, args, value, ms, gens, 0, tags, epoch) : undefined;
+    this.#release(key, lease, written);
+    return value;
+  }
+
+  /** Releases a lease once the holder's write has reached Redis, so that the instances polling for it find it. */
+  #release(key: string, lease: string | undefined, written: Promise<boolean> | undefined): void {
+    if (!lease) return;
+    const release = () => this.#leases!.release(key, lease);
+    if (written) void written.then(release, release);
+    else release();
+  }
+
+  #refresh(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+    gens?: number[],
+    readEpoch?: number,
+  ): void {
+    if (this.#refreshing.has(key)) return;
+    this.#refreshing.add(key);
+    const run = async () => {
+      const epoch = readEpoch ?? this.#tiers.epoch; // of the read that gave `gens`
+      const current = gens ?? (await this.#tiers.read(key, entry.kind, entry.tags(args), entry, true)).gens;
+      await this.#compute(key, entry, args, fn, current, entry.tags(args), undefined, epoch);
+    };
+    this.#telemetry
+      .refresh(entry.kind, run)
+      .catch((error: unknown) =>
+        this.#warnOnce(
+          `refresh:${entry.kind}`,
+          `infercache: background refresh of kind '${entry.kind}' failed: ${(error as Error)?.message}`,
+        ),
+      )
+      .finally(() => this.#refreshing.delete(key));
+  }
+}
+
+/** Creates a cache; the first one created becomes the default that decorators use. */
+export function createCache(options: CacheOptions = {}): Cache {
+  return new Cache(options);
+}

@@ -1,0 +1,216 @@
+/** Validates `createCache` options once and fills in every default (the one place defaults live). */
+import { ConfigError } from './errors.js';
+import { parseDuration } from './duration.js';
+import { validateSegment } from './keys.js';
+import { TtlRegistry } from './ttl.js';
+import { parseEncryptionKey } from './codec.js';
+import type { CacheOptions, Logger, RedisOptions } from './options.js';
+import type { TelemetrySettings } from './telemetry/telemetry.js';
+import type { MemoryBounds } from './memory.js';
+
+/** Defaults of every `createCache` option. */
+export const DEFAULTS = {
+  namespace: 'infercache',
+  version: 'v1',
+  operationTimeoutMs: 50,
+  connectTimeoutMs: 2000,
+  compressThreshold: 16 * 1024,
+  maxEntryBytes: 4 * 1024 * 1024,
+  memory: { maxEntries: 1000, maxBytes: 64 * 1024 * 1024 },
+  breaker: { threshold: 5, cooldownMs: 500, maxCooldownMs: 30_000 },
+  negativeTtlMs: 10_000,
+  bus: true,
+  busDownTtlMs: 1000,
+  lockTtlMs: 10_000,
+} as const;
+
+/** Options after validation. */
+export interface Settings {
+  enabled: boolean;
+  namespace: string;
+  version: string;
+  hashKeys: boolean;
+  strict: boolean;
+  operationTimeout: number;
+  connectTimeout: number;
+  socketTimeout: number | undefined;
+  compressThreshold: number;
+  maxEntryBytes: number;
+  encryptionKey: Buffer | undefined;
+  memory: MemoryBounds;
+  breaker: { threshold: number; cooldown: number; maxCooldown: number };
+  ttl: TtlRegistry;
+  redis: RedisOptions | undefined;
+  logger: Logger | undefined;
+  secrets: string[];
+  /** Publish and receive memory-tier invalidations (only with Redis). */
+  bus: boolean;
+  /** While the bus is down, longest time a memory entry is served after it was stored (ms). */
+  busDownTtl: number;
+  telemetry: TelemetrySettings;
+  /** Cost of one computation per kind (a null-prototype record). */
+  costPerCall: Readonly<Record<string, number>>;
+}
+
+const consoleLogger: Logger = {
+  warn: (message) => console.warn(message),
+  info: () => {},
+};
+
+function positiveInt(value: unknown, fallback: number, setting: string): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(setting, `expected a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function bool(value: unknown, fallback: boolean, setting: string): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean')
+    throw new ConfigError(setting, `expected true or false, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function durationMs(value: unknown, fallback: number | undefined, setting: string): number | undefined {
+  return value === undefined ? fallback : parseDuration(value, setting);
+}
+
+/** Validates the memory-tier bounds. */
+export function memoryBounds(value: unknown, setting: string): MemoryBounds {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new ConfigError(setting, 'expected an object { maxEntries, maxBytes, maxTtl }');
+  }
+  const m = (value ?? {}) as Record<string, unknown>;
+  return {
+    maxEntries: positiveInt(m.maxEntries, DEFAULTS.memory.maxEntries, `${setting}.maxEntries`),
+    maxBytes: positiveInt(m.maxBytes, DEFAULTS.memory.maxBytes, `${setting}.maxBytes`),
+    maxTtl: durationMs(m.maxTtl, undefined, `${setting}.maxTtl`),
+  };
+}
+
+function redisOptions(value: unknown): RedisOptions | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (typeof value !== 'object' || value === null)
+    throw new ConfigError('redis', 'expected { url } | { client } | { cluster }');
+  const r = value as RedisOptions;
+  const sources = [r.url !== undefined, r.client !== undefined, r.cluster !== undefined].filter(Boolean).length;
+  if (sources > 1) throw new ConfigError('redis', 'give only one of url, client, cluster');
+  if (r.url !== undefined) {
+    if (typeof r.url !== 'string' || !/^rediss?:\/\//.test(r.url)) {
+      throw new ConfigError('redis.url', 'expected a redis:// or rediss:// URL');
+    }
+    try {
+      new URL(r.url);
+    } catch {
+      throw new ConfigError('redis.url', 'is not a valid URL');
+    }
+  }
+  if (r.cluster !== undefined && (!Array.isArray(r.cluster.rootNodes) || r.cluster.rootNodes.length === 0)) {
+    throw new ConfigError('redis.cluster.rootNodes', 'expected a non-empty array of { url }');
+  }
+  if (r.db !== undefined && (!Number.isInteger(r.db) || r.db < 0)) {
+    throw new ConfigError('redis.db', 'expected a non-negative integer');
+  }
+  return r;
+}
+
+function secretsOf(redis: RedisOptions | undefined): string[] {
+  const secrets: string[] = [];
+  if (redis?.password) secrets.push(redis.password);
+  const urls = [redis?.url, ...(redis?.cluster?.rootNodes.map((n) => n.url) ?? [])];
+  for (const url of urls) {
+    if (!url) continue;
+    try {
+      const password = decodeURIComponent(new URL(url).password);
+      if (password) secrets.push(password);
+    } catch {
+      // validated above
+    }
+  }
+  return secrets;
+}
+
+function telemetryOptions(value: unknown): TelemetrySettings {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new ConfigError('telemetry', 'expected an object { enabled, tracerProvider, meterProvider, recordKeys }');
+  }
+  const t = (value ?? {}) as Record<string, unknown>;
+  const provider = (p: unknown, name: string, method: string) => {
+    if (p !== undefined && typeof (p as Record<string, unknown> | null)?.[method] !== 'function') {
+      throw new ConfigError(`telemetry.${name}`, `expected an OpenTelemetry ${name} (with ${method}())`);
+    }
+    return p as never;
+  };
+  const recordKeys = t.recordKeys ?? false;
+  if (recordKeys !== true && recordKeys !== false && recordKeys !== 'hash') {
+    throw new ConfigError('telemetry.recordKeys', "expected true, false or 'hash'");
+  }
+  return {
+    enabled: bool(t.enabled, true, 'telemetry.enabled'),
+    tracerProvider: provider(t.tracerProvider, 'tracerProvider', 'getTracer'),
+    meterProvider: provider(t.meterProvider, 'meterProvider', 'getMeter'),
+    recordKeys: recordKeys !== false,
+  };
+}
+
+function costs(value: unknown): Readonly<Record<string, number>> {
+  const out = Object.create(null) as Record<string, number>;
+  if (value === undefined) return out;
+  if (typeof value !== 'object' || value === null) throw new ConfigError('costPerCall', 'expected { kind: number }');
+  for (const [kind, cost] of Object.entries(value)) {
+    if (typeof cost !== 'number' || !Number.isFinite(cost) || cost < 0) {
+      throw new ConfigError(`costPerCall.${kind}`, `expected a non-negative number, got ${JSON.stringify(cost)}`);
+    }
+    out[kind] = cost;
+  }
+  return out;
+}
+
+/** Validates options; throws a ConfigError (a TypeError) naming the first bad one. */
+export function resolveSettings(options: CacheOptions): Settings {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'expected an object');
+  const redis = redisOptions(options.redis);
+  const jitter = options.ttlJitter ?? 0;
+  if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) throw new ConfigError('ttlJitter', 'expected 0..1');
+  if (options.ttl !== undefined && (typeof options.ttl !== 'object' || options.ttl === null)) {
+    throw new ConfigError('ttl', 'expected an object of durations per kind');
+  }
+  const breaker = (options.breaker ?? {}) as Record<string, unknown>;
+  const logger = options.logger === false ? undefined : (options.logger ?? consoleLogger);
+  if (logger && typeof logger.warn !== 'function') throw new ConfigError('logger', 'expected { warn(message) }');
+  const operationTimeout = durationMs(options.operationTimeout, DEFAULTS.operationTimeoutMs, 'operationTimeout')!;
+  if (operationTimeout <= 0) throw new ConfigError('operationTimeout', 'must be greater than 0');
+  return {
+    enabled: bool(options.enabled, true, 'enabled'),
+    namespace: validateSegment(options.namespace ?? DEFAULTS.namespace, 'namespace'),
+    version: validateSegment(options.version ?? DEFAULTS.version, 'version'),
+    hashKeys: bool(options.hashKeys, false, 'hashKeys'),
+    strict: bool(options.strict, false, 'strict'),
+    operationTimeout,
+    connectTimeout: durationMs(redis?.connectTimeout, DEFAULTS.connectTimeoutMs, 'redis.connectTimeout')!,
+    socketTimeout: durationMs(redis?.socketTimeout, undefined, 'redis.socketTimeout'),
+    compressThreshold: positiveInt(options.compressThreshold, DEFAULTS.compressThreshold, 'compressThreshold'),
+    maxEntryBytes: positiveInt(options.maxEntryBytes, DEFAULTS.maxEntryBytes, 'maxEntryBytes'),
+    encryptionKey:
+      options.encryptionKey === undefined ? undefined : parseEncryptionKey(options.encryptionKey, 'encryptionKey'),
+    memory: memoryBounds(options.memory, 'memory'),
+    breaker: {
+      threshold: positiveInt(breaker.threshold, DEFAULTS.breaker.threshold, 'breaker.threshold'),
+      cooldown: durationMs(breaker.cooldown, DEFAULTS.breaker.cooldownMs, 'breaker.cooldown')!,
+      maxCooldown: durationMs(breaker.maxCooldown, DEFAULTS.breaker.maxCooldownMs, 'breaker.maxCooldown')!,
+    },
+    ttl: new TtlRegistry({ ttl: options.ttl ?? {}, jitter }),
+    redis,
+    logger,
+    secrets: secretsOf(redis),
+    bus: bool(options.bus, DEFAULTS.bus, 'bus') && redis !== undefined,
+    busDownTtl: durationMs(
+      (options.memory as { busDownTtl?: unknown } | undefined)?.busDownTtl,
+      DEFAULTS.busDownTtlMs,
+      'memory.busDownTtl',
+    )!,
+    telemetry: telemetryOptions(options.telemetry),
+    costPerCall: costs(options.costPerCall),
+  };
+}

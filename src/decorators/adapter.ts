@@ -1,0 +1,110 @@
+/**
+ * One adapter for both TypeScript decorator modes, told apart by the second argument:
+ * TC39 standard `(value, context)` and legacy `experimentalDecorators` `(target, key, descriptor)`.
+ */
+import { DecoratorError } from '../errors.js';
+
+type AsyncMethod = (this: any, ...args: any[]) => Promise<any>;
+
+/** A method decorator usable in both modes; only async methods type-check. */
+export interface AsyncMethodDecorator {
+  <T extends AsyncMethod>(value: T, context: ClassMethodDecoratorContext<any, T>): T;
+  <T extends AsyncMethod>(
+    target: object,
+    propertyKey: string | symbol,
+    descriptor: TypedPropertyDescriptor<T>,
+  ): TypedPropertyDescriptor<T> | void;
+}
+
+/** What a decorator needs to know about the method it wraps. */
+export interface MethodSite {
+  /** `Class.method`, for keys, logs and spans. */
+  name: string;
+  className: string;
+  methodName: string;
+}
+
+const METADATA_KEY = 'infercache:options';
+
+/** Builds a dual-mode decorator from `wrap(original, site) => replacement`. */
+export function methodDecorator(
+  decoratorName: string,
+  options: object,
+  wrap: (original: AsyncMethod, site: MethodSite) => AsyncMethod,
+): AsyncMethodDecorator {
+  return function decorator(a: unknown, b: unknown, c?: unknown): any {
+    if (typeof b === 'object' && b !== null && 'kind' in b) {
+      const context = b as ClassMethodDecoratorContext;
+      if (context.kind !== 'method')
+        throw new DecoratorError(`${decoratorName} applies to methods, not a ${context.kind}`);
+      if (context.static)
+        throw new DecoratorError(`${decoratorName} cannot decorate static method ${String(context.name)}`);
+      if (context.private)
+        throw new DecoratorError(`${decoratorName} cannot decorate private method ${String(context.name)}`);
+      if (typeof a !== 'function') throw new DecoratorError(`${decoratorName} applies to methods`);
+      if (context.metadata)
+        recordMetadata(context.metadata as Record<PropertyKey, unknown>, String(context.name), options);
+      const original = a as AsyncMethod;
+      let replacement: AsyncMethod | undefined;
+      // Standard decorators do not see the class: find the declaring class on the first call.
+      const lazy = function (this: unknown, ...args: unknown[]) {
+        replacement ??= wrap(original, declaringSite(this, context.name, lazy));
+        return replacement.apply(this, args);
+      };
+      return named(lazy, original.name);
+    }
+    if ((typeof b === 'string' || typeof b === 'symbol') && typeof c === 'object' && c !== null) {
+      const descriptor = c as PropertyDescriptor;
+      if (typeof a === 'function')
+        throw new DecoratorError(`${decoratorName} cannot decorate static method ${String(b)}`);
+      if (typeof descriptor.value !== 'function')
+        throw new DecoratorError(`${decoratorName} applies to methods, not to ${String(b)}`);
+      const className = (a as { constructor?: { name?: string } }).constructor?.name ?? '';
+      const site = { name: `${className}.${String(b)}`, className, methodName: String(b) };
+      const reflect = Reflect as unknown as {
+        defineMetadata?: (k: string, v: unknown, t: object, p: string | symbol) => void;
+      };
+      reflect.defineMetadata?.(METADATA_KEY, options, a as object, b);
+      descriptor.value = named(wrap(descriptor.value as AsyncMethod, site), (descriptor.value as AsyncMethod).name);
+      return descriptor;
+    }
+    throw new DecoratorError(`${decoratorName} applies to methods`);
+  } as AsyncMethodDecorator;
+}
+
+function declaringSite(self: unknown, key: string | symbol, method: unknown): MethodSite {
+  let proto: unknown = self !== null && typeof self === 'object' ? Object.getPrototypeOf(self) : undefined;
+  while (proto && Object.getOwnPropertyDescriptor(proto, key)?.value !== method) proto = Object.getPrototypeOf(proto);
+  const owner = (proto ?? Object.getPrototypeOf(self ?? {})) as { constructor?: { name?: string } } | undefined;
+  const className = owner?.constructor?.name ?? '';
+  return { name: `${className}.${String(key)}`, className, methodName: String(key) };
+}
+
+function named<F extends (...args: any[]) => any>(fn: F, name: string): F {
+  Object.defineProperty(fn, 'name', { value: name, configurable: true });
+  return fn;
+}
+
+function recordMetadata(metadata: Record<PropertyKey, unknown>, method: string, options: object): void {
+  const own = Object.prototype.hasOwnProperty.call(metadata, METADATA_KEY)
+    ? (metadata[METADATA_KEY] as Record<string, object>)
+    : (metadata[METADATA_KEY] = { ...(metadata[METADATA_KEY] as object | undefined) });
+  (own as Record<string, object>)[method] = options;
+}
+
+/** Options recorded by infercache decorators on a class, by method name (TC39 metadata or reflect-metadata). */
+export function getCachedMethods(ctor: Function): Record<string, object> {
+  const symbolMetadata = (Symbol as { metadata?: symbol }).metadata;
+  const meta = symbolMetadata
+    ? (ctor as unknown as Record<symbol, Record<string, unknown> | undefined>)[symbolMetadata]
+    : undefined;
+  const out: Record<string, object> = { ...((meta?.[METADATA_KEY] as Record<string, object> | undefined) ?? {}) };
+  const reflect = Reflect as unknown as { getMetadata?: (k: string, t: object, p: string) => object | undefined };
+  if (reflect.getMetadata) {
+    for (const name of Object.getOwnPropertyNames(ctor.prototype)) {
+      const found = reflect.getMetadata(METADATA_KEY, ctor.prototype, name);
+      if (found) out[name] = found;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,101 @@
+/** Per-entry options (`wrap`'s last argument, the decorators' options), validated once per options object. */
+import { ConfigError } from './errors.js';
+import { parseDuration } from './duration.js';
+import { validateSegment } from './keys.js';
+import { TtlRegistry, type TtlSpec } from './ttl.js';
+import { DEFAULTS, memoryBounds } from './config.js';
+import type { EntryOptions } from './options.js';
+import type { MemoryBounds } from './memory.js';
+import type { LockSettings } from './lease.js';
+
+/** Entry options after validation. */
+export interface ResolvedEntry {
+  kind: string;
+  ttl: TtlSpec | undefined;
+  tags: (args: readonly unknown[]) => readonly string[];
+  swr: number;
+  memory: MemoryBounds | boolean;
+  when: ((result: unknown, args: readonly unknown[]) => boolean) | undefined;
+  negative: { ttl: number; when: ((error: unknown) => boolean) | undefined } | undefined;
+  serialize: ((value: unknown) => Uint8Array | Promise<Uint8Array>) | undefined;
+  deserialize: ((bytes: Buffer) => unknown) | undefined;
+  /** Cross-instance lease, when on. */
+  lock: LockSettings | undefined;
+}
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+const noTags = () => NO_TAGS;
+
+function fn<T>(value: unknown, setting: string): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw new ConfigError(setting, 'expected a function');
+  return value as T;
+}
+
+function checkTags(tags: unknown, setting: string): readonly string[] {
+  if (!Array.isArray(tags) || tags.some((t) => typeof t !== 'string' || t.length === 0)) {
+    throw new ConfigError(setting, 'expected an array of non-empty strings');
+  }
+  return tags as string[];
+}
+
+function lockSettings(value: unknown, setting: string): LockSettings | undefined {
+  if (value === undefined || value === false) return undefined;
+  if (value === true) return { ttl: DEFAULTS.lockTtlMs, wait: DEFAULTS.lockTtlMs };
+  if (typeof value !== 'object' || value === null) {
+    throw new ConfigError(setting, 'expected a boolean or { ttl, wait }');
+  }
+  const { ttl, wait } = value as { ttl?: unknown; wait?: unknown };
+  const ttlMs = ttl === undefined ? DEFAULTS.lockTtlMs : parseDuration(ttl, `${setting}.ttl`);
+  if (!(ttlMs > 0)) throw new ConfigError(`${setting}.ttl`, 'must be greater than 0');
+  return { ttl: ttlMs, wait: wait === undefined ? ttlMs : parseDuration(wait, `${setting}.wait`) };
+}
+
+/** Validates entry options for `kind`; `where` prefixes setting names in errors (e.g. `@CachedPrediction(PriceService.predict)`). */
+export function resolveEntry(kind: string, options: EntryOptions<any>, where: string): ResolvedEntry {
+  validateSegment(kind, `${where}.kind`);
+  if (kind.startsWith('__'))
+    throw new ConfigError(`${where}.kind`, `kinds starting with '__' are reserved, got '${kind}'`);
+  let tags: ResolvedEntry['tags'] = noTags;
+  if (typeof options.tags === 'function') {
+    const user = options.tags;
+    tags = (args) => checkTags(user(...args), `${where}.tags()`);
+  } else if (options.tags !== undefined) {
+    const fixed = checkTags(options.tags, `${where}.tags`);
+    tags = () => fixed;
+  }
+  let negative: ResolvedEntry['negative'];
+  const ce = options.cacheErrors;
+  if (ce === true) negative = { ttl: DEFAULTS.negativeTtlMs, when: undefined };
+  else if (typeof ce === 'number' || typeof ce === 'string')
+    negative = { ttl: parseDuration(ce, `${where}.cacheErrors`), when: undefined };
+  else if (typeof ce === 'object' && ce !== null) {
+    negative = {
+      ttl: parseDuration(ce.ttl, `${where}.cacheErrors.ttl`),
+      when: fn(ce.when, `${where}.cacheErrors.when`),
+    };
+  } else if (ce !== undefined && ce !== false)
+    throw new ConfigError(`${where}.cacheErrors`, 'expected a boolean, a duration or { ttl, when }');
+  const memory =
+    options.memory === undefined || typeof options.memory === 'boolean'
+      ? (options.memory ?? false)
+      : memoryBounds(options.memory, `${where}.memory`);
+  const serialize = fn<ResolvedEntry['serialize']>(options.serialize, `${where}.serialize`);
+  const deserialize = fn<ResolvedEntry['deserialize']>(options.deserialize, `${where}.deserialize`);
+  if (!serialize !== !deserialize) throw new ConfigError(`${where}.serialize`, 'give both serialize and deserialize');
+  return {
+    kind,
+    ttl: options.ttl === undefined ? undefined : TtlRegistry.validate(options.ttl, `${where}.ttl`),
+    tags,
+    swr:
+      options.staleWhileRevalidate === undefined
+        ? 0
+        : parseDuration(options.staleWhileRevalidate, `${where}.staleWhileRevalidate`),
+    memory,
+    when: fn(options.when, `${where}.when`),
+    negative,
+    serialize,
+    deserialize,
+    lock: lockSettings(options.lock, `${where}.lock`),
+  };
+}

@@ -1,0 +1,194 @@
+/**
+ * The operational endpoints, framework-agnostic: each handler takes the request's headers and parsed body and
+ * returns `{ status, body }`. `GET stats | health | info`, `POST invalidate | warm-up` under a prefix (`/cache`).
+ * Mutating endpoints need the admin check (403 otherwise); bad bodies get 400 with a message, never a 500.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import { ConfigError, UnavailableError } from '../errors.js';
+import { validateSegment } from '../keys.js';
+import { resolveAdmin, type AdminOptions } from './admin.js';
+import type { Cache } from '../cache.js';
+import type { WarmUpEntry } from '../warmup.js';
+
+/** Options of the operational endpoints. */
+export interface EndpointsOptions<Req = unknown> {
+  /** Path prefix of the endpoints. @default '/cache' */
+  prefix?: string;
+  /** Who may call `POST invalidate` and `POST warm-up`. @default none: they answer 403 */
+  admin?: AdminOptions<Req>;
+  /** Also require the admin check for `GET stats | health | info`. @default false */
+  protectReads?: boolean;
+  /** Turns the body of `POST warm-up` into jobs for `cache.warmUp`; throw to answer 400. @default none: 501 */
+  warmUp?: (body: unknown, request: Req) => Iterable<WarmUpEntry> | Promise<Iterable<WarmUpEntry>>;
+  /** Warm-up jobs run at once. @default 4 */
+  warmUpConcurrency?: number;
+}
+
+/** What a handler answers. */
+export interface EndpointResponse {
+  status: number;
+  body: unknown;
+}
+
+/** What a handler needs from the request. */
+export interface EndpointRequest<Req> {
+  headers: IncomingHttpHeaders;
+  /** Parsed JSON body (`undefined` when there was none). */
+  body: unknown;
+  /** The framework's request, for `admin.authorize` and `warmUp`. */
+  request: Req;
+}
+
+/** One endpoint, ready to be mounted by an adapter. */
+export interface Endpoint<Req> {
+  method: 'GET' | 'POST';
+  /** Full path, prefix included (`/cache/stats`). */
+  path: string;
+  handle(request: EndpointRequest<Req>): Promise<EndpointResponse>;
+}
+
+/** Headers sent with every endpoint response. */
+export const ENDPOINT_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-store' };
+
+/** Defaults of the endpoint options. */
+export const ENDPOINT_DEFAULTS = { prefix: '/cache', warmUpConcurrency: 4 } as const;
+
+const REASON: Record<number, string> = {
+  400: 'Bad Request',
+  403: 'Forbidden',
+  501: 'Not Implemented',
+  503: 'Service Unavailable',
+};
+
+/** An error response in Fastify's shape: `{ statusCode, error, message }`. */
+export function errorResponse(status: number, message: string): EndpointResponse {
+  return { status, body: { statusCode: status, error: REASON[status] ?? 'Error', message } };
+}
+
+/** Validates and normalises a path prefix: `''` or `/a/b` (no trailing slash). */
+export function normalisePrefix(prefix: unknown, setting: string): string {
+  if (typeof prefix !== 'string' || (prefix !== '' && !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(prefix))) {
+    throw new ConfigError(setting, `expected '' or a path starting with '/', got ${JSON.stringify(prefix)}`);
+  }
+  return prefix.replace(/\/+$/, '');
+}
+
+type Target = { kind: string } | { tags: string[] } | { kind: string; key: unknown } | { all: true };
+
+/** Reads an invalidation target: `{ kind } | { tags } | { kind, key } | { all: true }`; a string is an error. */
+export function parseTarget(body: unknown): Target | string {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    return 'expected a JSON object: { kind } | { tags } | { kind, key } | { all: true }';
+  }
+  const b = body as Record<string, unknown>;
+  const unknown = Object.keys(b).filter((k) => !['kind', 'tags', 'key', 'all'].includes(k));
+  if (unknown.length) return `unknown field ${JSON.stringify(unknown[0])}; expected kind, tags, key or all`;
+  const given = ['kind', 'tags', 'all'].filter((k) => b[k] !== undefined);
+  if (given.length !== 1) return 'give exactly one of kind (with an optional key), tags, or all: true';
+  if (b.all !== undefined) {
+    if (b.all !== true || b.key !== undefined) return 'all must be true, alone';
+    return { all: true };
+  }
+  if (b.tags !== undefined) {
+    const tags = b.tags;
+    if (b.key !== undefined) return 'key goes with kind, not with tags';
+    if (!Array.isArray(tags) || tags.length === 0 || tags.some((t) => typeof t !== 'string' || t === '')) {
+      return 'tags must be a non-empty array of non-empty strings';
+    }
+    return { tags: tags as string[] };
+  }
+  try {
+    validateSegment(b.kind, 'kind');
+  } catch (error) {
+    return (error as Error).message.replace(/^infercache: invalid /, '');
+  }
+  return 'key' in b && b.key !== undefined ? { kind: b.kind as string, key: b.key } : { kind: b.kind as string };
+}
+
+/** Builds the endpoints of `cache`; options are validated here, once (ConfigError naming `where.<option>`). */
+export function createEndpoints<Req>(
+  cache: Cache,
+  options: EndpointsOptions<Req> = {},
+  where = 'endpoints',
+): Endpoint<Req>[] {
+  if (typeof cache?.stats !== 'function') throw new TypeError(`infercache: ${where} needs a Cache`);
+  if (typeof options !== 'object' || options === null) throw new ConfigError(where, 'expected an object');
+  const prefix = normalisePrefix(options.prefix ?? ENDPOINT_DEFAULTS.prefix, `${where}.prefix`);
+  const check = resolveAdmin(options.admin, `${where}.admin`);
+  const { warmUp } = options;
+  if (warmUp !== undefined && typeof warmUp !== 'function') {
+    throw new ConfigError(`${where}.warmUp`, 'expected a function (body, request) => warm-up jobs');
+  }
+  const concurrency = options.warmUpConcurrency ?? ENDPOINT_DEFAULTS.warmUpConcurrency;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new ConfigError(`${where}.warmUpConcurrency`, 'expected a positive integer');
+  }
+  if (options.protectReads !== undefined && typeof options.protectReads !== 'boolean') {
+    throw new ConfigError(`${where}.protectReads`, 'expected true or false');
+  }
+
+  const guard = async (req: EndpointRequest<Req>): Promise<EndpointResponse | undefined> => {
+    if (!check) return errorResponse(403, 'this endpoint is disabled: configure admin: { token } or { authorize }');
+    return (await check(req.headers, req.request)) ? undefined : errorResponse(403, 'admin credentials required');
+  };
+  const read =
+    (fn: () => Promise<EndpointResponse>) =>
+    async (req: EndpointRequest<Req>): Promise<EndpointResponse> =>
+      (options.protectReads && (await guard(req))) || fn();
+
+  return [
+    { method: 'GET', path: `${prefix}/stats`, handle: read(async () => ({ status: 200, body: cache.stats() })) },
+    {
+      method: 'GET',
+      path: `${prefix}/health`,
+      handle: read(async () => {
+        const health = await cache.health();
+        return { status: health.status === 'unavailable' ? 503 : 200, body: health };
+      }),
+    },
+    { method: 'GET', path: `${prefix}/info`, handle: read(async () => ({ status: 200, body: await cache.info() })) },
+    {
+      method: 'POST',
+      path: `${prefix}/invalidate`,
+      async handle(req) {
+        const refused = await guard(req);
+        if (refused) return refused;
+        const target = parseTarget(req.body);
+        if (typeof target === 'string') return errorResponse(400, target);
+        try {
+          if ('all' in target) await cache.invalidateAll();
+          else if ('tags' in target) await cache.invalidateTags(...target.tags);
+          else if ('key' in target) await cache.delete(target.kind, target.key);
+          else await cache.invalidateKind(target.kind);
+        } catch (error) {
+          const code = (error as { code?: string })?.code;
+          if (error instanceof UnavailableError || code === 'E_CACHE_TIMEOUT') {
+            const later = 'key' in target ? '' : '; the invalidation will be applied when it reconnects';
+            return errorResponse(503, `Redis is unavailable (${(error as Error).message})${later}`);
+          }
+          if (code === 'E_CACHE_UNKEYABLE') {
+            return errorResponse(400, `key cannot be used as a cache key: ${(error as Error).message}`);
+          }
+          throw error;
+        }
+        return { status: 200, body: { invalidated: target } };
+      },
+    },
+    {
+      method: 'POST',
+      path: `${prefix}/warm-up`,
+      async handle(req) {
+        const refused = await guard(req);
+        if (refused) return refused;
+        if (!warmUp) return errorResponse(501, 'no warm-up configured: pass warmUp: (body, request) => jobs');
+        let jobs: Iterable<WarmUpEntry>;
+        try {
+          jobs = await warmUp(req.body, req.request);
+        } catch (error) {
+          return errorResponse(400, (error as Error)?.message ?? String(error));
+        }
+        return { status: 200, body: await cache.warmUp(jobs, { concurrency }) };
+      },
+    },
+  ];
+}

@@ -1,0 +1,100 @@
+/**
+ * Request → cache key parts, and whether a request may use the cache at all: the method, `Cache-Control`, and the
+ * credential rule (a request carrying `Authorization` or `Cookie` is cached only when the route varies on it or
+ * declares itself public), so that one user never receives another user's response.
+ */
+import type { IncomingHttpHeaders } from 'node:http';
+import type { ResolvedRoute } from './options.js';
+
+/** The parts of a request that route caching reads, whatever the framework. */
+export interface RequestView {
+  /** Upper-case method. */
+  method: string;
+  /** Path and query as received (`/predict?x=1`), including any mount prefix. */
+  url: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed body: `undefined` when the framework did not parse one. */
+  body: unknown;
+}
+
+/** Why a request does not use the cache. */
+export type BypassReason = 'method' | 'no-cache' | 'authorization' | 'cookie' | 'unparsed-body' | 'key';
+
+/** A request's key parts, or why it bypasses the cache. */
+export type KeyResult = { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown };
+
+const NO_CACHE = /(?:^|,)\s*no-cache\s*(?:$|,)/i;
+
+/** Query parameters as `[name, value]` pairs sorted by name (stable: repeated names keep their order). */
+export function sortedQuery(url: string): Array<[string, string]> {
+  const q = url.indexOf('?');
+  if (q === -1 || q === url.length - 1) return [];
+  const pairs = [...new URLSearchParams(url.slice(q + 1))];
+  return pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+}
+
+/** The path of a URL, without its query. */
+export function pathOf(url: string): string {
+  const q = url.indexOf('?');
+  return q === -1 ? url : url.slice(0, q);
+}
+
+function headerValue(headers: IncomingHttpHeaders, name: string): string | null {
+  const value = headers[name];
+  if (value === undefined) return null;
+  return Array.isArray(value) ? value.join(', ') : String(value);
+}
+
+/** Whether the request announces a body (so an `undefined` parsed body means "not parsed", not "empty"). */
+function hasBody(headers: IncomingHttpHeaders): boolean {
+  if (headers['transfer-encoding'] !== undefined) return true;
+  const length = headers['content-length'];
+  return length !== undefined && length !== '0';
+}
+
+/** Media type of the request body, lower-case, without parameters. */
+function mediaType(headers: IncomingHttpHeaders): string | null {
+  const type = headers['content-type'];
+  return type ? type.split(';', 1)[0]!.trim().toLowerCase() : null;
+}
+
+/**
+ * Key parts of a request for a route: by default `[method, path, sorted query]`, plus the media type and the
+ * parsed body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A route's
+ * `key(request)` replaces that; HEAD is kept apart from GET; the values of `vary` headers are appended.
+ */
+export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, raw: Req): KeyResult {
+  const method = view.method;
+  if (!route.methods.has(method)) return { ok: false, reason: 'method' };
+  const h = view.headers;
+  if (route.allowNoCache) {
+    const cc = h['cache-control'];
+    if ((cc !== undefined && NO_CACHE.test(cc)) || (cc === undefined && h.pragma?.includes('no-cache'))) {
+      return { ok: false, reason: 'no-cache' };
+    }
+  }
+  if (!route.public) {
+    if (h.authorization !== undefined && !route.varyAuthorization) return { ok: false, reason: 'authorization' };
+    if (h.cookie !== undefined && !route.varyCookie) return { ok: false, reason: 'cookie' };
+  }
+  let parts: unknown;
+  if (route.key) {
+    try {
+      parts = route.key(raw);
+    } catch (error) {
+      return { ok: false, reason: 'key', error };
+    }
+    if (method === 'HEAD') parts = ['HEAD', parts];
+  } else if (method === 'POST') {
+    let body = view.body;
+    if (body === undefined) {
+      if (hasBody(h)) return { ok: false, reason: 'unparsed-body' };
+      body = null;
+    }
+    parts = [method, pathOf(view.url), sortedQuery(view.url), mediaType(h), body];
+  } else {
+    parts = [method, pathOf(view.url), sortedQuery(view.url)];
+  }
+  if (route.vary.length) parts = [parts, route.vary.map((name) => headerValue(h, name))];
+  return { ok: true, parts };
+}

@@ -1,0 +1,78 @@
+/** The in-process tier: an LRU bounded by entries and bytes, holding records with their kind and tags. */
+import { LRUCache } from 'lru-cache';
+import type { CacheRecord } from './record.js';
+
+/** A record in the memory tier, with what invalidation needs. */
+export interface MemoryEntry {
+  record: CacheRecord;
+  kind: string;
+  tags: readonly string[];
+  /** When it was put in this tier (ms since the epoch), set by `set`. */
+  at?: number;
+}
+
+/** Bounds of the memory tier, already validated, in ms and bytes. */
+export interface MemoryBounds {
+  maxEntries: number;
+  maxBytes: number;
+  maxTtl: number | undefined;
+}
+
+/** In-process LRU tier. */
+export class MemoryTier {
+  readonly #lru: LRUCache<string, MemoryEntry>;
+  readonly #maxTtl: number | undefined;
+
+  constructor(bounds: MemoryBounds) {
+    this.#maxTtl = bounds.maxTtl;
+    this.#lru = new LRUCache<string, MemoryEntry>({
+      max: bounds.maxEntries,
+      maxSize: bounds.maxBytes,
+      sizeCalculation: () => 1,
+      ttlAutopurge: false,
+      allowStale: false,
+    });
+  }
+
+  /** The entry under `key` if not expired past its stale window. */
+  get(key: string): MemoryEntry | undefined {
+    return this.#lru.get(key);
+  }
+
+  /** Stores an entry until its stale deadline (or the tier's `maxTtl`); `size` in bytes when known. */
+  set(key: string, entry: MemoryEntry, size: number): void {
+    const t = Date.now();
+    entry.at = t;
+    let ttl = entry.record.s - t;
+    if (this.#maxTtl !== undefined) ttl = Math.min(ttl, this.#maxTtl);
+    if (ttl <= 0) return;
+    this.#lru.set(key, entry, { ttl, size: Math.max(1, size) });
+  }
+
+  /** Drops one entry. */
+  delete(key: string): void {
+    this.#lru.delete(key);
+  }
+
+  /** Drops every entry matching `test`; the tier is bounded, so this is a bounded loop. */
+  deleteWhere(test: (entry: MemoryEntry) => boolean): number {
+    let removed = 0;
+    for (const [key, entry] of this.#lru.entries()) {
+      if (test(entry)) {
+        this.#lru.delete(key);
+        removed++;
+      }
+    }
+    return removed;
+  }
+
+  /** Drops everything. */
+  clear(): void {
+    this.#lru.clear();
+  }
+
+  /** Entries and bytes held. */
+  get size(): { entries: number; bytes: number } {
+    return { entries: this.#lru.size, bytes: this.#lru.calculatedSize };
+  }
+}

@@ -1,0 +1,161 @@
+/**
+ * Options of `createCache` and of each cached entry, with their defaults in one place,
+ * validated once when the cache is created.
+ */
+import type { RedisClientType, RedisClusterType } from 'redis';
+import type { Duration } from './duration.js';
+import type { TtlSpec } from './ttl.js';
+import type { Cache } from './cache.js';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+
+/** How to reach Redis. */
+export interface RedisOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */
+  url?: string;
+  /** Password, when not in the URL (`REDIS_PASSWORD`). */
+  password?: string;
+  /** Database number, when not in the URL (`REDIS_DB`). */
+  db?: number;
+  /** An existing node-redis client or cluster; infercache does not close it unless `closeClient` is true. */
+  client?: RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any> | RedisClusterType;
+  /** Redis Cluster: root nodes and per-node defaults (auth, TLS, timeouts). */
+  cluster?: { rootNodes: Array<{ url: string }>; defaults?: Record<string, unknown> };
+  /** Time allowed for one connection attempt. @default '2s' */
+  connectTimeout?: Duration;
+  /** Close the socket after this long without any traffic; a reconnect follows. @default undefined (no timeout) */
+  socketTimeout?: Duration;
+  /** Close a client passed in `client` when the cache closes. @default false */
+  closeClient?: boolean;
+  /** Extra node-redis client options (e.g. `socket.tls`, `socket.ca`), merged under ours. */
+  clientOptions?: Record<string, unknown>;
+}
+
+/** In-process tier bounds. */
+export interface MemoryOptions {
+  /** Most entries kept. @default 1000 */
+  maxEntries?: number;
+  /** Most bytes kept (sizes of encoded values; values the codec cannot encode count as `unknownSize`). @default 64 MiB */
+  maxBytes?: number;
+  /** Longest time an entry is served from memory without looking at Redis again. @default undefined (the entry's TTL) */
+  maxTtl?: Duration;
+  /**
+   * Many instances: while the invalidation bus is down (and Redis is up), an entry is served from memory at most
+   * this long after it was stored, then re-read from Redis. Only read from the cache-wide `memory` option.
+   * @default '1s'
+   */
+  busDownTtl?: Duration;
+}
+
+/** Circuit breaker around Redis. */
+export interface BreakerOptions {
+  /** Consecutive failures that open the breaker. @default 5 */
+  threshold?: number;
+  /** First wait before a probe; doubles on each failed probe. @default '500ms' */
+  cooldown?: Duration;
+  /** Longest wait between probes. @default '30s' */
+  maxCooldown?: Duration;
+}
+
+/** A logger; infercache logs only warnings and state changes, never keys, values or secrets. */
+export interface Logger {
+  warn(message: string, details?: Record<string, unknown>): void;
+  info?(message: string, details?: Record<string, unknown>): void;
+}
+
+/** OpenTelemetry spans and metrics (see the README's telemetry table). */
+export interface TelemetryOptions {
+  /** Emit spans and metrics. With no SDK registered they cost next to nothing anyway. @default true */
+  enabled?: boolean;
+  /** Tracer provider to use instead of the global one. @default the global provider (`trace.getTracerProvider()`) */
+  tracerProvider?: TracerProvider;
+  /** Meter provider to use instead of the global one. @default the global provider (`metrics.getMeterProvider()`) */
+  meterProvider?: MeterProvider;
+  /**
+   * Record a hash of each key on spans (`infercache.key.hash`, first 16 hex digits of its SHA-256). Keys are never
+   * recorded raw; `true` and `'hash'` mean the same. @default false
+   */
+  recordKeys?: boolean | 'hash';
+}
+
+/** Options of {@link createCache}. */
+export interface CacheOptions {
+  /** Redis connection; omit or `false` for a memory-only cache. */
+  redis?: RedisOptions | false;
+  /** Key prefix. @default 'infercache' */
+  namespace?: string;
+  /** Bump to make every earlier entry unreachable. @default 'v1' */
+  version?: string;
+  /** TTL per kind, plus `default`. @default { default: '1h' } */
+  ttl?: Record<string, TtlSpec | undefined>;
+  /** Spread expiry by up to ±jitter×ttl (0..1). @default 0 */
+  ttlJitter?: number;
+  /** Turn the cache off: every call runs uncached. @default true */
+  enabled?: boolean;
+  /** Longest wait for one Redis operation on the request path. @default '50ms' */
+  operationTimeout?: Duration;
+  /** Hash explicit ids and tags too, so no personal data appears in a key. @default false */
+  hashKeys?: boolean;
+  /** In-process tier bounds (used by entries with `memory: true`). */
+  memory?: MemoryOptions;
+  /** Compress values at or above this many bytes. @default 16384 */
+  compressThreshold?: number;
+  /** Do not store values above this many encoded bytes. @default 4 MiB */
+  maxEntryBytes?: number;
+  /** AES-256-GCM key (32 bytes, hex or base64) to encrypt values at rest. */
+  encryptionKey?: string | Uint8Array;
+  /** Circuit breaker settings. */
+  breaker?: BreakerOptions;
+  /** Throw on arguments that cannot be keyed instead of bypassing the cache. @default false */
+  strict?: boolean;
+  /** Where warnings go. @default a logger writing to console.warn */
+  logger?: Logger | false;
+  /** OpenTelemetry spans and metrics. @default { enabled: true } with the global providers */
+  telemetry?: TelemetryOptions;
+  /**
+   * What one computation of a kind costs (in your currency, e.g. `{ llm: 0.002 }`): each hit adds it to
+   * `stats().costSaved` and to the `infercache.cost_saved` metric. @default {} (no cost)
+   */
+  costPerCall?: Record<string, number>;
+  /**
+   * Keep the memory tiers of many instances coherent over Redis pub/sub (channel `{namespace}:__bus`): every set,
+   * delete, invalidation and write of a memory-tier entry is published, and other instances drop their copy. The
+   * subscriber connection opens on first memory-tier use or on `connect()`. Ignored without
+   * Redis. @default true
+   */
+  bus?: boolean;
+  /** Make this the default cache used by decorators. @default true for the first cache created */
+  setDefault?: boolean;
+}
+
+/** Arguments-aware function used by `key`, `tags`, `when` and `ttl`. */
+export type ArgsFn<R> = (...args: any[]) => R;
+
+/** Options of one cached entry: the same for the decorators and for `wrap`. */
+export interface EntryOptions<T = unknown> {
+  /** Kind of result; picks the TTL and groups stats and invalidation. */
+  kind?: string;
+  /** TTL of this entry: a duration or a function of (args, result). */
+  ttl?: TtlSpec;
+  /** Tags for group invalidation: strings, or a function of the arguments. */
+  tags?: readonly string[] | ArgsFn<readonly string[]>;
+  /** Keep serving an expired value for this long while one background refresh runs. @default 0 */
+  staleWhileRevalidate?: Duration;
+  /** Use the in-process tier: `true` or its bounds for this kind. @default false (true for `@CachedModel`) */
+  memory?: boolean | MemoryOptions;
+  /** Cache only results for which this returns true. */
+  when?: (result: T, args: readonly unknown[]) => boolean;
+  /** Cache errors (negative caching) for this long; `true` uses 10 s. @default false */
+  cacheErrors?: boolean | Duration | { ttl: Duration; when?: (error: unknown) => boolean };
+  /**
+   * Share one computation across instances: on a Redis miss one instance takes a short Redis lease and computes;
+   * the others poll for its result up to `wait`, then compute themselves. `ttl` bounds a lease whose holder died.
+   * `true` means `{ ttl: '10s', wait: ttl }`. @default false (true for `@CachedModel`)
+   */
+  lock?: boolean | { ttl?: Duration; wait?: Duration };
+  /** Custom serialisation for the Redis tier (e.g. a model's weights). */
+  serialize?: (value: T) => Uint8Array | Promise<Uint8Array>;
+  /** Inverse of `serialize`. */
+  deserialize?: (bytes: Buffer) => T | Promise<T>;
+  /** The cache to use instead of the default one. */
+  cache?: Cache;
+}

@@ -1,0 +1,59 @@
+/** The stored form of one cached result, shared by the memory and Redis tiers. */
+
+/** One cached result with what is needed to judge its freshness and validity. */
+export interface CacheRecord {
+  /** The value (or, for a cached error, its name/message/code). */
+  v: unknown;
+  /** Created at (ms since epoch). */
+  t: number;
+  /** Fresh until (ms since epoch). */
+  f: number;
+  /** Servable as stale until (ms since epoch); equals `f` without stale-while-revalidate. */
+  s: number;
+  /** Milliseconds the computation took: the time a hit saves. */
+  c: number;
+  /** Invalidation generations (all, kind, tags…) current when the computation started. */
+  g: number[];
+  /** 1 when `v` is a cached error, 2 when `v` is bytes from a user `serialize`. */
+  x: 0 | 1 | 2;
+}
+
+/** Converts a record to the array that the codec stores. */
+export function toWire(record: CacheRecord): unknown[] {
+  return [record.v, record.t, record.f, record.s, record.c, record.g, record.x];
+}
+
+/** Reads the stored array back; `undefined` when it is not a record of ours. */
+export function fromWire(wire: unknown): CacheRecord | undefined {
+  if (!Array.isArray(wire) || wire.length !== 7) return undefined;
+  const [v, t, f, s, c, g, x] = wire as [unknown, unknown, unknown, unknown, unknown, unknown, unknown];
+  if (typeof t !== 'number' || typeof f !== 'number' || typeof s !== 'number' || typeof c !== 'number')
+    return undefined;
+  if (!Array.isArray(g) || (x !== 0 && x !== 1 && x !== 2)) return undefined;
+  return { v, t, f, s, c, g: g as number[], x };
+}
+
+/** Whether the record was computed under the invalidation generations read now. */
+export function sameGenerations(stored: readonly number[], current: readonly number[]): boolean {
+  if (stored.length !== current.length) return false;
+  for (let i = 0; i < stored.length; i++) if (stored[i] !== current[i]) return false;
+  return true;
+}
+
+/** Turns a generation counter reply (bulk string or null) into a number. */
+export function parseGeneration(reply: Buffer | null | undefined): number {
+  if (!reply) return 0;
+  const n = Number(reply.toString('latin1'));
+  return Number.isFinite(n) ? n : -1;
+}
+
+/** A cached error, rebuilt on a negative-cache hit. */
+export class CachedError extends Error {
+  /** The original error's code, if it had one. */
+  readonly code: string | undefined;
+  constructor(stored: { name?: unknown; message?: unknown; code?: unknown }) {
+    super(typeof stored.message === 'string' ? stored.message : 'cached error');
+    this.name = typeof stored.name === 'string' ? stored.name : 'Error';
+    this.code = typeof stored.code === 'string' ? stored.code : undefined;
+  }
+}

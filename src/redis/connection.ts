@@ -1,0 +1,169 @@
+/**
+ * Builds the node-redis client (or cluster) for the Redis tier from options, with the settings
+ * a fail-open cache needs: no offline queue, no per-command timer, reconnect forever in the background.
+ */
+import { createClient, createCluster, RESP_TYPES } from 'redis';
+import type { RedisOptions } from '../options.js';
+
+/** Replies as Buffers for bulk strings: entries are binary. */
+export const BINARY = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
+
+/** The few raw commands the Redis tier needs, over a client or a cluster. */
+export interface Backend {
+  readonly kind: 'client' | 'cluster';
+  /** Ready to take commands (connected, authenticated). */
+  isReady(): boolean;
+  /** Sends one command; `key` routes it on a cluster. Bulk strings come back as Buffers. */
+  send(key: string | undefined, readonly: boolean, args: Array<string | Buffer>): Promise<unknown>;
+  /** Reads several keys in one round trip (one MGET, or parallel GETs across cluster slots). */
+  mget(keys: string[]): Promise<Array<Buffer | null>>;
+  /** Starts connecting (no-op when already open). */
+  connect(): Promise<unknown>;
+  /** Closes the connection (or only detaches when the client belongs to the user). */
+  close(): Promise<void>;
+  /** Connects or reports a connection error. */
+  on(event: 'error' | 'ready' | 'end', listener: (arg?: unknown) => void): void;
+  /** The node-redis client or cluster, for telemetry and advanced use. */
+  readonly raw: unknown;
+}
+
+/** Replaces the password in a Redis URL with `***` (for logs, errors, `info()`). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+/** Removes any password-looking text from an error message before it is logged or reported. */
+export function redactMessage(message: string, secrets: readonly string[]): string {
+  let out = message.replace(/(rediss?:\/\/[^:@/\s]*):[^@/\s]*@/g, '$1:***@');
+  for (const secret of secrets) if (secret) out = out.split(secret).join('***');
+  return out;
+}
+
+/** Reconnects forever with capped exponential back-off and jitter, also after a socket timeout. */
+export function reconnectStrategy(retries: number): number {
+  const base = Math.min(50 * 2 ** Math.min(retries, 10), 2000);
+  return Math.round(base / 2 + Math.random() * (base / 2));
+}
+
+interface Timeouts {
+  connectTimeout: number;
+  socketTimeout: number | undefined;
+}
+
+/** Creates the backend for `options` (an owned client, a user client, or a cluster). */
+export function createBackend(options: RedisOptions, timeouts: Timeouts): Backend {
+  const socket = {
+    connectTimeout: timeouts.connectTimeout,
+    ...(timeouts.socketTimeout ? { socketTimeout: timeouts.socketTimeout } : {}),
+    reconnectStrategy,
+  };
+  const commandOptions = { timeout: 0 };
+  if (options.cluster) {
+    const extra = (options.clientOptions ?? {}) as { socket?: object };
+    const defaults = (options.cluster.defaults ?? {}) as { socket?: object };
+    const cluster = createCluster({
+      rootNodes: options.cluster.rootNodes,
+      defaults: {
+        ...extra,
+        ...defaults,
+        disableOfflineQueue: true,
+        socket: { ...extra.socket, ...defaults.socket, ...socket },
+      } as never,
+      commandOptions,
+    } as never) as unknown as ClusterLike;
+    return clusterBackend(cluster, true);
+  }
+  if (options.client) {
+    const client = options.client as unknown as ClientLike | ClusterLike;
+    if ('masters' in client) return clusterBackend(client, options.closeClient ?? false);
+    return clientBackend(client, options.closeClient ?? false);
+  }
+  const extra = (options.clientOptions ?? {}) as { socket?: object };
+  const client = createClient({
+    ...extra,
+    ...(options.url ? { url: options.url } : {}),
+    ...(options.password ? { password: options.password } : {}),
+    ...(options.db !== undefined ? { database: options.db } : {}),
+    disableOfflineQueue: true,
+    socket: { ...extra.socket, ...socket },
+    commandOptions,
+  } as never) as unknown as ClientLike;
+  return clientBackend(client, true);
+}
+
+interface EmitterLike {
+  on(event: string, listener: (arg?: unknown) => void): unknown;
+  readonly isReady: boolean;
+  readonly isOpen: boolean;
+  connect(): Promise<unknown>;
+  close(): Promise<unknown>;
+}
+interface ClientLike extends EmitterLike {
+  sendCommand(args: Array<string | Buffer>, options?: object): Promise<unknown>;
+  withTypeMapping?(typeMapping: object): ClientLike;
+}
+interface ClusterLike extends EmitterLike {
+  readonly masters: unknown[];
+  sendCommand(
+    key: string | undefined,
+    readonly: boolean,
+    args: Array<string | Buffer>,
+    options?: object,
+  ): Promise<unknown>;
+  withTypeMapping?(typeMapping: object): ClusterLike;
+}
+
+/**
+ * The client's Buffer-replies view (`withTypeMapping`), made once, or undefined when it has none. Commands sent
+ * through it skip a per-call options merge that costs ~3 µs per command on the hit path (measured, node-redis 6).
+ */
+function binaryView<C extends ClientLike | ClusterLike>(client: C): C | undefined {
+  return typeof client.withTypeMapping === 'function' ? (client.withTypeMapping(BINARY.typeMapping) as C) : undefined;
+}
+
+function clientBackend(client: ClientLike, owned: boolean): Backend {
+  const binary = binaryView(client);
+  const send = binary
+    ? (args: Array<string | Buffer>) => binary.sendCommand(args)
+    : (args: Array<string | Buffer>) => client.sendCommand(args, BINARY);
+  return {
+    kind: 'client',
+    raw: client,
+    isReady: () => client.isReady,
+    send: (_key, _readonly, args) => send(args),
+    mget: (keys) => send(['MGET', ...keys]) as Promise<Array<Buffer | null>>,
+    connect: () => (client.isOpen ? Promise.resolve() : client.connect()),
+    close: async () => {
+      if (owned && client.isOpen) await client.close();
+    },
+    on: (event, listener) => void client.on(event, listener),
+  };
+}
+
+function clusterBackend(cluster: ClusterLike, owned: boolean): Backend {
+  const binary = binaryView(cluster);
+  const send = binary
+    ? (key: string | undefined, readonly: boolean, args: Array<string | Buffer>) =>
+        binary.sendCommand(key, readonly, args)
+    : (key: string | undefined, readonly: boolean, args: Array<string | Buffer>) =>
+        cluster.sendCommand(key, readonly, args, BINARY);
+  const get = (key: string) => send(key, true, ['GET', key]) as Promise<Buffer | null>;
+  return {
+    kind: 'cluster',
+    raw: cluster,
+    isReady: () => cluster.isReady,
+    send,
+    mget: (keys) => Promise.all(keys.map(get)),
+    connect: () => (cluster.isOpen ? Promise.resolve() : cluster.connect()),
+    close: async () => {
+      if (owned && cluster.isOpen) await cluster.close();
+    },
+    on: (event, listener) => void cluster.on(event, listener),
+  };
+}

@@ -1,0 +1,284 @@
+/**
+ * The fail-open Redis tier: every operation is bounded by the operation timeout, skipped while
+ * disconnected or while the circuit breaker is open, and reports failure as `undefined`, never as an error.
+ */
+import { CircuitBreaker, type BreakerState } from './breaker.js';
+import { Deadlines } from './deadline.js';
+import { redactMessage, type Backend } from './connection.js';
+import { UnavailableError } from '../errors.js';
+import type { Logger } from '../options.js';
+
+/** Connection status of the Redis tier. */
+export type RedisStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
+
+/** Settings of the Redis tier. */
+export interface RedisTierSettings {
+  operationTimeout: number;
+  breaker: { threshold: number; cooldown: number; maxCooldown: number };
+  logger: Logger | undefined;
+  /** Secrets to scrub from every message (passwords). */
+  secrets: string[];
+  /** Told when the breaker changes state. */
+  onBreaker?: (state: BreakerState) => void;
+}
+
+/** Counters of the Redis tier, for stats() and health(). */
+export interface RedisTierCounters {
+  errors: number;
+  timeouts: number;
+  skipped: number;
+  lastError: string | undefined;
+}
+
+interface PendingRead {
+  keys: string[];
+  resolve: (replies: Array<Buffer | null> | undefined) => void;
+}
+
+/** Redis operations that never throw because Redis is down, slow or gone. */
+export class RedisTier {
+  readonly backend: Backend;
+  readonly counters: RedisTierCounters = { errors: 0, timeouts: 0, skipped: 0, lastError: undefined };
+  readonly breaker: CircuitBreaker;
+  readonly #deadlines: Deadlines;
+  readonly #settings: RedisTierSettings;
+  #status: RedisStatus = 'connecting';
+  #firstConnect: Promise<void> | undefined;
+  #wasReady = false;
+  #firstAttemptFailed: ((error: unknown) => void) | undefined;
+  /** A read was sent in this tick: the next ones wait for its end (`#reads`) and go together in one MGET. */
+  #batching = false;
+  #reads: PendingRead[] = [];
+
+  constructor(backend: Backend, settings: RedisTierSettings) {
+    this.backend = backend;
+    this.#settings = settings;
+    this.#deadlines = new Deadlines(settings.operationTimeout);
+    this.breaker = new CircuitBreaker(
+      settings.breaker.threshold,
+      settings.breaker.cooldown,
+      settings.breaker.maxCooldown,
+      (state) => {
+        settings.logger?.warn(`infercache: Redis circuit breaker ${state}`);
+        settings.onBreaker?.(state);
+      },
+    );
+    backend.on('error', (error) => {
+      this.#record(error);
+      this.#firstAttemptFailed?.(error);
+    });
+    backend.on('ready', () => {
+      this.#status = 'ready';
+      if (this.#wasReady) settings.logger?.info?.('infercache: Redis reconnected');
+      this.#wasReady = true;
+      this.breaker.success();
+    });
+    backend.on('end', () => {
+      if (this.#status !== 'closed') this.#status = 'reconnecting';
+    });
+  }
+
+  /** Calls `listener` each time the connection becomes ready (first connect and every reconnect). */
+  onReady(listener: () => void): void {
+    this.backend.on('ready', () => listener());
+  }
+
+  /** Connection status. */
+  get status(): RedisStatus {
+    if (this.#status === 'ready' && !this.backend.isReady()) return 'reconnecting';
+    return this.#status;
+  }
+
+  /** Starts connecting in the background; resolves when connected, rejects if the first attempt fails. */
+  connect(): Promise<void> {
+    if (this.backend.isReady()) return Promise.resolve();
+    if (!this.#firstConnect) {
+      // node-redis keeps retrying a failed first connection in the background and its connect() promise waits
+      // for that; ours settles with the first attempt, so nothing ever waits on an outage.
+      this.#firstConnect = new Promise<void>((resolve, reject) => {
+        this.#firstAttemptFailed = (error: unknown) => {
+          this.#firstAttemptFailed = undefined;
+          if (this.#status === 'connecting') this.#status = 'reconnecting';
+          reject(new UnavailableError(`infercache: cannot connect to Redis: ${this.#message(error)}`));
+        };
+        this.backend.connect().then(
+          () => {
+            this.#firstAttemptFailed = undefined;
+            this.#status = 'ready';
+            this.#wasReady = true;
+            resolve();
+          },
+          (error: unknown) => {
+            this.#record(error);
+            this.#firstAttemptFailed?.(error);
+          },
+        );
+      });
+      this.#firstConnect.catch(() => {});
+    }
+    return this.#firstConnect;
+  }
+
+  /** True when an operation would be sent now. */
+  get available(): boolean {
+    return this.backend.isReady() && this.breaker.state !== 'open';
+  }
+
+  /**
+   * Reads keys in one round trip; `undefined` when Redis was skipped or failed. The first read of a tick is sent at
+   * once; the other reads issued in the same tick (concurrent calls) share one MGET of the union of their keys, sent
+   * at the end of the tick, so that 64 calls in flight cost Redis and the client two commands, not 64, and the
+   * generation counters they all read are sent once.
+   */
+  mget(keys: string[]): Promise<Array<Buffer | null> | undefined> {
+    return new Promise((resolve) => {
+      if (this.#batching) {
+        this.#reads.push({ keys, resolve });
+        return;
+      }
+      this.#batching = true;
+      process.nextTick(this.#flushReads);
+      this.#read(keys, 1, resolve);
+    });
+  }
+
+  /** End of the tick: sends the reads that waited, alone or together as one MGET whose replies are handed back. */
+  #flushReads = (): void => {
+    this.#batching = false;
+    const reads = this.#reads;
+    if (reads.length === 0) return;
+    this.#reads = [];
+    if (reads.length === 1) return this.#read(reads[0]!.keys, 1, reads[0]!.resolve);
+    const slot = new Map<string, number>();
+    const union: string[] = [];
+    const where = reads.map((read) =>
+      read.keys.map((key) => {
+        let i = slot.get(key);
+        if (i === undefined) slot.set(key, (i = union.push(key) - 1));
+        return i;
+      }),
+    );
+    this.#read(union, reads.length, (replies) => {
+      for (let r = 0; r < reads.length; r++) reads[r]!.resolve(replies && where[r]!.map((i) => replies[i] ?? null));
+    });
+  };
+
+  /**
+   * One MGET, fail-open, for `operations` callers: `deliver` gets the replies, or undefined when Redis was skipped or
+   * failed. The same as #run without its promises: the hit path's one round trip is watched, not wrapped.
+   */
+  #read(keys: string[], operations: number, deliver: (replies: Array<Buffer | null> | undefined) => void): void {
+    if (!this.backend.isReady()) {
+      // not connected yet (or any more): the general path waits for the first connection, or skips
+      void this.#run('mget', () => this.backend.mget(keys), operations).then(deliver);
+      return;
+    }
+    if (!this.breaker.allow()) {
+      this.counters.skipped += operations;
+      return deliver(undefined);
+    }
+    const watch = this.#deadlines.watch('mget', (error) => {
+      this.#failed(error);
+      deliver(undefined);
+    });
+    let sent: Promise<Array<Buffer | null>>;
+    try {
+      sent = this.backend.mget(keys);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    sent.then(
+      (replies) => {
+        if (!this.#deadlines.settle(watch)) return;
+        this.breaker.success();
+        deliver(replies);
+      },
+      (error: unknown) => {
+        if (!this.#deadlines.settle(watch)) return;
+        this.#failed(error);
+        deliver(undefined);
+      },
+    );
+  }
+
+  /** Sends a command; `undefined` when Redis was skipped or failed. */
+  send(key: string | undefined, readonly: boolean, args: Array<string | Buffer>): Promise<unknown> {
+    return this.#run(String(args[0]).toLowerCase(), () => this.backend.send(key, readonly, args));
+  }
+
+  /** Sends a command and throws on failure, for admin operations that must report it (invalidate, health). */
+  async sendOrThrow(key: string | undefined, readonly: boolean, args: Array<string | Buffer>): Promise<unknown> {
+    if (!(await this.#ready())) throw new UnavailableError('infercache: Redis is not connected');
+    try {
+      const reply = await this.#deadlines.race(this.backend.send(key, readonly, args), String(args[0]));
+      this.breaker.success();
+      return reply;
+    } catch (error) {
+      this.#failed(error);
+      throw new UnavailableError(`infercache: Redis ${String(args[0])} failed: ${this.#message(error)}`);
+    }
+  }
+
+  /** Stops everything; pending operations resolve as skipped. */
+  async close(): Promise<void> {
+    this.#status = 'closed';
+    this.#deadlines.clear();
+    await this.backend.close().catch((error: unknown) => this.#record(error));
+  }
+
+  /** Scrubs secrets from an error's message. */
+  message(error: unknown): string {
+    return this.#message(error);
+  }
+
+  /** Runs one command fail-open; `operations` is how many callers it serves (for the skipped counter). */
+  async #run<T>(op: string, call: () => Promise<T>, operations = 1): Promise<T | undefined> {
+    if (!this.backend.isReady() && !(await this.#ready())) {
+      this.counters.skipped += operations;
+      return undefined;
+    }
+    if (!this.breaker.allow()) {
+      this.counters.skipped += operations;
+      return undefined;
+    }
+    try {
+      const reply = await this.#deadlines.race(call(), op);
+      this.breaker.success();
+      return reply;
+    } catch (error) {
+      this.#failed(error);
+      return undefined;
+    }
+  }
+
+  /** Waits for the first connection attempt (bounded by the operation timeout); later, never waits. */
+  async #ready(): Promise<boolean> {
+    if (this.backend.isReady()) return true;
+    if (this.#status !== 'connecting' || !this.#firstConnect) return false;
+    try {
+      await this.#deadlines.race(this.#firstConnect, 'connect');
+    } catch {
+      return false;
+    }
+    return this.backend.isReady();
+  }
+
+  #failed(error: unknown): void {
+    const isReplyError = error instanceof Error && error.constructor.name === 'ErrorReply';
+    if (!isReplyError) this.breaker.failure();
+    if (error instanceof Error && (error as { code?: string }).code === 'E_CACHE_TIMEOUT') this.counters.timeouts++;
+    this.#record(error);
+  }
+
+  #record(error: unknown): void {
+    this.counters.errors++;
+    const message = this.#message(error);
+    if (message !== this.counters.lastError) this.#settings.logger?.warn(`infercache: Redis error: ${message}`);
+    this.counters.lastError = message;
+  }
+
+  #message(error: unknown): string {
+    const raw = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return redactMessage(raw, this.#settings.secrets);
+  }
+}

@@ -1,0 +1,135 @@
+/** Counters behind `cache.stats()`: requests by kind and result, and compute time saved. */
+
+/** What happened to one cached call. */
+export type CacheResult = 'hit' | 'miss' | 'stale' | 'bypass' | 'error';
+
+/** Counters of one kind. */
+export interface KindStats {
+  hits: number;
+  misses: number;
+  stale: number;
+  bypasses: number;
+  errors: number;
+  /** Hits + stale over hits + stale + misses (0 when there were none). */
+  hitRate: number;
+  /** Calls counted. */
+  total: number;
+  /** Seconds of computation avoided by hits and stale hits. */
+  timeSavedSeconds: number;
+  /** Cost avoided by hits and stale hits: the kind's `costPerCall` per hit (0 when the kind declares none). */
+  costSaved: number;
+  /** Seconds spent computing on misses. */
+  computeSeconds: number;
+  /** Entries not stored because they were larger than `maxEntryBytes`. */
+  oversize: number;
+}
+
+/** Everything `stats()` returns. */
+export interface CacheStats extends KindStats {
+  kinds: Record<string, KindStats>;
+  since: string;
+}
+
+function empty(): KindStats {
+  return {
+    hits: 0,
+    misses: 0,
+    stale: 0,
+    bypasses: 0,
+    errors: 0,
+    hitRate: 0,
+    total: 0,
+    timeSavedSeconds: 0,
+    costSaved: 0,
+    computeSeconds: 0,
+    oversize: 0,
+  };
+}
+
+const FIELD = { hit: 'hits', miss: 'misses', stale: 'stale', bypass: 'bypasses', error: 'errors' } as const;
+
+/** Told of every counted event, e.g. to turn them into OpenTelemetry metrics. */
+export interface StatsListener {
+  result(kind: string, result: CacheResult, savedSeconds: number, costSaved: number): void;
+  computed(kind: string, seconds: number): void;
+  error(kind: string): void;
+  stored(kind: string, bytes: number): void;
+}
+
+/** Per-kind counters. */
+export class Stats {
+  #kinds = new Map<string, KindStats>();
+  #since = new Date();
+  #costPerCall: Readonly<Record<string, number>> = {};
+  #listener: StatsListener | undefined;
+
+  /** Sets the cost of one computation per kind (for `costSaved`) and who is told of each event. */
+  configure(costPerCall: Readonly<Record<string, number>>, listener?: StatsListener): void {
+    this.#costPerCall = costPerCall;
+    this.#listener = listener;
+  }
+
+  #of(kind: string): KindStats {
+    let s = this.#kinds.get(kind);
+    if (!s) this.#kinds.set(kind, (s = empty()));
+    return s;
+  }
+
+  /** Counts one call's result; `savedMs` is the compute time a hit avoided. */
+  record(kind: string, result: CacheResult, savedMs = 0): void {
+    const s = this.#of(kind);
+    s[FIELD[result]]++;
+    s.total++;
+    if (savedMs > 0) s.timeSavedSeconds += savedMs / 1000;
+    const cost = result === 'hit' || result === 'stale' ? (this.#costPerCall[kind] ?? 0) : 0;
+    s.costSaved += cost;
+    this.#listener?.result(kind, result, savedMs > 0 ? savedMs / 1000 : 0, cost);
+  }
+
+  /** Adds compute time spent on a miss. */
+  compute(kind: string, ms: number): void {
+    this.#of(kind).computeSeconds += ms / 1000;
+    this.#listener?.computed(kind, ms / 1000);
+  }
+
+  /** Notes the size of an entry written to Redis (telemetry only). */
+  stored(kind: string, bytes: number): void {
+    this.#listener?.stored(kind, bytes);
+  }
+
+  /** Counts an entry not stored for its size. */
+  oversize(kind: string): void {
+    this.#of(kind).oversize++;
+  }
+
+  /** Counts an error that did not change the call's result (a corrupt entry, a failed write). */
+  error(kind: string): void {
+    this.#of(kind).errors++;
+    this.#listener?.error(kind);
+  }
+
+  /** A snapshot, totals first. */
+  snapshot(): CacheStats {
+    const total = empty();
+    const kinds: Record<string, KindStats> = {};
+    for (const [kind, s] of this.#kinds) {
+      const copy = { ...s, hitRate: rate(s) };
+      kinds[kind] = copy;
+      for (const k of Object.keys(total) as Array<keyof KindStats>) if (k !== 'hitRate') total[k] += s[k];
+    }
+    total.hitRate = rate(total);
+    return { ...total, kinds, since: this.#since.toISOString() };
+  }
+
+  /** Zeroes every counter. */
+  reset(): void {
+    this.#kinds.clear();
+    this.#since = new Date();
+  }
+}
+
+function rate(s: KindStats): number {
+  const served = s.hits + s.stale;
+  const looked = served + s.misses;
+  return looked === 0 ? 0 : served / looked;
+}

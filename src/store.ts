@@ -1,0 +1,255 @@
+/**
+ * The two tiers behind one interface: reads that check invalidation generations in the same round trip,
+ * writes that encode once, and the memory tiers (shared, or per kind when a kind gives its own bounds).
+ */
+import { hashArgs } from './keys.js';
+import { MemoryTier, type MemoryEntry } from './memory.js';
+import { CodecError, UnserializableError } from './errors.js';
+import { fromWire, parseGeneration, sameGenerations, toWire, type CacheRecord } from './record.js';
+import type { Codec } from './codec.js';
+import type { RedisTier } from './redis/tier.js';
+import type { Settings } from './config.js';
+import type { ResolvedEntry } from './entry.js';
+import type { Stats } from './stats.js';
+
+const now = Date.now;
+
+/** What a read found: a valid record (if any), the generations read with it, and whether Redis failed. */
+export interface ReadResult {
+  record: CacheRecord | undefined;
+  gens: number[] | undefined;
+  failed: boolean;
+  size?: number;
+}
+
+/** Kinds are few; past this many, generation keys are built on each read rather than remembered. */
+const MAX_CACHED_GEN_KEYS = 1000;
+
+/** Storage for records: memory tiers and the Redis tier. */
+export class Tiers {
+  readonly memory: MemoryTier;
+  readonly #kindMemory = new Map<string, MemoryTier>();
+  readonly #settings: Settings;
+  readonly #redis: RedisTier | undefined;
+  readonly #codec: Codec;
+  readonly #stats: Stats;
+  readonly #warnOnce: (id: string, message: string) => void;
+  readonly #pendingBumps = new Set<string>();
+  /** Generation keys of the namespace and of each kind. */
+  #allGenKey: string | undefined;
+  readonly #kindGenKeys = new Map<string, string>();
+  /** Counts memory drops (invalidations, bus messages): a value read or computed before one is not put in memory. */
+  epoch = 0;
+  /** Told after an entry that is also in a memory tier reached Redis (the bus tells other instances). */
+  onStored: ((key: string, kind: string) => void) | undefined;
+
+  constructor(
+    settings: Settings,
+    redis: RedisTier | undefined,
+    codec: Codec,
+    stats: Stats,
+    warnOnce: (id: string, message: string) => void,
+  ) {
+    this.#settings = settings;
+    this.#redis = redis;
+    this.#codec = codec;
+    this.#stats = stats;
+    this.#warnOnce = warnOnce;
+    this.memory = new MemoryTier(settings.memory);
+    redis?.onReady(() => void this.#replayBumps());
+  }
+
+  /** Key of a generation counter: of the namespace (`all`), of a kind, or of a tag. */
+  genKey(scope: 'all' | 'kind' | 'tag', name = ''): string {
+    // Read with every entry: built once (per kind), so each read reuses the same, already hashed, strings.
+    if (scope === 'all') return (this.#allGenKey ??= this.#buildGenKey(scope, name));
+    if (scope === 'tag') return this.#buildGenKey(scope, name);
+    let key = this.#kindGenKeys.get(name);
+    if (key === undefined) {
+      key = this.#buildGenKey(scope, name);
+      if (this.#kindGenKeys.size < MAX_CACHED_GEN_KEYS) this.#kindGenKeys.set(name, key);
+    }
+    return key;
+  }
+
+  #buildGenKey(scope: 'all' | 'kind' | 'tag', name: string): string {
+    const ns = this.#settings.namespace;
+    if (scope === 'all') return `${ns}:__gen:all`;
+    const safe = !this.#settings.hashKeys && /^[A-Za-z0-9_.:@-]{1,128}$/.test(name) ? name : hashArgs(name);
+    return `${ns}:__gen:${scope}:${safe}`;
+  }
+
+  /** The memory tier an entry of `kind` would be in. */
+  memoryFor(kind: string): MemoryTier {
+    return this.#kindMemory.get(kind) ?? this.memory;
+  }
+
+  /** The memory tier of an entry, or undefined when it does not use one. */
+  tierOf(entry: ResolvedEntry): MemoryTier | undefined {
+    if (!entry.memory) return undefined;
+    if (entry.memory === true) return this.memory;
+    let tier = this.#kindMemory.get(entry.kind);
+    if (!tier) this.#kindMemory.set(entry.kind, (tier = new MemoryTier(entry.memory)));
+    return tier;
+  }
+
+  /** Drops matching entries from every memory tier. */
+  dropMemory(test: (entry: MemoryEntry) => boolean): void {
+    this.epoch++;
+    this.memory.deleteWhere(test);
+    for (const tier of this.#kindMemory.values()) tier.deleteWhere(test);
+  }
+
+  /** Entries in every memory tier (the shared one and those of kinds with their own bounds). */
+  memoryEntries(): number {
+    let entries = this.memory.size.entries;
+    for (const tier of this.#kindMemory.values()) entries += tier.size.entries;
+    return entries;
+  }
+
+  /** Clears every memory tier. */
+  clearMemory(): void {
+    this.epoch++;
+    this.memory.clear();
+    for (const tier of this.#kindMemory.values()) tier.clear();
+  }
+
+  /**
+   * Increments generation counters (one INCR per key, sent together). If Redis cannot take them, they are
+   * retried when it reconnects, so an invalidation made during an outage is not lost; the error is rethrown.
+   */
+  async bump(keys: string[]): Promise<void> {
+    if (!this.#redis) return;
+    const redis = this.#redis;
+    const results = await Promise.allSettled(keys.map((key) => redis.sendOrThrow(key, false, ['INCR', key])));
+    const failed = results.findIndex((r) => r.status === 'rejected');
+    if (failed === -1) return;
+    results.forEach((r, i) => r.status === 'rejected' && this.#pendingBumps.add(keys[i]!));
+    throw (results[failed] as PromiseRejectedResult).reason;
+  }
+
+  async #replayBumps(): Promise<void> {
+    const keys = [...this.#pendingBumps];
+    this.#pendingBumps.clear();
+    if (keys.length) await this.bump(keys).catch(() => {});
+  }
+
+  async read(key: string, kind: string, tags: readonly string[], entry: ResolvedEntry | undefined, gensOnly = false) {
+    const keys = gensOnly ? [] : [key];
+    keys.push(this.genKey('all'), this.genKey('kind', kind));
+    for (const tag of tags) keys.push(this.genKey('tag', tag));
+    const replies = this.#redis ? await this.#redis.mget(keys) : undefined;
+    if (!replies) return { record: undefined, gens: undefined, failed: this.#redis !== undefined };
+    const offset = gensOnly ? 0 : 1;
+    const gens = new Array<number>(keys.length - offset);
+    for (let i = 0; i < gens.length; i++) gens[i] = parseGeneration(replies[i + offset]);
+    const raw = gensOnly ? null : replies[0];
+    if (!raw) return { record: undefined, gens, failed: false };
+    const decoded = this.decode(key, kind, raw, entry);
+    const record = decoded instanceof Promise ? await decoded : decoded; // a user deserialize only
+    return {
+      record: record && sameGenerations(record.g, gens) ? record : undefined,
+      gens,
+      failed: false,
+      size: raw.length,
+    };
+  }
+
+  /** Bytes → record; undefined (counted, warned once, deleted) when unreadable. A promise only for a user `deserialize`. */
+  decode(
+    key: string,
+    kind: string,
+    raw: Buffer,
+    entry: ResolvedEntry | undefined,
+  ): CacheRecord | undefined | Promise<CacheRecord | undefined> {
+    let record: CacheRecord | undefined;
+    try {
+      record = fromWire(this.#codec.decode(raw, key));
+      if (!record) throw new CodecError('not an infercache entry');
+    } catch (error) {
+      return this.#unreadable(key, kind, error);
+    }
+    // Bytes from a user `serialize`: only a reader with the matching `deserialize` can use them.
+    if (record.x !== 2 || !entry?.deserialize) return record;
+    return this.#deserialize(key, kind, record, entry.deserialize);
+  }
+
+  async #deserialize(
+    key: string,
+    kind: string,
+    record: CacheRecord,
+    deserialize: NonNullable<ResolvedEntry['deserialize']>,
+  ): Promise<CacheRecord | undefined> {
+    try {
+      record.v = await deserialize(Buffer.from(record.v as Uint8Array));
+      record.x = 0;
+      return record;
+    } catch (error) {
+      return this.#unreadable(key, kind, error);
+    }
+  }
+
+  #unreadable(key: string, kind: string, error: unknown): undefined {
+    this.#stats.error(kind);
+    this.#warnOnce(
+      `decode:${kind}`,
+      `infercache: dropped an unreadable entry of kind '${kind}': ${(error as Error).message}`,
+    );
+    void this.#redis?.send(key, false, ['DEL', key]);
+    return undefined;
+  }
+
+  async write(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    value: unknown,
+    ms: number,
+    gens: number[] | undefined,
+    x: 0 | 1,
+    tags = entry.tags(args),
+    epoch?: number,
+  ): Promise<boolean> {
+    const ttl =
+      x === 1
+        ? entry.negative!.ttl
+        : this.#settings.ttl.resolve(entry.kind, entry.ttl, args, value, (e) =>
+            this.#warnOnce(
+              `ttl:${entry.kind}`,
+              `infercache: ttl function of kind '${entry.kind}' failed: ${(e as Error)?.message}`,
+            ),
+          );
+    if (!(ttl > 0)) return false;
+    const t = now();
+    const record: CacheRecord = { v: value, t, f: t + ttl, s: t + ttl + entry.swr, c: ms, g: gens ?? [], x };
+    let bytes: Buffer | undefined;
+    try {
+      if (entry.serialize && x === 0) record.v = await entry.serialize(value as never);
+      bytes = this.#codec.encode(toWire(x === 0 && entry.serialize ? { ...record, x: 2 } : record), key);
+    } catch (error) {
+      if (!(error instanceof UnserializableError)) this.#stats.error(entry.kind);
+      this.#warnOnce(
+        `encode:${entry.kind}`,
+        `infercache: results of kind '${entry.kind}' cannot be stored in Redis (${(error as Error).message}); ${entry.memory ? 'kept in memory only' : 'not cached'}`,
+      );
+    }
+    record.v = value;
+    const tier = this.tierOf(entry);
+    // not when memory was invalidated since the computation began (`epoch`): the value may predate it
+    if (epoch === undefined || epoch === this.epoch)
+      tier?.set(key, { record, kind: entry.kind, tags }, bytes?.length ?? 1);
+    if (!bytes || !this.#redis || !gens) return false;
+    if (bytes.length > this.#settings.maxEntryBytes) {
+      this.#stats.oversize(entry.kind);
+      this.#warnOnce(
+        `oversize:${entry.kind}`,
+        `infercache: an entry of kind '${entry.kind}' (${bytes.length} bytes) is above maxEntryBytes and was not stored`,
+      );
+      return false;
+    }
+    this.#stats.stored(entry.kind, bytes.length);
+    const reply = await this.#redis.send(key, false, ['SET', key, bytes, 'PX', String(Math.ceil(record.s - t))]);
+    if (reply !== undefined && tier) this.onStored?.(key, entry.kind);
+    return reply !== undefined;
+  }
+}

@@ -1,0 +1,75 @@
+/** The metric instruments of one cache, created together once a recording meter provider is there. */
+import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import * as C from './semconv.js';
+
+/** Where the observable gauges read from. */
+export interface Observed {
+  /** Entries in the in-process tiers. */
+  memoryEntries(): number;
+  /** Circuit breaker state, or undefined without a Redis tier. */
+  breakerState(): 'closed' | 'open' | 'half-open' | undefined;
+}
+
+/** Synchronous instruments; the observable gauges report through callbacks. */
+export interface Instruments {
+  requests: Counter;
+  errors: Counter;
+  timeSaved: Counter;
+  costSaved: Counter;
+  operationDuration: Histogram;
+  computeDuration: Histogram;
+  entrySize: Histogram;
+}
+
+const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
+
+/** Creates every instrument on `meter` and registers the gauges' callbacks. */
+export function createInstruments(meter: Meter, observed: Observed): Instruments {
+  const memory = meter.createObservableGauge(C.METRIC_MEMORY_ENTRIES, {
+    description: 'Entries in the in-process tier',
+    unit: '{entry}',
+  });
+  memory.addCallback((result) => result.observe(observed.memoryEntries()));
+  const breaker = meter.createObservableGauge(C.METRIC_BREAKER_STATE, {
+    description: 'Redis circuit breaker: 1 for the current state, 0 for the others',
+    unit: '{state}',
+  });
+  breaker.addCallback((result) => {
+    const state = observed.breakerState();
+    if (state === undefined) return;
+    for (const s of BREAKER_STATES) result.observe(s === state ? 1 : 0, { [C.ATTR_BREAKER_STATE]: s });
+  });
+  return {
+    requests: meter.createCounter(C.METRIC_REQUESTS, {
+      description: 'Cached calls by kind and result (hit, miss, stale, bypass, error)',
+      unit: '{request}',
+    }),
+    errors: meter.createCounter(C.METRIC_ERRORS, {
+      description: 'Cache errors that did not fail the call (unreadable entry, failed encode)',
+      unit: '{error}',
+    }),
+    timeSaved: meter.createCounter(C.METRIC_TIME_SAVED, {
+      description: 'Computation time avoided by hits and stale hits',
+      unit: 's',
+    }),
+    costSaved: meter.createCounter(C.METRIC_COST_SAVED, {
+      description: 'Cost avoided by hits and stale hits (costPerCall of the kind, per hit)',
+      unit: '{cost}',
+    }),
+    operationDuration: meter.createHistogram(C.METRIC_OPERATION_DURATION, {
+      description: 'Duration of cache operations, end to end',
+      unit: 's',
+      advice: { explicitBucketBoundaries: C.OPERATION_BUCKETS },
+    }),
+    computeDuration: meter.createHistogram(C.METRIC_COMPUTE_DURATION, {
+      description: 'Duration of the computations run on misses and refreshes',
+      unit: 's',
+      advice: { explicitBucketBoundaries: C.COMPUTE_BUCKETS },
+    }),
+    entrySize: meter.createHistogram(C.METRIC_ENTRY_SIZE, {
+      description: 'Encoded size of entries written to Redis',
+      unit: 'By',
+      advice: { explicitBucketBoundaries: C.SIZE_BUCKETS },
+    }),
+  };
+}

@@ -1,0 +1,72 @@
+/**
+ * Helpers for testing an application that uses infercache: a private Redis per test run,
+ * started from the `redis-server` on PATH through redis-memory-server, never downloaded.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+
+/** A private Redis server started for tests. */
+export interface TestRedis {
+  /** `redis://127.0.0.1:<port>` */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  /** PID of the redis-server process (for fault injection: SIGSTOP, SIGKILL). */
+  readonly pid: number | undefined;
+  /** Stops the server; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Options of {@link startTestRedis}. */
+export interface TestRedisOptions {
+  /** Extra `redis-server` arguments, e.g. `['--maxmemory', '2mb']`. @default [] */
+  args?: string[];
+  /** Path of the redis-server binary. @default `REDISMS_SYSTEM_BINARY`, else `redis-server` found on PATH */
+  binary?: string;
+  /** Port to listen on. @default a free port */
+  port?: number;
+}
+
+/** Finds the `redis-server` binary, or throws an error that says how to install one. */
+export function findRedisServer(): string {
+  const fromEnv = process.env.REDISMS_SYSTEM_BINARY;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`infercache/testing: REDISMS_SYSTEM_BINARY=${fromEnv} does not exist`);
+    return fromEnv;
+  }
+  try {
+    const found = execFileSync('sh', ['-c', 'command -v redis-server'], { encoding: 'utf8' }).trim();
+    if (found) return found;
+  } catch {
+    // fall through to the error below
+  }
+  throw new Error(
+    'infercache/testing: no redis-server found on PATH. Install one (Debian/Ubuntu: `apt-get install redis-server`, ' +
+      'macOS: `brew install redis`) or set REDISMS_SYSTEM_BINARY to its path.',
+  );
+}
+
+/** Starts a private Redis on a free port (nothing persisted) and returns its URL and a `stop()`. */
+export async function startTestRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
+  const systemBinary = options.binary ?? findRedisServer();
+  const { RedisMemoryServer } = await import('redis-memory-server');
+  const server = await RedisMemoryServer.create({
+    binary: { systemBinary },
+    instance: { port: options.port ?? null, args: ['--save', '', '--appendonly', 'no', ...(options.args ?? [])] },
+  });
+  const host = await server.getHost();
+  const port = await server.getPort();
+  const info = server.getInstanceInfo();
+  let stopped = false;
+  return {
+    url: `redis://${host}:${port}`,
+    host,
+    port,
+    pid: info ? info.childProcess?.pid : undefined,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      await server.stop();
+    },
+  };
+}

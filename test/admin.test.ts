@@ -1,0 +1,128 @@
+import { expect } from 'chai';
+import { createClient } from 'redis';
+import { newCache, counted, sleep } from './helpers.js';
+import { testRedisUrl } from './setup/root-hooks.js';
+import { startTestRedis } from '../src/testing.js';
+
+describe('stats, health and info', () => {
+  it('counts hits, misses and the compute time the hits saved, per kind', async () => {
+    const cache = newCache();
+    const slow = counted(() => 'ok', 30);
+    await cache.wrap('forecast', 'a', slow);
+    await cache.wrap('forecast', 'a', slow);
+    await cache.wrap('forecast', 'a', slow);
+    await cache.wrap('product', 'list', async () => [1]);
+    const s = cache.stats();
+    expect(s.kinds.forecast).to.include({ hits: 2, misses: 1, total: 3 });
+    expect(s.kinds.forecast!.timeSavedSeconds).to.be.within(0.05, 0.2);
+    expect(s.kinds.forecast!.computeSeconds).to.be.within(0.025, 0.1);
+    expect(s).to.include({ hits: 2, misses: 2, total: 4, hitRate: 0.5 });
+    cache.resetStats();
+    expect(cache.stats().total).to.equal(0);
+  });
+
+  it('reports healthy with the probe latency when Redis answers', async () => {
+    const cache = newCache();
+    const health = await cache.health();
+    expect(health.status).to.equal('healthy');
+    expect(health.redis.probe).to.equal('ok');
+    expect(health.redis.latencyMs).to.be.a('number');
+  });
+
+  it('reports healthy for a memory-only cache', async () => {
+    const cache = newCache({ redis: false });
+    expect((await cache.health()).status).to.equal('healthy');
+    expect(await cache.wrap('p', 'k', async () => 1)).to.equal(1);
+  });
+
+  it('describes namespace, version, TTLs, entries per kind and Redis memory', async () => {
+    const cache = newCache({ namespace: 'forecast', version: 'v3', ttl: { model: '6h', forecast: '5m' } });
+    await cache.set('forecast', 'a', 1);
+    await cache.set('forecast', 'b', 2);
+    await cache.set('product', 'list', [1]);
+    const info = await cache.info();
+    expect(info).to.include({ namespace: 'forecast', version: 'v3' });
+    expect(info.ttl.model).to.include({ ms: 6 * 3600_000, source: 'option' });
+    expect(info.entries?.byKind).to.deep.equal({ forecast: 2, product: 1 });
+    expect(info.redis?.usedMemory).to.be.a('string');
+  });
+});
+
+describe('Redis connection sources', () => {
+  it('uses an existing node-redis client and leaves it open on close', async () => {
+    const client = createClient({ url: testRedisUrl() });
+    client.on('error', () => {});
+    await client.connect();
+    try {
+      const cache = newCache({ redis: { client } });
+      expect(await cache.wrap('p', 'k', async () => 'v')).to.equal('v');
+      await sleep(10);
+      expect(await newCache().get('p', 'k')).to.equal('v');
+      await cache.close();
+      expect(client.isOpen).to.equal(true);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('closes a client it was given when closeClient is true', async () => {
+    const client = createClient({ url: testRedisUrl() });
+    client.on('error', () => {});
+    await client.connect();
+    const cache = newCache({ redis: { client, closeClient: true } });
+    await cache.close();
+    expect(client.isOpen).to.equal(false);
+  });
+});
+
+describe('memory tier bounds', () => {
+  it('keeps at most maxEntries entries', async () => {
+    const cache = newCache({ redis: false, memory: { maxEntries: 3 } });
+    for (let i = 0; i < 10; i++) await cache.wrap('m', i, async () => i, { memory: true });
+    const fn = counted(() => -1);
+    for (let i = 9; i >= 0; i--) await cache.wrap('m', i, fn, { memory: true });
+    expect(fn.calls).to.equal(7); // 9, 8 and 7 were kept; 6..0 were evicted
+  });
+
+  it('keeps at most maxBytes bytes of encoded values', async () => {
+    const cache = newCache({ redis: false, memory: { maxBytes: 4000 } });
+    const big = (i: number) => async () => 'x'.repeat(1000) + i;
+    for (let i = 0; i < 10; i++) await cache.wrap('m', i, big(i), { memory: true });
+    const fn = counted(() => 'recomputed');
+    for (let i = 9; i >= 0; i--) await cache.wrap('m', i, fn, { memory: true });
+    expect(fn.calls).to.be.within(7, 9); // about 1 KB each: at most 3 fit in 4000 bytes
+  });
+});
+
+describe('Redis paused with CLIENT PAUSE', () => {
+  it('answers every call within the operation timeout and serves hits again afterwards', async function () {
+    this.timeout(20_000);
+    const server = await startTestRedis();
+    const admin = createClient({ url: server.url });
+    admin.on('error', () => {});
+    try {
+      await admin.connect();
+      const cache = newCache({ redis: { url: server.url }, operationTimeout: '40ms', breaker: { cooldown: '100ms' } });
+      await cache.wrap('p', 'k', async () => 'v');
+      await sleep(10);
+      await admin.sendCommand(['CLIENT', 'PAUSE', '800', 'ALL']);
+      let worst = 0;
+      for (let i = 0; i < 20; i++) {
+        const started = performance.now();
+        expect(await cache.wrap('p', 'k', async () => 'v')).to.equal('v');
+        worst = Math.max(worst, performance.now() - started);
+      }
+      expect(worst).to.be.below(40 + 150); // the timeout plus slack for a loaded CI machine
+      await sleep(900);
+      const hits = cache.stats().hits;
+      for (let i = 0; i < 40 && cache.stats().hits === hits; i++) {
+        await sleep(50);
+        await cache.wrap('p', 'k', async () => 'v');
+      }
+      expect(cache.stats().hits).to.be.greaterThan(hits);
+    } finally {
+      await admin.close().catch(() => {});
+      await server.stop();
+    }
+  });
+});

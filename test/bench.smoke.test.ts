@@ -1,0 +1,36 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+interface MicroResults {
+  results: Array<{ phase: string; rows: Array<{ name: string; computes: number; samples: number }> }>;
+}
+
+describe('benchmarks (smoke: they run; nothing here looks at timing)', function () {
+  this.timeout(60_000);
+
+  it('runs the micro benchmark for infercache and the floor with a few calls per phase', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infercache-bench-'));
+    try {
+      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/micro.ts'], {
+        env: { ...process.env, BENCH_QUICK: '1', BENCH_ONLY: 'infercache', BENCH_RESULTS_DIR: dir },
+      });
+      const { results } = JSON.parse(readFileSync(join(dir, 'micro.json'), 'utf8')) as MicroResults;
+      expect(results.map((r) => r.phase)).to.deep.equal(['hit', 'miss', 'inflight', 'stampede']);
+      for (const phase of results) {
+        const names = phase.rows.map((r) => r.name);
+        expect(names).to.include.members(['infercache redis', 'infercache memory+redis']);
+        for (const row of phase.rows) expect(row.samples, `${phase.phase} ${row.name}`).to.be.above(0);
+      }
+      const hits = results.filter((r) => r.phase === 'hit' || r.phase === 'inflight').flatMap((r) => r.rows);
+      for (const row of hits) expect(row.computes, `${row.name} computed on a hit`).to.equal(0);
+      const stampede = results.find((r) => r.phase === 'stampede')!.rows.filter((r) => r.name.startsWith('infercache'));
+      for (const row of stampede) expect(row.computes, row.name).to.equal(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

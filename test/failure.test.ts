@@ -1,0 +1,186 @@
+/** Redis stopped, paused, unreachable at start-up and returning garbage: every call still returns the right value. */
+import { expect } from 'chai';
+import { startTestRedis, type TestRedis } from '../src/testing.js';
+import { newCache, counted, sleep } from './helpers.js';
+import { adminClient } from './setup/root-hooks.js';
+
+const model = (x: number) => ({ score: x * 2 });
+
+describe('when Redis fails', function () {
+  this.timeout(30_000);
+  let server: TestRedis | undefined;
+  afterEach(async () => {
+    if (server?.pid) {
+      try {
+        process.kill(server.pid, 'SIGCONT');
+      } catch {
+        // already gone
+      }
+    }
+    await server?.stop();
+    server = undefined;
+  });
+
+  it('keeps answering correctly, within the operation timeout, when Redis is stopped mid-run', async () => {
+    server = await startTestRedis();
+    const cache = newCache({ redis: { url: server.url }, operationTimeout: '50ms' });
+    const fn = counted(model);
+    for (let i = 0; i < 20; i++) expect(await cache.wrap('p', [i % 5], () => fn(i % 5))).to.deep.equal(model(i % 5));
+    await server.stop();
+    let worst = 0;
+    for (let i = 0; i < 50; i++) {
+      const started = performance.now();
+      expect(await cache.wrap('p', [i % 5], () => fn(i % 5))).to.deep.equal(model(i % 5));
+      worst = Math.max(worst, performance.now() - started);
+    }
+    expect(worst).to.be.below(50 + 150); // the timeout plus slack for a loaded CI machine
+    expect((await cache.health()).status).to.equal('unavailable');
+  });
+
+  it('answers within the operation timeout while Redis is paused (SIGSTOP), then hits resume', async () => {
+    server = await startTestRedis();
+    const cache = newCache({ redis: { url: server.url }, operationTimeout: '40ms', breaker: { cooldown: '100ms' } });
+    await cache.connect();
+    await cache.wrap('p', 'k', async () => model(1));
+    process.kill(server.pid!, 'SIGSTOP');
+    const fn = counted(model);
+    let worst = 0;
+    for (let i = 0; i < 30; i++) {
+      const started = performance.now();
+      expect(await cache.wrap('p', 'k', () => fn(1))).to.deep.equal(model(1));
+      worst = Math.max(worst, performance.now() - started);
+    }
+    expect(worst).to.be.below(40 + 150); // the timeout plus slack for a loaded CI machine
+    expect(cache.redis!.breaker.state).to.not.equal('closed');
+    process.kill(server.pid!, 'SIGCONT');
+    const hitsBefore = cache.stats().hits;
+    for (let i = 0; i < 50 && cache.stats().hits === hitsBefore; i++) {
+      await sleep(50);
+      await cache.wrap('p', 'k', () => fn(1));
+    }
+    expect(cache.stats().hits).to.be.greaterThan(hitsBefore);
+  });
+
+  it('does not block start-up when Redis is down, and hits begin once Redis starts', async () => {
+    const port = await freePort();
+    const cache = newCache({
+      redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: '200ms' },
+      operationTimeout: '50ms',
+    });
+    const fn = counted(model);
+    const started = performance.now();
+    expect(await cache.wrap('p', 'k', () => fn(3))).to.deep.equal(model(3));
+    expect(performance.now() - started).to.be.below(200);
+    server = await startTestRedis({ port });
+    for (let i = 0; i < 60 && cache.stats().hits === 0; i++) {
+      await sleep(100);
+      await cache.wrap('p', 'k', () => fn(3));
+    }
+    expect(cache.stats().hits).to.be.greaterThan(0);
+  });
+
+  it('uses Redis from the first call when the connection is still being made', async () => {
+    const writer = newCache();
+    await writer.wrap('p', 'early', async () => 'stored');
+    const fresh = newCache({ operationTimeout: '1s' });
+    const fn = counted(() => 'computed');
+    expect(await fresh.wrap('p', 'early', fn)).to.equal('stored');
+    expect(fn.calls).to.equal(0);
+  });
+
+  it('treats garbage bytes and wrong-type values as misses, deletes them and counts an error', async () => {
+    const cache = newCache();
+    const admin = adminClient();
+    await admin.set('infercache:p:v1:garbage', Buffer.from([0xde, 0xad, 0xbe, 0xef]));
+    await admin.hSet('infercache:p:v1:hash', 'f', 'v');
+    await admin.set('infercache:p:v1:text', 'hello');
+    const fn = counted(() => 'right');
+    expect(await cache.wrap('p', 'garbage', fn)).to.equal('right');
+    expect(await cache.wrap('p', 'hash', fn)).to.equal('right');
+    expect(await cache.wrap('p', 'text', fn)).to.equal('right');
+    expect(fn.calls).to.equal(3);
+    expect(cache.stats().errors).to.be.at.least(2);
+    await sleep(20);
+    expect(await cache.wrap('p', 'garbage', fn)).to.equal('right');
+    expect(fn.calls).to.equal(3);
+  });
+
+  it('never queues commands while disconnected', async () => {
+    server = await startTestRedis();
+    const cache = newCache({ redis: { url: server.url }, operationTimeout: '50ms' });
+    await cache.connect();
+    await server.stop();
+    await sleep(50);
+    const started = performance.now();
+    await Promise.all(Array.from({ length: 200 }, (_, i) => cache.wrap('p', i, async () => i)));
+    expect(performance.now() - started).to.be.below(500);
+  });
+
+  it('reports a bad password without leaking it', async () => {
+    server = await startTestRedis({ args: ['--requirepass', 's3cret-pw'] });
+    const url = server.url.replace('redis://', 'redis://default:wrong-pw@');
+    const cache = newCache({ redis: { url, connectTimeout: '300ms' } });
+    expect(await cache.wrap('p', 'k', async () => 1)).to.equal(1);
+    await sleep(300);
+    const health = await cache.health();
+    expect(health.status).to.equal('unavailable');
+    const info = await cache.info();
+    const text = JSON.stringify({ health, info });
+    expect(text).to.not.include('wrong-pw');
+    expect(text).to.include('***');
+  });
+});
+
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve) => {
+    const srv = createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe('invalidation during an outage', () => {
+  it('fails loudly, then is replayed on reconnect so no stale entry is served afterwards', async () => {
+    const { startProxy } = await import('./setup/proxy.js');
+    const { testRedis } = await import('./setup/root-hooks.js');
+    const proxy = await startProxy(testRedis().port);
+    try {
+      const cache = newCache({ redis: { url: proxy.url }, breaker: { cooldown: '50ms' } });
+      await cache.connect();
+      await cache.wrap('price', 'k', async () => 'old model');
+      await sleep(20);
+      expect(await newCache().get('price', 'k')).to.equal('old model');
+      await proxy.down();
+      await sleep(20);
+      let error: unknown;
+      await cache.invalidateKind('price').catch((e: unknown) => (error = e));
+      expect((error as { code?: string }).code).to.equal('E_CACHE_UNAVAILABLE');
+      await proxy.up();
+      const reader = newCache();
+      const fn = counted(() => 'new model');
+      for (let i = 0; i < 40 && fn.calls === 0; i++) {
+        await sleep(50);
+        await reader.wrap('price', 'k', fn);
+      }
+      expect(await reader.wrap('price', 'k', fn)).to.equal('new model');
+    } finally {
+      await proxy.close();
+    }
+  });
+});
+
+describe('connect()', () => {
+  it('rejects with UnavailableError after the first failed attempt instead of waiting for Redis forever', async () => {
+    const cache = newCache({ redis: { url: 'redis://127.0.0.1:1', connectTimeout: '200ms' } });
+    const started = performance.now();
+    const error = await cache.connect().then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect((error as { code?: string }).code).to.equal('E_CACHE_UNAVAILABLE');
+    expect(performance.now() - started).to.be.below(1000);
+  });
+});

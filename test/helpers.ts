@@ -1,0 +1,46 @@
+/** Shared test helpers: caches on the run's test Redis, closed after each test. */
+import { createCache, type Cache, type CacheOptions } from '../src/index.js';
+import { testRedisUrl } from './setup/root-hooks.js';
+
+const open: Cache[] = [];
+
+/** Warnings logged by caches made with {@link newCache}. */
+export const warnings: string[] = [];
+
+/** A cache on the test Redis (unless `redis` is overridden); closed after the test. */
+export function newCache(options: CacheOptions = {}): Cache {
+  const cache = createCache({
+    redis: { url: testRedisUrl() },
+    // Tests assert behaviour, not timing: a loaded 2-core machine can take longer than the 50 ms default to connect
+    // or answer. Tests of timeouts set their own `operationTimeout`.
+    operationTimeout: '1s',
+    logger: { warn: (m) => void warnings.push(m) },
+    setDefault: false,
+    ...options,
+  });
+  open.push(cache);
+  return cache;
+}
+
+/** Closes every cache opened by the test. */
+export async function closeCaches(): Promise<void> {
+  const list = open.splice(0);
+  warnings.length = 0;
+  await Promise.all(list.map((c) => c.close()));
+}
+
+/** Resolves after `ms`. */
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** A counting async function with a delay, standing in for a model. */
+export function counted<A extends unknown[], R>(impl: (...args: A) => R, delayMs = 0) {
+  const fn = async (...args: A): Promise<Awaited<R>> => {
+    fn.calls++;
+    if (delayMs) await sleep(delayMs);
+    return await impl(...args);
+  };
+  fn.calls = 0;
+  return fn;
+}
+
+afterEach(closeCaches);

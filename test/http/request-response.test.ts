@@ -1,0 +1,230 @@
+/** src/http: request keys and eligibility, what is stored, replay headers, option validation, the admin check. */
+import { expect } from 'chai';
+import { ConfigError } from '../../src/index.js';
+import { resolveRouteOptions } from '../../src/http/options.js';
+import { requestKey, sortedQuery, type RequestView } from '../../src/http/request.js';
+import { mergeVary, replayHeaders, toStored, type StorePolicy } from '../../src/http/response.js';
+import { bearerToken, resolveAdmin } from '../../src/http/admin.js';
+import { normalisePrefix, parseTarget } from '../../src/http/endpoints.js';
+
+const view = (over: Partial<RequestView> = {}): RequestView => ({
+  method: 'GET',
+  url: '/predict',
+  headers: {},
+  body: undefined,
+  ...over,
+});
+const route = (options = {}) => resolveRouteOptions(options, 'route');
+const policy: StorePolicy = { headers: new Set(['x-model-version']), vary: [], maxBytes: 1024 };
+
+describe('src/http: request keys', () => {
+  it('sorts query parameters by name, keeping repeated names in order', () => {
+    expect(sortedQuery('/p?b=2&a=1&b=1')).to.deep.equal([
+      ['a', '1'],
+      ['b', '2'],
+      ['b', '1'],
+    ]);
+    expect(sortedQuery('/p')).to.deep.equal([]);
+    expect(sortedQuery('/p?')).to.deep.equal([]);
+  });
+
+  it('keys GET by method, path and sorted query, and POST by media type and body too', () => {
+    const get = requestKey(route(), view({ url: '/p?b=2&a=1' }), null);
+    expect(get).to.deep.equal({
+      ok: true,
+      parts: [
+        'GET',
+        '/p',
+        [
+          ['a', '1'],
+          ['b', '2'],
+        ],
+      ],
+    });
+    const post = requestKey(
+      route({ methods: ['POST'] }),
+      view({ method: 'POST', headers: { 'content-type': 'Application/JSON; charset=utf-8' }, body: { a: 1 } }),
+      null,
+    );
+    expect(post).to.deep.equal({ ok: true, parts: ['POST', '/predict', [], 'application/json', { a: 1 }] });
+  });
+
+  it('bypasses a POST whose announced body was not parsed, but keys a POST without a body', () => {
+    const r = route({ methods: ['POST'] });
+    expect(requestKey(r, view({ method: 'POST', headers: { 'content-length': '12' } }), null)).to.include({
+      ok: false,
+      reason: 'unparsed-body',
+    });
+    expect(requestKey(r, view({ method: 'POST', headers: { 'transfer-encoding': 'chunked' } }), null).ok).to.equal(
+      false,
+    );
+    expect(requestKey(r, view({ method: 'POST', headers: { 'content-length': '0' } }), null).ok).to.equal(true);
+  });
+
+  it('applies the credential rule: Authorization and Cookie bypass unless varied on or public', () => {
+    const auth = view({ headers: { authorization: 'Bearer a' } });
+    const cookie = view({ headers: { cookie: 'sid=1' } });
+    expect(requestKey(route(), auth, null)).to.include({ ok: false, reason: 'authorization' });
+    expect(requestKey(route(), cookie, null)).to.include({ ok: false, reason: 'cookie' });
+    expect(requestKey(route({ vary: ['Authorization'] }), cookie, null)).to.include({ reason: 'cookie' });
+    const varied = requestKey(route({ vary: ['authorization'] }), auth, null);
+    expect(varied).to.deep.equal({ ok: true, parts: [['GET', '/predict', []], ['Bearer a']] });
+    expect(requestKey(route({ public: true }), cookie, null).ok).to.equal(true);
+  });
+
+  it('bypasses Cache-Control: no-cache and Pragma: no-cache only when the route allows it', () => {
+    for (const headers of [
+      { 'cache-control': 'no-cache' },
+      { 'cache-control': 'max-age=0, no-cache' },
+      { pragma: 'no-cache' },
+    ]) {
+      expect(requestKey(route({ allowNoCache: true }), view({ headers }), null)).to.include({ reason: 'no-cache' });
+      expect(requestKey(route(), view({ headers }), null).ok).to.equal(true);
+    }
+    expect(
+      requestKey(route({ allowNoCache: true }), view({ headers: { 'cache-control': 'no-cache-x' } }), null).ok,
+    ).to.equal(true);
+  });
+
+  it('uses a route key as is, keeps HEAD apart, and reports a key function that throws', () => {
+    const r = route({ key: (req: { id: string }) => req.id });
+    expect(requestKey(r, view(), { id: 'CHG_001' })).to.deep.equal({ ok: true, parts: 'CHG_001' });
+    expect(requestKey(r, view({ method: 'HEAD' }), { id: 'CHG_001' })).to.deep.equal({
+      ok: true,
+      parts: ['HEAD', 'CHG_001'],
+    });
+    const failing = route({
+      key: () => {
+        throw new Error('no id');
+      },
+    });
+    expect(requestKey(failing, view(), null)).to.include({ ok: false, reason: 'key' });
+    expect(requestKey(route(), view({ method: 'POST' }), null)).to.include({ reason: 'method' });
+  });
+});
+
+describe('src/http: what is stored and replayed', () => {
+  const body = Buffer.from('{"price":1}');
+  it('stores 2xx (not 206) with the content headers and the extra ones asked for, nothing else', () => {
+    const stored = toStored(
+      200,
+      { 'Content-Type': 'application/json', 'x-model-version': 3, 'x-request-id': 'r', date: 'now', etag: '"e"' },
+      body,
+      policy,
+    );
+    expect(stored).to.deep.equal({
+      v: 1,
+      s: 200,
+      h: [
+        ['content-type', 'application/json'],
+        ['x-model-version', '3'],
+        ['etag', '"e"'],
+      ],
+      b: body,
+    });
+    for (const status of [204, 201, 299])
+      expect(toStored(status, {}, body, policy), String(status)).to.not.equal(undefined);
+    for (const status of [100, 206, 301, 304, 404, 500])
+      expect(toStored(status, {}, body, policy), String(status)).to.equal(undefined);
+  });
+
+  it('refuses cookies, no-store, private, no-cache, Vary: *, unvaried encodings and large bodies', () => {
+    const refused = [
+      { 'set-cookie': ['a=1'] },
+      { 'cache-control': 'public, no-store' },
+      { 'cache-control': 'private' },
+      { 'cache-control': 'no-cache' },
+      { 'cache-control': 'private="x"' },
+      { vary: 'accept, *' },
+      { 'content-encoding': 'gzip' },
+    ];
+    for (const headers of refused)
+      expect(toStored(200, headers, body, policy), JSON.stringify(headers)).to.equal(undefined);
+    expect(toStored(200, { 'cache-control': 'public, max-age=60' }, body, policy)).to.not.equal(undefined);
+    expect(toStored(200, { 'content-encoding': 'gzip' }, body, { ...policy, vary: ['accept-encoding'] })).to.not.equal(
+      undefined,
+    );
+    expect(toStored(200, {}, Buffer.alloc(1025), policy)).to.equal(undefined);
+  });
+
+  it('replays stored headers, merges Vary, and adds X-Cache and Age', () => {
+    const stored = toStored(200, { 'content-type': 'text/plain', vary: 'Accept' }, body, policy)!;
+    expect(replayHeaders(stored, 'HIT', 42, ['authorization'])).to.deep.equal([
+      ['content-type', 'text/plain'],
+      ['vary', 'Accept, authorization'],
+      ['x-cache', 'HIT'],
+      ['age', '42'],
+    ]);
+    expect(replayHeaders(stored, 'MISS', 0, [])).to.deep.include(['x-cache', 'MISS']);
+    expect(replayHeaders(stored, 'MISS', 0, []).some(([name]) => name === 'age')).to.equal(false);
+    expect(mergeVary(['Accept, accept-language', 'ACCEPT'], ['Accept-Language', 'cookie'])).to.equal(
+      'Accept, accept-language, cookie',
+    );
+  });
+});
+
+describe('src/http: options and admin', () => {
+  it('validates route options once, naming the option and the route', () => {
+    const bad: Array<[object, string]> = [
+      [{ kind: 'has space' }, 'route.kind'],
+      [{ methods: [] }, 'route.methods'],
+      [{ methods: ['DELETE'] }, 'route.methods'],
+      [{ vary: 'authorization' }, 'route.vary'],
+      [{ headers: ['bad header'] }, 'route.headers'],
+      [{ key: 'id' }, 'route.key'],
+      [{ ttl: -1 }, 'route.ttl'],
+      [{ staleWhileRevalidate: 'later' }, 'route.staleWhileRevalidate'],
+      [{ public: 'yes' }, 'route.public'],
+      [{ tags: 'a' }, 'route.tags'],
+      [{ tll: 5 }, 'route.tll'],
+    ];
+    for (const [options, setting] of bad) {
+      expect(() => resolveRouteOptions(options, 'route', 'GET /x'), setting)
+        .to.throw(ConfigError, '(route GET /x)')
+        .with.property('setting', setting);
+    }
+    expect(() => resolveRouteOptions(null as never, 'route')).to.throw(ConfigError);
+    expect(resolveRouteOptions(true, 'route').methods).to.deep.equal(new Set(['GET', 'HEAD']));
+  });
+
+  it('gives one stable entry options object per route', () => {
+    const r = route({ ttl: '5m', tags: ['a'] });
+    expect(r.entry).to.equal(r.entry);
+    expect(r.entry).to.include({ kind: 'http', ttl: '5m' });
+  });
+
+  it('reads bearer tokens and compares them in constant time', async () => {
+    expect(bearerToken({ authorization: 'Bearer abc' })).to.equal('abc');
+    expect(bearerToken({ authorization: '  bearer   abc ' })).to.equal('abc');
+    expect(bearerToken({ authorization: 'Basic abc' })).to.equal(undefined);
+    expect(bearerToken({ authorization: 'Bearer a b' })).to.equal(undefined);
+    const check = resolveAdmin({ token: 'x'.repeat(16) }, 'admin')!;
+    expect(await check({ authorization: `Bearer ${'x'.repeat(16)}` }, null)).to.equal(true);
+    expect(await check({ authorization: `Bearer ${'x'.repeat(15)}` }, null)).to.equal(false);
+    expect(await check({}, null)).to.equal(false);
+    const throwing = resolveAdmin(
+      {
+        authorize: () => {
+          throw new Error('down');
+        },
+      },
+      'admin',
+    )!;
+    expect(await throwing({}, null)).to.equal(false);
+    expect(() => resolveAdmin({ token: 'short' }, 'admin')).to.throw(ConfigError);
+    expect(() => resolveAdmin({ token: 'x'.repeat(16), authorize: () => true } as never, 'admin')).to.throw(
+      ConfigError,
+    );
+    expect(resolveAdmin(undefined, 'admin')).to.equal(undefined);
+  });
+
+  it('normalises prefixes and parses invalidation targets', () => {
+    expect(normalisePrefix('/cache/', 'p')).to.equal('/cache');
+    expect(normalisePrefix('', 'p')).to.equal('');
+    expect(() => normalisePrefix('cache', 'p')).to.throw(ConfigError);
+    expect(parseTarget({ kind: 'price', key: ['a', 1] })).to.deep.equal({ kind: 'price', key: ['a', 1] });
+    expect(parseTarget({ tags: ['t'] })).to.deep.equal({ tags: ['t'] });
+    expect(parseTarget(null)).to.be.a('string');
+    expect(parseTarget({ all: true, key: 1 })).to.be.a('string');
+  });
+});

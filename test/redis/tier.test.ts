@@ -1,0 +1,57 @@
+import { expect } from 'chai';
+import { adminClient } from '../setup/root-hooks.js';
+import { closeCaches, newCache } from '../helpers.js';
+
+afterEach(closeCaches);
+
+describe('Redis tier: concurrent reads', () => {
+  it('sends the first read of a tick at once and the other concurrent reads as one MGET, each call getting its own entry', async () => {
+    const cache = newCache();
+    await cache.connect();
+    const keys = Array.from({ length: 20 }, (_, i) => `id-${i}`);
+    for (const key of keys) await cache.set('price', key, { key, n: key.length });
+    await cache.set('tagged', 'both', 'tagged value', { tags: ['user:1'] });
+    const backend = cache.redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
+    const sent: string[][] = [];
+    const mget = backend.mget.bind(backend);
+    backend.mget = (list) => {
+      sent.push(list);
+      return mget(list);
+    };
+    const compute = async () => 'computed';
+    const results = await Promise.all([
+      ...keys.map((key) => cache.wrapDetailed('price', key, compute)),
+      cache.wrapDetailed('price', 'missing', compute),
+      cache.wrapDetailed('tagged', 'both', compute, { tags: ['user:1'] }),
+    ]);
+    expect(sent).to.have.length(2);
+    expect(sent[0]).to.have.length(3); // id-0, the namespace and the kind generations
+    // the 21 other entries, the namespace generation, 2 kind generations and 1 tag generation, each sent once
+    expect(sent[1]).to.have.length(21 + 4);
+    keys.forEach((key, i) => expect(results[i]).to.deep.include({ value: { key, n: key.length }, result: 'hit' }));
+    expect(results[20]).to.deep.include({ value: 'computed', result: 'miss' });
+    expect(results[21]).to.deep.include({ value: 'tagged value', result: 'hit' });
+  });
+
+  it('checks each entry of a shared MGET against its own generations', async () => {
+    const cache = newCache();
+    await cache.connect();
+    await cache.set('a', 'x', 'a value');
+    await cache.set('b', 'x', 'b value');
+    await adminClient().incr('infercache:__gen:kind:a'); // as another instance's invalidateKind('a') would
+    const [a, b] = await Promise.all([
+      cache.wrapDetailed('a', 'x', async () => 'recomputed'),
+      cache.wrapDetailed('b', 'x', async () => 'recomputed'),
+    ]);
+    expect(a).to.deep.include({ value: 'recomputed', result: 'miss' });
+    expect(b).to.deep.include({ value: 'b value', result: 'hit' });
+  });
+
+  it('counts every read of a batch as skipped when Redis is not connected', async () => {
+    const cache = newCache({ redis: { url: 'redis://127.0.0.1:1' }, operationTimeout: 50 });
+    const results = await Promise.all([1, 2, 3].map((n) => cache.wrapDetailed('price', n, async () => n)));
+    expect(results.map((r) => r.value)).to.deep.equal([1, 2, 3]);
+    expect(results.every((r) => r.result === 'bypass')).to.equal(true);
+    expect(cache.redis!.counters.skipped).to.be.at.least(3);
+  });
+});

@@ -1,0 +1,134 @@
+import { expect } from 'chai';
+import { metrics } from '@opentelemetry/api';
+import { newCache, counted } from '../helpers.js';
+import { otel, ready } from './otel.js';
+import { CachedModel } from '../../src/index.js';
+
+const sum = (points: Array<{ value: unknown }>) => points.reduce((t, p) => t + (p.value as number), 0);
+const count = (points: Array<{ value: unknown }>) =>
+  points.reduce((t, p) => t + (p.value as { count: number }).count, 0);
+
+describe('telemetry: metrics', () => {
+  let o: ReturnType<typeof otel>;
+  beforeEach(() => {
+    o = otel();
+  });
+  afterEach(() => o.close());
+
+  it('counts requests by kind and result, and time saved equals the computations skipped', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry, costPerCall: { llm: 0.002 } }));
+    const fn = counted(() => 'answer', 40);
+    await cache.wrap('llm', 'q1', fn); // miss
+    await cache.wrap('llm', 'q1', fn); // hit
+    await cache.wrap('llm', 'q1', fn); // hit
+    await cache.wrap('prediction', 'p', async () => 1); // miss, other kind
+    expect(fn.calls).to.equal(1);
+
+    expect(
+      sum(await o.points('infercache.requests', { 'infercache.kind': 'llm', 'infercache.result': 'hit' })),
+    ).to.equal(2);
+    expect(
+      sum(await o.points('infercache.requests', { 'infercache.kind': 'llm', 'infercache.result': 'miss' })),
+    ).to.equal(1);
+    expect(sum(await o.points('infercache.requests', { 'infercache.kind': 'prediction' }))).to.equal(1);
+
+    const stats = cache.stats().kinds.llm!;
+    const computed = await o.points('infercache.compute.duration', { 'infercache.kind': 'llm' });
+    const computeSeconds = (computed[0]!.value as { sum: number }).sum;
+    expect(count(computed)).to.equal(1);
+    expect(computeSeconds).to.be.within(0.035, 1);
+    const saved = sum(await o.points('infercache.time_saved', { 'infercache.kind': 'llm' }));
+    expect(saved).to.be.closeTo(2 * computeSeconds, 0.002);
+    expect(saved).to.be.closeTo(stats.timeSavedSeconds, 1e-9);
+
+    expect(sum(await o.points('infercache.cost_saved', { 'infercache.kind': 'llm' }))).to.be.closeTo(0.004, 1e-12);
+    expect(stats.costSaved).to.be.closeTo(0.004, 1e-12);
+    expect(cache.stats().kinds.prediction!.costSaved).to.equal(0);
+    expect(await o.points('infercache.cost_saved', { 'infercache.kind': 'prediction' })).to.have.length(0);
+  });
+
+  it('records operation durations in seconds by result, with the advised buckets', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    await cache.wrap('prediction', 'd', async () => 1);
+    await cache.wrap('prediction', 'd', async () => 1);
+    const hits = await o.points('infercache.operation.duration', { 'infercache.result': 'hit' });
+    const misses = await o.points('infercache.operation.duration', { 'infercache.result': 'miss' });
+    expect(count(hits)).to.equal(1);
+    expect(count(misses)).to.equal(1);
+    const h = hits[0]!.value as { sum: number; buckets: { boundaries: number[] } };
+    expect(h.sum).to.be.within(0, 0.5);
+    expect(h.buckets.boundaries[0]).to.equal(0.00005);
+    expect(hits[0]!.attributes).to.include({ 'infercache.operation': 'wrap', 'infercache.kind': 'prediction' });
+  });
+
+  it('counts a failed call as result error', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    await cache.wrap('prediction', 'e', () => Promise.reject(new RangeError('bad input'))).catch(() => {});
+    expect(sum(await o.points('infercache.requests', { 'infercache.result': 'error' }))).to.equal(1);
+    const failed = await o.points('infercache.operation.duration', { 'error.type': 'RangeError' });
+    expect(count(failed)).to.equal(1);
+  });
+
+  it('records entry sizes, memory-tier entries and the breaker state', async () => {
+    // no bus: its start-up bound on memory entries (memory.busDownTtl) must not race the gauge on a slow machine
+    const cache = await ready(newCache({ telemetry: o.telemetry, bus: false }));
+    class Models {
+      @CachedModel({ cache, name: 'm' })
+      async load() {
+        return { weights: new Float32Array(256) };
+      }
+    }
+    await new Models().load();
+    const sizes = await o.points('infercache.entry.size', { 'infercache.kind': 'model' });
+    expect(count(sizes)).to.equal(1);
+    expect((sizes[0]!.value as { sum: number }).sum).to.be.greaterThan(1024);
+    expect(sum(await o.points('infercache.memory.entries'))).to.equal(1);
+    await cache.wrap('embedding', 'e', async () => [0.1], { memory: { maxEntries: 10 } }); // a kind's own tier
+    expect(sum(await o.points('infercache.memory.entries'))).to.equal(2);
+    expect(sum(await o.points('infercache.breaker.state', { 'infercache.breaker.state': 'closed' }))).to.equal(1);
+    expect(sum(await o.points('infercache.breaker.state', { 'infercache.breaker.state': 'open' }))).to.equal(0);
+  });
+
+  it('never breaks the call when the meter or its instruments throw', async () => {
+    const boom = () => {
+      throw new Error('broken meter');
+    };
+    const instrument = { add: boom, record: boom, addCallback: () => {} };
+    const broken = {
+      getMeter: () => ({
+        createCounter: () => instrument,
+        createHistogram: () => instrument,
+        createObservableGauge: () => instrument,
+      }),
+    };
+    const throwing = { getMeter: boom };
+    for (const meterProvider of [broken, throwing]) {
+      const cache = await ready(newCache({ telemetry: { meterProvider: meterProvider as never } }));
+      expect(await cache.wrap('prediction', 'm', async () => 1)).to.equal(1);
+      expect(await cache.wrap('prediction', 'm', async () => 2)).to.equal(1);
+      const failed = await cache.wrap('prediction', 'e', () => Promise.reject(new Error('own'))).catch((e: Error) => e);
+      expect((failed as Error).message).to.equal('own');
+    }
+  });
+
+  it('rejects bad telemetry and costPerCall options once, naming them', () => {
+    expect(() => newCache({ telemetry: { recordKeys: 'raw' as never } })).to.throw(TypeError, /telemetry.recordKeys/);
+    expect(() => newCache({ telemetry: { meterProvider: {} as never } })).to.throw(
+      TypeError,
+      /telemetry.meterProvider/,
+    );
+    expect(() => newCache({ costPerCall: { llm: -1 } })).to.throw(TypeError, /costPerCall.llm/);
+  });
+
+  it('creates instruments lazily: a meter provider registered after the cache is still used', async () => {
+    const cache = await ready(newCache());
+    await cache.wrap('prediction', 'lazy', async () => 1); // nothing registered yet
+    metrics.setGlobalMeterProvider(o.meterProvider);
+    try {
+      await cache.wrap('prediction', 'lazy', async () => 1);
+      expect(sum(await o.points('infercache.requests', { 'infercache.result': 'hit' }))).to.equal(1);
+    } finally {
+      metrics.disable();
+    }
+  });
+});

@@ -1,0 +1,34 @@
+import { expect } from 'chai';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { testRedisUrl } from '../setup/root-hooks.js';
+
+interface PrintedSpan {
+  name: string;
+  id: string;
+  parent: string | undefined;
+  attributes: Record<string, unknown>;
+}
+
+describe('telemetry: with @opentelemetry/instrumentation-redis', function () {
+  this.timeout(60_000);
+
+  it('nests the Redis client spans under our lookup span (node-redis 6, @redis/client)', async () => {
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', 'test/telemetry/fixtures/redis-nesting.ts'],
+      { env: { ...process.env, REDIS_URL: testRedisUrl() } },
+    );
+    const spans = JSON.parse(stdout) as PrintedSpan[];
+    const byId = new Map(spans.map((s) => [s.id, s]));
+    const lookups = spans.filter((s) => s.name === 'infercache lookup');
+    expect(lookups).to.have.length(2);
+    const mgets = spans.filter((s) => s.parent && byId.get(s.parent)?.name === 'infercache lookup');
+    expect(mgets.length).to.be.at.least(2);
+    expect(mgets.every((s) => /mget/i.test(s.name))).to.equal(true);
+    // the SET after the miss runs in the call's context too
+    const set = spans.find((s) => /(^|-)set$/i.test(s.name));
+    expect(set, JSON.stringify(spans.map((s) => s.name))).to.not.equal(undefined);
+    expect(byId.get(set!.parent!)?.name).to.match(/^infercache (wrap|compute)$/);
+  });
+});
