@@ -174,8 +174,8 @@ export class Cache {
     const key = buildKey(this.#spec(kind), keyParts);
     const mem = this.#tiers.memoryFor(kind).get(key);
     if (mem && mem.record.s > now() && mem.record.x === 0 && this.#coherent(mem)) return mem.record.v as T;
-    const found = await this.#tiers.read(key, kind, [], undefined);
-    return found.record && found.record.s > now() && found.record.x === 0 ? (found.record.v as T) : undefined;
+    const record = await this.#tiers.readUntagged(key, kind);
+    return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
   }
 
   /** Stores `value` for (kind, keyParts) with the kind's TTL or `options.ttl`. Resolves false if Redis did not take it. */

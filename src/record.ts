@@ -16,21 +16,27 @@ export interface CacheRecord {
   g: number[];
   /** 1 when `v` is a cached error, 2 when `v` is bytes from a user `serialize`. */
   x: 0 | 1 | 2;
+  /** Its tags, when it has any: `get` reads their generations without knowing them (stored only when non-empty). */
+  tg?: readonly string[];
 }
 
 /** Converts a record to the array that the codec stores. */
 export function toWire(record: CacheRecord): unknown[] {
-  return [record.v, record.t, record.f, record.s, record.c, record.g, record.x];
+  const wire = [record.v, record.t, record.f, record.s, record.c, record.g, record.x];
+  if (record.tg?.length) wire.push(record.tg);
+  return wire;
 }
 
 /** Reads the stored array back; `undefined` when it is not a record of ours. */
 export function fromWire(wire: unknown): CacheRecord | undefined {
-  if (!Array.isArray(wire) || wire.length !== 7) return undefined;
-  const [v, t, f, s, c, g, x] = wire as [unknown, unknown, unknown, unknown, unknown, unknown, unknown];
+  if (!Array.isArray(wire) || (wire.length !== 7 && wire.length !== 8)) return undefined;
+  const [v, t, f, s, c, g, x, tg] = wire as unknown[];
   if (typeof t !== 'number' || typeof f !== 'number' || typeof s !== 'number' || typeof c !== 'number')
     return undefined;
   if (!Array.isArray(g) || (x !== 0 && x !== 1 && x !== 2)) return undefined;
-  return { v, t, f, s, c, g: g as number[], x };
+  if (tg === undefined) return { v, t, f, s, c, g: g as number[], x };
+  if (!Array.isArray(tg) || !tg.every((tag) => typeof tag === 'string')) return undefined;
+  return { v, t, f, s, c, g: g as number[], x, tg: tg as string[] };
 }
 
 /** Whether the record was computed under the invalidation generations read now. */

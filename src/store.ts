@@ -134,7 +134,15 @@ export class Tiers {
     if (keys.length) await this.bump(keys).catch(() => {});
   }
 
-  async read(key: string, kind: string, tags: readonly string[], entry: ResolvedEntry | undefined, gensOnly = false) {
+  /** The entry at `key` if it was stored under the current generations (of `tags`, or of its own with `anyTags`). */
+  async read(
+    key: string,
+    kind: string,
+    tags: readonly string[],
+    entry: ResolvedEntry | undefined,
+    gensOnly = false,
+    anyTags = false,
+  ): Promise<ReadResult> {
     const keys = gensOnly ? [] : [key];
     keys.push(this.genKey('all'), this.genKey('kind', kind));
     for (const tag of tags) keys.push(this.genKey('tag', tag));
@@ -147,12 +155,27 @@ export class Tiers {
     if (!raw) return { record: undefined, gens, failed: false };
     const decoded = this.decode(key, kind, raw, entry);
     const record = decoded instanceof Promise ? await decoded : decoded; // a user deserialize only
+    // with `anyTags`, only the namespace and kind generations are checked here: `readUntagged` checks the tags'
+    const valid =
+      record && (anyTags && record.tg ? sameGenerations(record.g.slice(0, 2), gens) : sameGenerations(record.g, gens));
     return {
-      record: record && sameGenerations(record.g, gens) ? record : undefined,
+      record: valid ? record : undefined,
       gens,
       failed: false,
       size: raw.length,
     };
+  }
+
+  /**
+   * Reads an entry without knowing its tags (`Cache.get`): the record names them, and their generations are
+   * read in a second round trip only when it has any.
+   */
+  async readUntagged(key: string, kind: string): Promise<CacheRecord | undefined> {
+    const first = await this.read(key, kind, [], undefined, false, true);
+    const record = first.record;
+    if (!record?.tg || !first.gens) return record;
+    const { gens } = await this.read(key, kind, record.tg, undefined, true);
+    return gens && sameGenerations(record.g, gens) ? record : undefined;
   }
 
   /** Bytes → record; undefined (counted, warned once, deleted) when unreadable. A promise only for a user `deserialize`. */
@@ -222,6 +245,7 @@ export class Tiers {
     if (!(ttl > 0)) return false;
     const t = now();
     const record: CacheRecord = { v: value, t, f: t + ttl, s: t + ttl + entry.swr, c: ms, g: gens ?? [], x };
+    if (tags.length) record.tg = tags;
     let bytes: Buffer | undefined;
     try {
       if (entry.serialize && x === 0) record.v = await entry.serialize(value as never);

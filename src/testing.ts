@@ -23,7 +23,7 @@ export interface TestRedisOptions {
   args?: string[];
   /** Path of the redis-server binary. @default `REDISMS_SYSTEM_BINARY`, else `redis-server` found on PATH */
   binary?: string;
-  /** Port to listen on. @default a free port */
+  /** Port to listen on; rejects when it cannot be had (redis-memory-server would quietly pick another). @default a free port */
   port?: number;
 }
 
@@ -56,6 +56,12 @@ export async function startTestRedis(options: TestRedisOptions = {}): Promise<Te
   });
   const host = await server.getHost();
   const port = await server.getPort();
+  if (options.port !== undefined && port !== options.port) {
+    await server.stop();
+    throw new Error(
+      `infercache/testing: port ${options.port} is not available for a test Redis (it is in use or was used recently)`,
+    );
+  }
   const info = server.getInstanceInfo();
   let stopped = false;
   return {

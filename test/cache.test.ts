@@ -221,6 +221,18 @@ describe('Cache get, set, delete', () => {
     await cache.delete('prediction', 'k');
     expect(await cache.get('prediction', 'k')).to.equal(undefined);
   });
+
+  it('reads an entry stored with tags, and not once one of its tags is invalidated', async () => {
+    const writer = newCache();
+    await writer.wrap('reply', 'q1', async () => 'a1', { tags: ['user:1', 'lang:en'] });
+    await writer.set('reply', 'q2', 'a2', { tags: ['user:2'] });
+    const reader = newCache(); // another instance: nothing in memory, no tags known
+    expect(await reader.get('reply', 'q1')).to.equal('a1');
+    expect(await reader.get('reply', 'q2')).to.equal('a2');
+    await writer.invalidateTags('lang:en');
+    expect(await reader.get('reply', 'q1')).to.equal(undefined);
+    expect(await reader.get('reply', 'q2')).to.equal('a2');
+  });
 });
 
 describe('Cache.warmUp', () => {
