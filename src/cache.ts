@@ -1,17 +1,17 @@
 /**
- * The Cache: one per app. Owns the key builder, TTL registry, codec, tiers, single-flight and stats;
+ * The Cache: one per app. Owns the key builder, TTL registry, codec, tiers and stats (read-through in loader.ts);
  * decorators and framework plugins only turn a call or a request into `wrap(...)`.
  */
 import { buildKey, type KeySpec } from './keys.js';
 import { createCodec } from './codec.js';
-import { Tiers, type ReadResult } from './store.js';
+import { Tiers } from './store.js';
 import { RedisTier } from './redis/tier.js';
 import { createBackend } from './redis/connection.js';
 import { resolveSettings, type Settings } from './config.js';
 import { resolveEntry, type ResolvedEntry } from './entry.js';
-import { Stats, type CacheResult, type CacheStats } from './stats.js';
+import { Stats, type CacheStats } from './stats.js';
+import { Loader, type WrapOutcome } from './loader.js';
 import { UnkeyableError } from './errors.js';
-import { CachedError, type CacheRecord } from './record.js';
 import { warmUp, type WarmUpEntry, type WarmUpOptions, type WarmUpReport } from './warmup.js';
 import { setDefaultCache, clearDefaultCache } from './decorators/registry.js';
 import { probeHealth, describe, type CacheHealth, type CacheInfo } from './admin.js';
@@ -19,8 +19,9 @@ import type { CacheOptions, EntryOptions } from './options.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { Bus, type BusMessage } from './bus.js';
 import { Leases } from './lease.js';
-import type { MemoryEntry } from './memory.js';
 import { instrumentCache } from './telemetry/operations.js';
+
+export type { WrapOutcome };
 
 /** Options of `wrap`: the entry options plus the call's arguments for `ttl`, `tags` and `when` functions. */
 export interface WrapOptions<T> extends EntryOptions<T> {
@@ -28,15 +29,6 @@ export interface WrapOptions<T> extends EntryOptions<T> {
   args?: readonly unknown[];
   /** Span name suffix: decorators pass `Class.method`, giving `infercache Class.method`. @default 'wrap' */
   spanName?: string;
-}
-
-/** What `wrapDetailed` returns: the value and how it was served. */
-export interface WrapOutcome<T> {
-  value: T;
-  result: CacheResult;
-  /** Seconds since the value was computed (0 on a miss). */
-  age: number;
-  tier: 'memory' | 'redis' | undefined;
 }
 
 const now = Date.now;
@@ -49,14 +41,12 @@ export class Cache {
   readonly #redis: RedisTier | undefined;
   readonly #tiers: Tiers;
   readonly #stats = new Stats();
-  readonly #inflight = new Map<string, Promise<WrapOutcome<unknown>>>();
-  readonly #refreshing = new Set<string>();
   readonly #entries = new WeakMap<object, Map<string, ResolvedEntry>>();
   readonly #specs = new Map<string, KeySpec>();
   readonly #warned = new Set<string>();
   readonly #telemetry: Telemetry;
   readonly #bus: Bus | undefined;
-  readonly #leases: Leases | undefined;
+  readonly #loader: Loader;
   #closed = false;
 
   constructor(options: CacheOptions = {}) {
@@ -74,7 +64,7 @@ export class Cache {
     }
     const codec = createCodec({ compressThreshold: s.compressThreshold, encryptionKey: s.encryptionKey });
     this.#tiers = new Tiers(s, this.#redis, codec, this.#stats, (id, message) => this.#warnOnce(id, message));
-    if (this.#redis) this.#leases = new Leases(this.#redis);
+    const leases = this.#redis ? new Leases(this.#redis) : undefined;
     if (this.#redis && s.bus) {
       const bus = (this.#bus = new Bus(this.#redis, this.#tiers, s.namespace, s.logger));
       this.#tiers.onStored = (key, kind) => bus.publish({ key, kind });
@@ -86,6 +76,16 @@ export class Cache {
       breakerState: () => this.#redis?.breaker.state,
     });
     this.#stats.configure(s.costPerCall, s.telemetry.enabled ? this.#telemetry.metrics : undefined);
+    this.#loader = new Loader({
+      settings: s,
+      tiers: this.#tiers,
+      stats: this.#stats,
+      telemetry: this.#telemetry,
+      redis: this.#redis,
+      bus: this.#bus,
+      leases,
+      warnOnce: (id, message) => this.#warnOnce(id, message),
+    });
     if (s.telemetry.enabled) instrumentCache(this, this.#telemetry);
     if (options.setDefault ?? true) setDefaultCache(this, options.setDefault === true);
   }
@@ -150,30 +150,14 @@ export class Cache {
       );
       return this.#bypass(entry, fn);
     }
-    if (entry.memory) {
-      if (this.#bus) void this.#bus.start();
-      const hit = this.#fromMemory(key, entry, args, fn);
-      if (hit) return hit as WrapOutcome<T>;
-    }
-    const joined = this.#inflight.get(key);
-    if (joined) {
-      this.#telemetry.joined();
-      return joined as Promise<WrapOutcome<T>>;
-    }
-    const flight = this.#load(key, entry, args, fn as () => unknown);
-    this.#inflight.set(key, flight);
-    flight.then(
-      () => this.#inflight.delete(key),
-      () => this.#inflight.delete(key),
-    );
-    return flight as Promise<WrapOutcome<T>>;
+    return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
   }
 
   /** The cached value for (kind, keyParts), or `undefined`. */
   async get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
     const key = buildKey(this.#spec(kind), keyParts);
     const mem = this.#tiers.memoryFor(kind).get(key);
-    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#coherent(mem)) return mem.record.v as T;
+    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return mem.record.v as T;
     const record = await this.#tiers.readUntagged(key, kind);
     return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
   }
@@ -291,148 +275,6 @@ export class Cache {
   /** Tells the other instances (fail-open, never waits). */
   #publish(message: BusMessage): void {
     this.#bus?.publish(message);
-  }
-
-  /**
-   * Whether a memory entry may be served: always if stored while the bus was up (other instances' changes arrive)
-   * or while Redis is unreachable (nobody can change anything); otherwise for `memory.busDownTtl` after it was stored.
-   */
-  #coherent(found: MemoryEntry): boolean {
-    const bus = this.#bus;
-    if (!bus || !this.#redis!.available) return true;
-    const at = found.at ?? 0;
-    if (at >= bus.since && bus.up) return true;
-    return now() - at <= this.settings.busDownTtl;
-  }
-
-  #fromMemory(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    fn: () => unknown,
-  ): WrapOutcome<unknown> | undefined {
-    const found = this.#tiers.tierOf(entry)!.get(key);
-    if (!found || !this.#coherent(found)) return undefined;
-    const r = found.record;
-    const t = now();
-    if (t <= r.f) return this.#served(entry, r, 'hit', 'memory');
-    if (t <= r.s) {
-      this.#refresh(key, entry, args, fn);
-      return this.#served(entry, r, 'stale', 'memory');
-    }
-    return undefined;
-  }
-
-  #served(
-    entry: ResolvedEntry,
-    r: CacheRecord,
-    result: 'hit' | 'stale',
-    tier: 'memory' | 'redis',
-  ): WrapOutcome<unknown> {
-    this.#stats.record(entry.kind, result, r.c);
-    if (r.x === 1) throw new CachedError(r.v as Record<string, unknown>);
-    return { value: r.v, result, age: Math.max(0, Math.floor((now() - r.t) / 1000)), tier };
-  }
-
-  async #load(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    fn: () => unknown,
-  ): Promise<WrapOutcome<unknown>> {
-    const tags = entry.tags(args);
-    const epoch = this.#tiers.epoch;
-    let found: ReadResult = await this.#telemetry.lookup(key, () => this.#tiers.read(key, entry.kind, tags, entry));
-    let lease: string | undefined;
-    if (!found.record && !found.failed && entry.lock && this.#leases) {
-      const got = await this.#leases.acquire(key, entry.lock, () => this.#tiers.read(key, entry.kind, tags, entry));
-      if (typeof got === 'string') lease = got;
-      else if (got) found = got;
-    }
-    const r = found.record?.x === 2 ? undefined : found.record;
-    if (r) {
-      const t = now();
-      const tier = this.#tiers.tierOf(entry);
-      if (t <= r.s && tier && this.#tiers.epoch === epoch)
-        tier.set(key, { record: r, kind: entry.kind, tags }, found.size ?? 1);
-      if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
-      if (t <= r.s) {
-        this.#refresh(key, entry, args, fn, found.gens, epoch);
-        return this.#served(entry, r, 'stale', 'redis');
-      }
-    }
-    const value = await this.#compute(key, entry, args, fn, found.gens, tags, lease, epoch);
-    this.#stats.record(entry.kind, found.failed ? 'bypass' : 'miss');
-    return { value, result: found.failed ? 'bypass' : 'miss', age: 0, tier: undefined };
-  }
-
-  async #compute(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    fn: () => unknown,
-    gens: number[] | undefined,
-    tags: readonly string[],
-    lease?: string,
-    epoch?: number,
-  ): Promise<unknown> {
-    const started = performance.now();
-    let value: unknown;
-    try {
-      value = await this.#telemetry.compute(entry.kind, fn);
-    } catch (error) {
-      let written: Promise<boolean> | undefined;
-      if (entry.negative && (!entry.negative.when || entry.negative.when(error))) {
-        const stored = {
-          name: (error as Error)?.name,
-          message: (error as Error)?.message,
-          code: (error as { code?: unknown })?.code,
-        };
-        written = this.#tiers.write(key, entry, args, stored, performance.now() - started, gens, 1, tags, epoch);
-      }
-      this.#release(key, lease, written);
-      throw error;
-    }
-    const ms = performance.now() - started;
-    this.#stats.compute(entry.kind, ms);
-    const store = !entry.when || entry.when(value, args);
-    const written = store ? this.#tiers.write(key, entry, args, value, ms, gens, 0, tags, epoch) : undefined;
-    this.#release(key, lease, written);
-    return value;
-  }
-
-  /** Releases a lease once the holder's write has reached Redis, so that the instances polling for it find it. */
-  #release(key: string, lease: string | undefined, written: Promise<boolean> | undefined): void {
-    if (!lease) return;
-    const release = () => this.#leases!.release(key, lease);
-    if (written) void written.then(release, release);
-    else release();
-  }
-
-  #refresh(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    fn: () => unknown,
-    gens?: number[],
-    readEpoch?: number,
-  ): void {
-    if (this.#refreshing.has(key)) return;
-    this.#refreshing.add(key);
-    const run = async () => {
-      const epoch = readEpoch ?? this.#tiers.epoch; // of the read that gave `gens`
-      const current = gens ?? (await this.#tiers.read(key, entry.kind, entry.tags(args), entry, true)).gens;
-      await this.#compute(key, entry, args, fn, current, entry.tags(args), undefined, epoch);
-    };
-    this.#telemetry
-      .refresh(entry.kind, run)
-      .catch((error: unknown) =>
-        this.#warnOnce(
-          `refresh:${entry.kind}`,
-          `infercache: background refresh of kind '${entry.kind}' failed: ${(error as Error)?.message}`,
-        ),
-      )
-      .finally(() => this.#refreshing.delete(key));
   }
 }
 

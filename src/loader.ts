@@ -1,0 +1,230 @@
+/**
+ * Read-through for `wrap`: the memory tier, single-flight, the Redis read (with the cross-instance lease on a miss),
+ * the computation and its write, stale-while-revalidate refreshes. The `Cache` builds keys and entries and calls `run`.
+ */
+import { Tiers, type ReadResult } from './store.js';
+import { CachedError, type CacheRecord } from './record.js';
+import type { Settings } from './config.js';
+import type { ResolvedEntry } from './entry.js';
+import type { Stats, CacheResult } from './stats.js';
+import type { Telemetry } from './telemetry/telemetry.js';
+import type { Bus } from './bus.js';
+import type { Leases } from './lease.js';
+import type { MemoryEntry } from './memory.js';
+import type { RedisTier } from './redis/tier.js';
+
+/** What `wrapDetailed` returns: the value and how it was served. */
+export interface WrapOutcome<T> {
+  value: T;
+  result: CacheResult;
+  /** Seconds since the value was computed (0 on a miss). */
+  age: number;
+  tier: 'memory' | 'redis' | undefined;
+}
+
+/** What the loader works with, all owned by the `Cache`. */
+export interface LoaderParts {
+  settings: Settings;
+  tiers: Tiers;
+  stats: Stats;
+  telemetry: Telemetry;
+  redis: RedisTier | undefined;
+  bus: Bus | undefined;
+  leases: Leases | undefined;
+  warnOnce: (id: string, message: string) => void;
+}
+
+const now = Date.now;
+
+/** Serves `wrap` calls for one cache. */
+export class Loader {
+  readonly #settings: Settings;
+  readonly #tiers: Tiers;
+  readonly #stats: Stats;
+  readonly #telemetry: Telemetry;
+  readonly #redis: RedisTier | undefined;
+  readonly #bus: Bus | undefined;
+  readonly #leases: Leases | undefined;
+  readonly #warnOnce: (id: string, message: string) => void;
+  readonly #inflight = new Map<string, Promise<WrapOutcome<unknown>>>();
+  readonly #refreshing = new Set<string>();
+
+  constructor(parts: LoaderParts) {
+    this.#settings = parts.settings;
+    this.#tiers = parts.tiers;
+    this.#stats = parts.stats;
+    this.#telemetry = parts.telemetry;
+    this.#redis = parts.redis;
+    this.#bus = parts.bus;
+    this.#leases = parts.leases;
+    this.#warnOnce = parts.warnOnce;
+  }
+
+  /** The value for `key`: from memory, joined to a running computation, from Redis, or computed and stored. */
+  run(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+  ): Promise<WrapOutcome<unknown>> | WrapOutcome<unknown> {
+    if (entry.memory) {
+      if (this.#bus) void this.#bus.start();
+      const hit = this.#fromMemory(key, entry, args, fn);
+      if (hit) return hit;
+    }
+    const joined = this.#inflight.get(key);
+    if (joined) {
+      this.#telemetry.joined();
+      return joined;
+    }
+    const flight = this.#load(key, entry, args, fn);
+    this.#inflight.set(key, flight);
+    flight.then(
+      () => this.#inflight.delete(key),
+      () => this.#inflight.delete(key),
+    );
+    return flight;
+  }
+
+  /**
+   * Whether a memory entry may be served: always if stored while the bus was up (other instances' changes arrive)
+   * or while Redis is unreachable (nobody can change anything); otherwise for `memory.busDownTtl` after it was stored.
+   */
+  coherent(found: MemoryEntry): boolean {
+    const bus = this.#bus;
+    if (!bus || !this.#redis!.available) return true;
+    const at = found.at ?? 0;
+    if (at >= bus.since && bus.up) return true;
+    return now() - at <= this.#settings.busDownTtl;
+  }
+
+  #fromMemory(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+  ): WrapOutcome<unknown> | undefined {
+    const found = this.#tiers.tierOf(entry)!.get(key);
+    if (!found || !this.coherent(found)) return undefined;
+    const r = found.record;
+    const t = now();
+    if (t <= r.f) return this.#served(entry, r, 'hit', 'memory');
+    if (t <= r.s) {
+      this.#refresh(key, entry, args, fn);
+      return this.#served(entry, r, 'stale', 'memory');
+    }
+    return undefined;
+  }
+
+  #served(
+    entry: ResolvedEntry,
+    r: CacheRecord,
+    result: 'hit' | 'stale',
+    tier: 'memory' | 'redis',
+  ): WrapOutcome<unknown> {
+    this.#stats.record(entry.kind, result, r.c);
+    if (r.x === 1) throw new CachedError(r.v as Record<string, unknown>);
+    return { value: r.v, result, age: Math.max(0, Math.floor((now() - r.t) / 1000)), tier };
+  }
+
+  async #load(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+  ): Promise<WrapOutcome<unknown>> {
+    const tags = entry.tags(args);
+    const epoch = this.#tiers.epoch;
+    let found: ReadResult = await this.#telemetry.lookup(key, () => this.#tiers.read(key, entry.kind, tags, entry));
+    let lease: string | undefined;
+    if (!found.record && !found.failed && entry.lock && this.#leases) {
+      const got = await this.#leases.acquire(key, entry.lock, () => this.#tiers.read(key, entry.kind, tags, entry));
+      if (typeof got === 'string') lease = got;
+      else if (got) found = got;
+    }
+    const r = found.record?.x === 2 ? undefined : found.record;
+    if (r) {
+      const t = now();
+      const tier = this.#tiers.tierOf(entry);
+      if (t <= r.s && tier && this.#tiers.epoch === epoch)
+        tier.set(key, { record: r, kind: entry.kind, tags }, found.size ?? 1);
+      if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
+      if (t <= r.s) {
+        this.#refresh(key, entry, args, fn, found.gens, epoch);
+        return this.#served(entry, r, 'stale', 'redis');
+      }
+    }
+    const value = await this.#compute(key, entry, args, fn, found.gens, tags, lease, epoch);
+    this.#stats.record(entry.kind, found.failed ? 'bypass' : 'miss');
+    return { value, result: found.failed ? 'bypass' : 'miss', age: 0, tier: undefined };
+  }
+
+  async #compute(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+    gens: number[] | undefined,
+    tags: readonly string[],
+    lease?: string,
+    epoch?: number,
+  ): Promise<unknown> {
+    const started = performance.now();
+    let value: unknown;
+    try {
+      value = await this.#telemetry.compute(entry.kind, fn);
+    } catch (error) {
+      let written: Promise<boolean> | undefined;
+      if (entry.negative && (!entry.negative.when || entry.negative.when(error))) {
+        const stored = {
+          name: (error as Error)?.name,
+          message: (error as Error)?.message,
+          code: (error as { code?: unknown })?.code,
+        };
+        written = this.#tiers.write(key, entry, args, stored, performance.now() - started, gens, 1, tags, epoch);
+      }
+      this.#release(key, lease, written);
+      throw error;
+    }
+    const ms = performance.now() - started;
+    this.#stats.compute(entry.kind, ms);
+    const store = !entry.when || entry.when(value, args);
+    const written = store ? this.#tiers.write(key, entry, args, value, ms, gens, 0, tags, epoch) : undefined;
+    this.#release(key, lease, written);
+    return value;
+  }
+
+  /** Releases a lease once the holder's write has reached Redis, so that the instances polling for it find it. */
+  #release(key: string, lease: string | undefined, written: Promise<boolean> | undefined): void {
+    if (!lease) return;
+    const release = () => this.#leases!.release(key, lease);
+    if (written) void written.then(release, release);
+    else release();
+  }
+
+  #refresh(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+    gens?: number[],
+    readEpoch?: number,
+  ): void {
+    if (this.#refreshing.has(key)) return;
+    this.#refreshing.add(key);
+    const run = async () => {
+      const epoch = readEpoch ?? this.#tiers.epoch; // of the read that gave `gens`
+      const current = gens ?? (await this.#tiers.read(key, entry.kind, entry.tags(args), entry, true)).gens;
+      await this.#compute(key, entry, args, fn, current, entry.tags(args), undefined, epoch);
+    };
+    this.#telemetry
+      .refresh(entry.kind, run)
+      .catch((error: unknown) =>
+        this.#warnOnce(
+          `refresh:${entry.kind}`,
+          `infercache: background refresh of kind '${entry.kind}' failed: ${(error as Error)?.message}`,
+        ),
+      )
+      .finally(() => this.#refreshing.delete(key));
+  }
+}
