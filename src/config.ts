@@ -17,7 +17,7 @@ export const DEFAULTS = {
   compressThreshold: 16 * 1024,
   maxEntryBytes: 4 * 1024 * 1024,
   memory: { maxEntries: 1000, maxBytes: 64 * 1024 * 1024 },
-  breaker: { threshold: 5, cooldownMs: 500, maxCooldownMs: 30_000 },
+  breaker: { threshold: 5, cooldownMs: 500, maxCooldownMs: 5_000 },
   negativeTtlMs: 10_000,
   bus: true,
   busDownTtlMs: 1000,

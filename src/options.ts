@@ -52,7 +52,7 @@ export interface BreakerOptions {
   threshold?: number;
   /** First wait before a probe; doubles on each failed probe. @default '500ms' */
   cooldown?: Duration;
-  /** Longest wait between probes. @default '30s' */
+  /** Longest wait between probes: hits resume at most this long after Redis answers again. @default '5s' */
   maxCooldown?: Duration;
 }
 
