@@ -34,7 +34,10 @@ export interface RedisOptions {
 export interface MemoryOptions {
   /** Most entries kept. @default 1000 */
   maxEntries?: number;
-  /** Most bytes kept (sizes of encoded values; values the codec cannot encode count as `unknownSize`). @default 64 MiB */
+  /**
+   * Most bytes kept, counted as encoded sizes (live objects take 2–5× that on the heap; a value
+   * that cannot be encoded counts as 1 byte). @default 64 MiB
+   */
   maxBytes?: number;
   /** Longest time an entry is served from memory without looking at Redis again. @default undefined (the entry's TTL) */
   maxTtl?: Duration;
