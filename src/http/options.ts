@@ -115,7 +115,7 @@ export function resolveRouteOptions<Req>(
   route?: string,
 ): ResolvedRoute<Req> {
   try {
-    return resolve(options, where);
+    return resolve(options, where, route);
   } catch (error) {
     if (!(error instanceof ConfigError) || !route) throw error;
     const reason = error.message.slice(`infercache: invalid ${error.setting}: `.length);
@@ -123,7 +123,7 @@ export function resolveRouteOptions<Req>(
   }
 }
 
-function resolve<Req>(options: RouteCacheOptions<Req> | true, where: string): ResolvedRoute<Req> {
+function resolve<Req>(options: RouteCacheOptions<Req> | true, where: string, route?: string): ResolvedRoute<Req> {
   const o: RouteCacheOptions<Req> = options === true ? {} : options;
   if (typeof o !== 'object' || o === null || Array.isArray(o)) {
     throw new ConfigError(where, 'expected true or an object of route cache options');
@@ -151,7 +151,7 @@ function resolve<Req>(options: RouteCacheOptions<Req> | true, where: string): Re
   }
   const staleMs =
     o.staleWhileRevalidate === undefined ? 0 : parseDuration(o.staleWhileRevalidate, `${where}.staleWhileRevalidate`);
-  const entry = entryOptions(o, kind, `${where}`);
+  const entry = entryOptions(o, kind, where, route);
   return {
     kind,
     methods,
@@ -167,9 +167,17 @@ function resolve<Req>(options: RouteCacheOptions<Req> | true, where: string): Re
   };
 }
 
-/** Turns route options into the entry options of `wrapDetailed`, checked once with the core's validator. */
-function entryOptions<Req>(o: RouteCacheOptions<Req>, kind: string, where: string): WrapOptions<unknown> {
-  const entry: WrapOptions<unknown> = { kind, when: isShareable };
+/**
+ * Turns route options into the entry options of `wrapDetailed`, checked once with the core's validator. The span of
+ * each lookup is `infercache route <METHOD> <path>` when the framework tells the route, else `infercache route <kind>`.
+ */
+function entryOptions<Req>(
+  o: RouteCacheOptions<Req>,
+  kind: string,
+  where: string,
+  route?: string,
+): WrapOptions<unknown> {
+  const entry: WrapOptions<unknown> = { kind, when: isShareable, spanName: `route ${route ?? kind}` };
   const { ttl, tags } = o;
   if (typeof ttl === 'function') entry.ttl = (args, result) => ttl(args[0] as Req, viewOf(result as StoredResponse));
   else if (ttl !== undefined) entry.ttl = ttl;

@@ -4,6 +4,11 @@ import { newCache, counted, sleep } from '../helpers.js';
 import { otel, parentId, useContextManager, ready } from './otel.js';
 import { CachedPrediction, CachedModel } from '../../src/index.js';
 import { hashKey } from '../../src/telemetry/util.js';
+import express from 'express';
+import request from 'supertest';
+import { cacheRoute } from '../../plugins/express.js';
+import Fastify from 'fastify';
+import infercache from '../../plugins/fastify.js';
 
 describe('telemetry: spans', () => {
   useContextManager();
@@ -208,5 +213,40 @@ describe('telemetry: spans', () => {
     expect(await off.wrap('prediction', 'n', async () => 3)).to.equal(1);
     expect(Object.prototype.hasOwnProperty.call(off, 'wrapDetailed')).to.equal(false);
     expect(o.spans()).to.have.length(0);
+  });
+});
+
+describe('telemetry: spans of cached HTTP routes', () => {
+  useContextManager();
+  let o: ReturnType<typeof otel>;
+  beforeEach(() => {
+    o = otel();
+  });
+  afterEach(() => o.close());
+
+  it('names a Fastify route lookup after its method and path, with the route kind', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    const app = Fastify();
+    await app.register(infercache, { cache });
+    app.get('/predict/:id', { config: { cache: { kind: 'price' } } }, async (req) => ({ id: req.params }));
+    try {
+      expect((await app.inject('/predict/7')).headers['x-cache']).to.equal('MISS');
+      expect((await app.inject('/predict/7')).headers['x-cache']).to.equal('HIT');
+    } finally {
+      await app.close();
+    }
+    const calls = o.spans().filter((s) => s.name === 'infercache route GET /predict/:id');
+    expect(calls.map((s) => s.attributes['infercache.result'])).to.deep.equal(['miss', 'hit']);
+    expect(calls[0]!.attributes).to.include({ 'infercache.kind': 'price' });
+  });
+
+  it('names an Express route lookup, whose path the middleware is not told, after its kind', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    const app = express();
+    app.get('/forecast', cacheRoute(cache, { kind: 'forecast' }), (_req, res) => void res.json({ units: 3 }));
+    expect((await request(app).get('/forecast?p=1')).headers['x-cache']).to.equal('MISS');
+    expect((await request(app).get('/forecast?p=1')).headers['x-cache']).to.equal('HIT');
+    const calls = o.spans().filter((s) => s.name === 'infercache route forecast');
+    expect(calls.map((s) => s.attributes['infercache.result'])).to.deep.equal(['miss', 'hit']);
   });
 });
