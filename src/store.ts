@@ -7,7 +7,7 @@ import { MemoryTier, type MemoryEntry } from './memory.js';
 import { CodecError, UnserializableError } from './errors.js';
 import { fromWire, parseGeneration, sameGenerations, toWire, type CacheRecord } from './record.js';
 import type { Codec } from './codec.js';
-import type { RedisTier } from './redis/tier.js';
+import { isErrorReply, type RedisTier } from './redis/tier.js';
 import type { Settings } from './config.js';
 import type { ResolvedEntry } from './entry.js';
 import type { Stats } from './stats.js';
@@ -121,11 +121,25 @@ export class Tiers {
   async bump(keys: string[]): Promise<void> {
     if (!this.#redis) return;
     const redis = this.#redis;
-    const results = await Promise.allSettled(keys.map((key) => redis.sendOrThrow(key, false, ['INCR', key])));
+    const results = await Promise.allSettled(keys.map((key) => this.#increment(redis, key)));
     const failed = results.findIndex((r) => r.status === 'rejected');
     if (failed === -1) return;
     results.forEach((r, i) => r.status === 'rejected' && this.#pendingBumps.add(keys[i]!));
     throw (results[failed] as PromiseRejectedResult).reason;
+  }
+
+  /**
+   * INCR; a counter that holds something else than an integer (garbage, a hash) is replaced by a fresh value (the
+   * time in ms, far from any count a stored entry could carry), so that invalidation never gets stuck on it.
+   */
+  async #increment(redis: RedisTier, key: string): Promise<unknown> {
+    try {
+      return await redis.sendOrThrow(key, false, ['INCR', key]);
+    } catch (error) {
+      if (!isErrorReply(error)) throw error;
+      this.#warnOnce(`counter:${key}`, `infercache: replaced an invalidation counter that was not an integer`);
+      return redis.sendOrThrow(key, false, ['SET', key, String(now())]);
+    }
   }
 
   async #replayBumps(): Promise<void> {

@@ -2,11 +2,17 @@
  * The fail-open Redis tier: every operation is bounded by the operation timeout, skipped while
  * disconnected or while the circuit breaker is open, and reports failure as `undefined`, never as an error.
  */
+import { ErrorReply } from 'redis';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
 import { Deadlines } from './deadline.js';
 import { redactMessage, type Backend } from './connection.js';
 import { UnavailableError } from '../errors.js';
 import type { Logger } from '../options.js';
+
+/** Whether `error` is (or was caused by) an error reply: Redis answered, but refused the command (WRONGTYPE, OOM…). */
+export function isErrorReply(error: unknown): boolean {
+  return error instanceof ErrorReply || (error instanceof Error && error.cause instanceof ErrorReply);
+}
 
 /** Connection status of the Redis tier. */
 export type RedisStatus = 'connecting' | 'ready' | 'reconnecting' | 'closed';
@@ -215,7 +221,9 @@ export class RedisTier {
       return reply;
     } catch (error) {
       this.#failed(error);
-      throw new UnavailableError(`infercache: Redis ${String(args[0])} failed: ${this.#message(error)}`);
+      throw new UnavailableError(`infercache: Redis ${String(args[0])} failed: ${this.#message(error)}`, {
+        cause: error instanceof ErrorReply ? error : undefined, // Redis's answer (no secret in it)
+      });
     }
   }
 
@@ -264,8 +272,9 @@ export class RedisTier {
   }
 
   #failed(error: unknown): void {
-    const isReplyError = error instanceof Error && error.constructor.name === 'ErrorReply';
-    if (!isReplyError) this.breaker.failure();
+    // An error reply (OOM, WRONGTYPE…) is Redis answering: it says nothing against the connection.
+    if (error instanceof ErrorReply) this.breaker.success();
+    else this.breaker.failure();
     if (error instanceof Error && (error as { code?: string }).code === 'E_CACHE_TIMEOUT') this.counters.timeouts++;
     this.#record(error);
   }
