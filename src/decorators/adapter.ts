@@ -72,6 +72,23 @@ export function methodDecorator(
   } as AsyncMethodDecorator;
 }
 
+/**
+ * Calls the decorated method and checks that it returned a Promise (or any thenable): a cached call always returns
+ * one, so caching a synchronous method would change what its callers get. Types already refuse such methods; this
+ * catches the ones that got through a cast, with a TypeError that names the method.
+ */
+export function callAsync(
+  decoratorName: string,
+  site: MethodSite,
+  original: AsyncMethod,
+  self: unknown,
+  args: unknown[],
+): Promise<unknown> {
+  const result: unknown = original.apply(self, args);
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') return result as Promise<unknown>;
+  throw new DecoratorError(`@${decoratorName} on ${site.name}: the method must return a Promise (make it async)`);
+}
+
 function declaringSite(self: unknown, key: string | symbol, method: unknown): MethodSite {
   let proto: unknown = self !== null && typeof self === 'object' ? Object.getPrototypeOf(self) : undefined;
   while (proto && Object.getOwnPropertyDescriptor(proto, key)?.value !== method) proto = Object.getPrototypeOf(proto);

@@ -1,6 +1,6 @@
 /** `@CachedPrediction` and `@CachedModel`: cache a method's result through `cache.wrap`. */
 import { resolveEntry } from '../entry.js';
-import { methodDecorator, type AsyncMethodDecorator } from './adapter.js';
+import { callAsync, methodDecorator, type AsyncMethodDecorator } from './adapter.js';
 import { cacheFor } from './registry.js';
 import type { EntryOptions } from '../options.js';
 import type { WrapOptions } from '../cache.js';
@@ -41,7 +41,7 @@ function cached(
       const cache = options.cache ?? cacheFor(this);
       if (!cache) return original.apply(this, args);
       const parts = keyFn ? keyFn.apply(this, args) : [prefix, args];
-      return cache.wrap(kind, parts, () => original.apply(this, args), siteOptions, args);
+      return cache.wrap(kind, parts, () => callAsync(decoratorName, site, original, this, args), siteOptions, args);
     };
   });
 }

@@ -1,6 +1,6 @@
 /** `@Invalidates`: after a method succeeds (or before, when asked), invalidate kinds, tags or everything. */
 import { ConfigError } from '../errors.js';
-import { methodDecorator, type AsyncMethodDecorator } from './adapter.js';
+import { callAsync, methodDecorator, type AsyncMethodDecorator } from './adapter.js';
 import { cacheFor, setClassCache } from './registry.js';
 import type { Cache } from '../cache.js';
 
@@ -44,7 +44,7 @@ export function Invalidates(options: InvalidatesOptions): AsyncMethodDecorator {
       const cache = options.cache ?? cacheFor(this);
       if (!cache?.enabled) return original.apply(this, args);
       if (options.before) await run(cache, args, undefined);
-      const result = await original.apply(this, args);
+      const result = await callAsync('Invalidates', site, original, this, args);
       if (!options.before) await run(cache, args, result);
       return result;
     };

@@ -184,6 +184,31 @@ describe(`decorators (${expected} mode)`, () => {
     }).to.throw(DecoratorError, /static/);
   });
 
+  it('rejects a method that does not return a Promise with a TypeError naming it, instead of changing its result', async () => {
+    const loose = CachedPrediction({ cache }) as any;
+    const looseInvalidates = Invalidates({ cache, kinds: ['prediction'] }) as any;
+    class S {
+      @loose
+      go(): number {
+        return 1;
+      }
+      @looseInvalidates
+      update(): number {
+        return 2;
+      }
+    }
+    for (const call of [() => new S().go(), () => new S().update()]) {
+      const error = await Promise.resolve()
+        .then(call)
+        .then(
+          () => undefined,
+          (e: unknown) => e as Error,
+        );
+      expect(error).to.be.instanceOf(DecoratorError);
+      expect(error!.message).to.match(/S\.(go|update): the method must return a Promise/);
+    }
+  });
+
   it('rejects bad options at class definition, naming the option', () => {
     expect(() => CachedPrediction({ ttl: '5 minutes' })).to.throw(TypeError, /ttl/);
     expect(() => Invalidates({})).to.throw(TypeError, /Invalidates/);
