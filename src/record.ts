@@ -47,9 +47,9 @@ export function sameGenerations(stored: readonly number[], current: readonly num
 }
 
 /** Turns a generation counter reply (bulk string or null) into a number. */
-export function parseGeneration(reply: Buffer | null | undefined): number {
+export function parseGeneration(reply: Buffer | string | null | undefined): number {
   if (!reply) return 0;
-  const n = Number(reply.toString('latin1'));
+  const n = Number(typeof reply === 'string' ? reply : reply.toString('latin1'));
   return Number.isFinite(n) ? n : -1;
 }
 

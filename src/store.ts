@@ -25,6 +25,24 @@ export interface ReadResult {
 /** Kinds are few; past this many, generation keys are built on each read rather than remembered. */
 const MAX_CACHED_GEN_KEYS = 1000;
 
+/** Life of a tag counter created by a read, until the write it precedes sets it from the entry's (tags are many). */
+const TAG_COUNTER_SEED_MS = 3_600_000;
+/** A tag counter outlives the entries written with it by this much. */
+const TAG_COUNTER_MARGIN_MS = 60_000;
+
+/** Creates a missing counter with a fresh value, then increments it: one atomic round trip, one key (cluster-safe). */
+const BUMP =
+  "if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('SET', KEYS[1], ARGV[1]) end return redis.call('INCR', KEYS[1])";
+
+/**
+ * A value for a counter that is created (or re-created after eviction): the time in µs plus noise, far from any value
+ * an earlier counter of that name reached by increments, so that no entry stored under the old one matches it.
+ * Counters are never trusted absent (0): an evicted counter would otherwise bring back what it invalidated.
+ */
+function freshGeneration(): string {
+  return String(now() * 1000 + Math.floor(Math.random() * 1000));
+}
+
 /** Storage for records: memory tiers and the Redis tier. */
 export class Tiers {
   readonly memory: MemoryTier;
@@ -129,16 +147,16 @@ export class Tiers {
   }
 
   /**
-   * INCR; a counter that holds something else than an integer (garbage, a hash) is replaced by a fresh value (the
-   * time in ms, far from any count a stored entry could carry), so that invalidation never gets stuck on it.
+   * INCR (creating a missing counter with a fresh value first); a counter that holds something else than an integer
+   * (garbage, a hash) is replaced by a fresh value, so that invalidation never gets stuck on it.
    */
   async #increment(redis: RedisTier, key: string): Promise<unknown> {
     try {
-      return await redis.sendOrThrow(key, false, ['INCR', key]);
+      return await redis.sendOrThrow(key, false, ['EVAL', BUMP, '1', key, freshGeneration()]);
     } catch (error) {
       if (!isErrorReply(error)) throw error;
       this.#warnOnce(`counter:${key}`, `infercache: replaced an invalidation counter that was not an integer`);
-      return redis.sendOrThrow(key, false, ['SET', key, String(now())]);
+      return redis.sendOrThrow(key, false, ['SET', key, freshGeneration()]);
     }
   }
 
@@ -164,7 +182,9 @@ export class Tiers {
     if (!replies) return { record: undefined, gens: undefined, failed: this.#redis !== undefined };
     const offset = gensOnly ? 0 : 1;
     const gens = new Array<number>(keys.length - offset);
-    for (let i = 0; i < gens.length; i++) gens[i] = parseGeneration(replies[i + offset]);
+    let missing = false;
+    for (let i = 0; i < gens.length; i++) if ((gens[i] = parseGeneration(replies[i + offset])) === 0) missing = true;
+    if (missing && !(await this.#seed(keys, offset, gens))) return { record: undefined, gens: undefined, failed: true };
     const raw = gensOnly ? null : replies[0];
     if (!raw) return { record: undefined, gens, failed: false };
     const decoded = this.decode(key, kind, raw, entry);
@@ -178,6 +198,36 @@ export class Tiers {
       failed: false,
       size: raw.length,
     };
+  }
+
+  /**
+   * Creates the counters a read found missing (never used, or evicted), each with a fresh value, and puts their values
+   * in `gens`: what is computed next is stored under them, and what was stored before they went missing matches none.
+   * A read that finds them missing costs this second round trip: once per kind or tag, and after an eviction.
+   */
+  async #seed(keys: string[], offset: number, gens: number[]): Promise<boolean> {
+    const redis = this.#redis!;
+    const seeds: Promise<boolean>[] = [];
+    for (let i = 0; i < gens.length; i++) {
+      if (gens[i] !== 0) continue;
+      const key = keys[i + offset]!;
+      const create = ['SET', key, freshGeneration(), 'NX'];
+      if (i >= 2) create.push('PX', String(TAG_COUNTER_SEED_MS)); // [all, kind, ...tags]
+      const created = redis.send(key, false, create);
+      // sent behind the SET on the same connection; a counter of the wrong type (a hash) is replaced
+      const read = redis.sendOrThrow(key, false, ['GET', key]).catch((error: unknown) => {
+        if (!isErrorReply(error)) return undefined;
+        const value = freshGeneration();
+        return redis.send(key, false, ['SET', key, value]).then((ok) => (ok === undefined ? undefined : value));
+      });
+      seeds.push(
+        Promise.all([created, read]).then(([, value]) => {
+          gens[i] = parseGeneration(value as Buffer | string | null | undefined);
+          return value != null && gens[i] !== 0;
+        }),
+      );
+    }
+    return (await Promise.all(seeds)).every(Boolean);
   }
 
   /**
@@ -286,7 +336,12 @@ export class Tiers {
       return false;
     }
     this.#stats.stored(entry.kind, bytes.length);
-    const reply = await this.#redis.send(key, false, ['SET', key, bytes, 'PX', String(Math.ceil(record.s - t))]);
+    const life = Math.ceil(record.s - t);
+    for (const tag of tags) {
+      const counter = this.genKey('tag', tag);
+      void this.#redis.send(counter, false, ['PEXPIRE', counter, String(life + TAG_COUNTER_MARGIN_MS)]);
+    }
+    const reply = await this.#redis.send(key, false, ['SET', key, bytes, 'PX', String(life)]);
     if (reply !== undefined && tier) this.onStored?.(key, entry.kind);
     return reply !== undefined;
   }
