@@ -184,10 +184,8 @@ export class Bus {
     this.counters.received++;
     const tiers = this.#tiers;
     if (m.all === true) tiers.clearMemory();
-    else if (typeof m.key === 'string' && typeof m.kind === 'string') {
-      tiers.memory.delete(m.key);
-      tiers.memoryFor(m.kind).delete(m.key);
-    } else if (typeof m.kind === 'string') {
+    else if (typeof m.key === 'string' && typeof m.kind === 'string') tiers.dropKey(m.key, m.kind);
+    else if (typeof m.kind === 'string') {
       const kind = m.kind;
       tiers.dropMemory((e) => e.kind === kind);
     } else if (Array.isArray(m.tags)) {

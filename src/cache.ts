@@ -176,7 +176,7 @@ export class Cache {
   /** Deletes one entry from both tiers. */
   async delete(kind: string, keyParts: unknown): Promise<void> {
     const key = buildKey(this.#spec(kind), keyParts);
-    this.#tiers.memoryFor(kind).delete(key);
+    this.#tiers.dropKey(key, kind);
     try {
       if (this.#redis) await this.#redis.sendOrThrow(key, false, ['DEL', key]);
     } finally {

@@ -146,7 +146,7 @@ export class Loader {
     if (r) {
       const t = now();
       const tier = this.#tiers.tierOf(entry);
-      if (t <= r.s && tier && this.#tiers.epoch === epoch)
+      if (t <= r.s && tier && !this.#tiers.droppedSince(key, epoch))
         tier.set(key, { record: r, kind: entry.kind, tags }, found.size ?? 1);
       if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
       if (t <= r.s) {

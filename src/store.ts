@@ -24,6 +24,8 @@ export interface ReadResult {
 
 /** Kinds are few; past this many, generation keys are built on each read rather than remembered. */
 const MAX_CACHED_GEN_KEYS = 1000;
+/** Per-key drops remembered for reads in flight; more than this many between two wide drops count as one. */
+const MAX_KEY_DROPS = 10_000;
 
 /** Life of a tag counter created by a read, until the write it precedes sets it from the entry's (tags are many). */
 const TAG_COUNTER_SEED_MS = 3_600_000;
@@ -56,8 +58,15 @@ export class Tiers {
   /** Generation keys of the namespace and of each kind. */
   #allGenKey: string | undefined;
   readonly #kindGenKeys = new Map<string, string>();
-  /** Counts memory drops (invalidations, bus messages): a value read or computed before one is not put in memory. */
+  /**
+   * Counts memory drops (invalidations, deletes, bus messages). A value read or computed since `epoch` was taken is
+   * not put in memory if a drop that covers its key came after (`droppedSince`): it may predate the change.
+   */
   epoch = 0;
+  /** `epoch` of the last drop of everything matching a kind, tags or all. */
+  #wideDrop = 0;
+  /** `epoch` of the last drop of one key; bounded (past the bound, counted as a wide drop). */
+  readonly #keyDrops = new Map<string, number>();
   /** Told after an entry that is also in a memory tier reached Redis (the bus tells other instances). */
   onStored: ((key: string, kind: string) => void) | undefined;
 
@@ -111,9 +120,27 @@ export class Tiers {
     return tier;
   }
 
+  /** Whether memory was dropped for `key` since `epoch` was read. */
+  droppedSince(key: string, epoch: number): boolean {
+    return this.#wideDrop > epoch || (this.#keyDrops.get(key) ?? 0) > epoch;
+  }
+
+  /** Drops one key from every memory tier (a delete, a write by another instance). */
+  dropKey(key: string, kind: string): void {
+    const epoch = ++this.epoch;
+    if (this.#keyDrops.size >= MAX_KEY_DROPS) {
+      this.#keyDrops.clear();
+      this.#wideDrop = epoch;
+    }
+    this.#keyDrops.set(key, epoch);
+    this.memory.delete(key);
+    this.memoryFor(kind).delete(key);
+  }
+
   /** Drops matching entries from every memory tier. */
   dropMemory(test: (entry: MemoryEntry) => boolean): void {
-    this.epoch++;
+    this.#wideDrop = ++this.epoch;
+    this.#keyDrops.clear();
     this.memory.deleteWhere(test);
     for (const tier of this.#kindMemory.values()) tier.deleteWhere(test);
   }
@@ -127,7 +154,8 @@ export class Tiers {
 
   /** Clears every memory tier. */
   clearMemory(): void {
-    this.epoch++;
+    this.#wideDrop = ++this.epoch;
+    this.#keyDrops.clear();
     this.memory.clear();
     for (const tier of this.#kindMemory.values()) tier.clear();
   }
@@ -324,7 +352,7 @@ export class Tiers {
     record.v = value;
     const tier = this.tierOf(entry);
     // not when memory was invalidated since the computation began (`epoch`): the value may predate it
-    if (epoch === undefined || epoch === this.epoch)
+    if (epoch === undefined || !this.droppedSince(key, epoch))
       tier?.set(key, { record, kind: entry.kind, tags }, bytes?.length ?? 1);
     if (!bytes || !this.#redis || !gens) return false;
     if (bytes.length > this.#settings.maxEntryBytes) {

@@ -91,6 +91,59 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     expect(await a.wrap('model', 'm', async () => 'after retrain', MEM)).to.equal('after retrain');
   });
 
+  it('does not keep in memory a value read from Redis while another instance replaced that entry', async () => {
+    const a = newCache();
+    const b = newCache();
+    await Promise.all([a.connect(), b.connect()]);
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let gated = false;
+    // a deserialize that waits for the gate holds A's Redis read open while B writes
+    const opts = {
+      memory: true,
+      serialize: (v: string) => Buffer.from(v),
+      deserialize: async (bytes: Buffer) => {
+        if (gated) await gate;
+        return bytes.toString();
+      },
+    };
+    await b.wrap('model', 'm', async () => 'v1', opts);
+    gated = true;
+    const reading = a.wrap('model', 'm', async () => 'computed', opts);
+    await sleep(20);
+    const before = a.bus!.counters.received;
+    await b.set('model', 'm', 'v2', opts);
+    await received(a, before);
+    release();
+    expect(await reading).to.equal('v1'); // the read that was already running returns what it read
+    gated = false;
+    expect(await a.wrap('model', 'm', async () => 'computed', opts)).to.equal('v2');
+  });
+
+  it('does not keep in memory a value read while this instance deleted that entry', async () => {
+    const a = newCache({ bus: false });
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let gated = false;
+    const opts = {
+      memory: true,
+      serialize: (v: string) => Buffer.from(v),
+      deserialize: async (bytes: Buffer) => {
+        if (gated) await gate;
+        return bytes.toString();
+      },
+    };
+    await newCache({ bus: false }).wrap('model', 'm', async () => 'v1', opts);
+    gated = true;
+    const reading = a.wrap('model', 'm', async () => 'computed', opts);
+    await sleep(20);
+    await a.delete('model', 'm');
+    release();
+    expect(await reading).to.equal('v1');
+    gated = false;
+    expect(await a.wrap('model', 'm', async () => 'recomputed', opts)).to.equal('recomputed');
+  });
+
   it('does not keep in memory a value computed while this instance invalidated its kind', async () => {
     const a = newCache();
     let release!: () => void;
