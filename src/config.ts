@@ -1,6 +1,7 @@
 /** Validates `createCache` options once and fills in every default (the one place defaults live). */
 import { ConfigError } from './errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, parseTimeout } from './duration.js';
+import { parseRedisUrl } from './redis/url.js';
 import { validateSegment } from './keys.js';
 import { TtlRegistry } from './ttl.js';
 import { parseEncryptionKey } from './codec.js';
@@ -76,6 +77,10 @@ function durationMs(value: unknown, fallback: number | undefined, setting: strin
   return value === undefined ? fallback : parseDuration(value, setting);
 }
 
+function timeoutMs(value: unknown, fallback: number | undefined, setting: string): number | undefined {
+  return value === undefined ? fallback : parseTimeout(value, setting);
+}
+
 /** Validates the memory-tier bounds. */
 export function memoryBounds(value: unknown, setting: string): MemoryBounds {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
@@ -96,21 +101,26 @@ function redisOptions(value: unknown): RedisOptions | undefined {
   const r = value as RedisOptions;
   const sources = [r.url !== undefined, r.client !== undefined, r.cluster !== undefined].filter(Boolean).length;
   if (sources > 1) throw new ConfigError('redis', 'give only one of url, client, cluster');
-  if (r.url !== undefined) {
-    if (typeof r.url !== 'string' || !/^rediss?:\/\//.test(r.url)) {
-      throw new ConfigError('redis.url', 'expected a redis:// or rediss:// URL');
-    }
-    try {
-      new URL(r.url);
-    } catch {
-      throw new ConfigError('redis.url', 'is not a valid URL');
-    }
-  }
+  const fromUrl = r.url === undefined ? undefined : parseRedisUrl(r.url, 'redis.url');
   if (r.cluster !== undefined && (!Array.isArray(r.cluster.rootNodes) || r.cluster.rootNodes.length === 0)) {
     throw new ConfigError('redis.cluster.rootNodes', 'expected a non-empty array of { url }');
   }
+  r.cluster?.rootNodes.forEach((node, i) => {
+    if (node?.url === undefined) return; // node-redis also takes { socket: { host, port } }
+    const setting = `redis.cluster.rootNodes[${i}].url`;
+    if (parseRedisUrl(node.url, setting).db) throw new ConfigError(setting, 'Redis Cluster has only database 0');
+  });
+  if (r.password !== undefined && typeof r.password !== 'string') {
+    throw new ConfigError('redis.password', 'expected a string');
+  }
+  if (r.password && fromUrl?.password !== undefined) {
+    throw new ConfigError('redis.password', 'the URL has a password already: give it in one place only');
+  }
   if (r.db !== undefined && (!Number.isInteger(r.db) || r.db < 0)) {
     throw new ConfigError('redis.db', 'expected a non-negative integer');
+  }
+  if (r.db !== undefined && fromUrl?.db !== undefined) {
+    throw new ConfigError('redis.db', 'the URL has a database path already: give it in one place only');
   }
   return r;
 }
@@ -179,8 +189,7 @@ export function resolveSettings(options: CacheOptions): Settings {
   const breaker = (options.breaker ?? {}) as Record<string, unknown>;
   const logger = options.logger === false ? undefined : (options.logger ?? consoleLogger);
   if (logger && typeof logger.warn !== 'function') throw new ConfigError('logger', 'expected { warn(message) }');
-  const operationTimeout = durationMs(options.operationTimeout, DEFAULTS.operationTimeoutMs, 'operationTimeout')!;
-  if (operationTimeout <= 0) throw new ConfigError('operationTimeout', 'must be greater than 0');
+  const operationTimeout = timeoutMs(options.operationTimeout, DEFAULTS.operationTimeoutMs, 'operationTimeout')!;
   return {
     enabled: bool(options.enabled, true, 'enabled'),
     namespace: validateSegment(options.namespace ?? DEFAULTS.namespace, 'namespace'),
@@ -188,8 +197,8 @@ export function resolveSettings(options: CacheOptions): Settings {
     hashKeys: bool(options.hashKeys, false, 'hashKeys'),
     strict: bool(options.strict, false, 'strict'),
     operationTimeout,
-    connectTimeout: durationMs(redis?.connectTimeout, DEFAULTS.connectTimeoutMs, 'redis.connectTimeout')!,
-    socketTimeout: durationMs(redis?.socketTimeout, undefined, 'redis.socketTimeout'),
+    connectTimeout: timeoutMs(redis?.connectTimeout, DEFAULTS.connectTimeoutMs, 'redis.connectTimeout')!,
+    socketTimeout: timeoutMs(redis?.socketTimeout, undefined, 'redis.socketTimeout'),
     compressThreshold: positiveInt(options.compressThreshold, DEFAULTS.compressThreshold, 'compressThreshold'),
     maxEntryBytes: positiveInt(options.maxEntryBytes, DEFAULTS.maxEntryBytes, 'maxEntryBytes'),
     encryptionKey:

@@ -43,6 +43,20 @@ export function parseDuration(value: unknown, setting: string): number {
   return rounded;
 }
 
+/** Longest delay a Node.js timer takes (about 24.8 days); a longer one fires at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Parses a timeout: a duration greater than 0 and at most {@link MAX_TIMER_MS} (a longer timer would fire at once).
+ * Throws ConfigError naming `setting`.
+ */
+export function parseTimeout(value: unknown, setting: string): number {
+  const ms = parseDuration(value, setting);
+  if (ms === 0) throw new ConfigError(setting, 'must be greater than 0');
+  if (ms > MAX_TIMER_MS) throw new ConfigError(setting, 'must be at most 24 days (the longest timer Node.js allows)');
+  return ms;
+}
+
 function describe(value: unknown): string {
   if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') return String(value);

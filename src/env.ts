@@ -1,25 +1,29 @@
 /** `configFromEnv()`: cache options from environment variables, validated at start-up, naming the variable at fault. */
 import { ConfigError } from './errors.js';
-import { parseDuration } from './duration.js';
+import { parseDuration, parseTimeout } from './duration.js';
+import { parseRedisUrl } from './redis/url.js';
 import { parseEncryptionKey } from './codec.js';
 import type { CacheOptions } from './options.js';
 
 /** Environment variables read by {@link configFromEnv}, with their meaning. */
 export const ENV_VARIABLES = {
   REDIS_URL: 'redis:// or rediss:// URL (user, password and db may be in it); unset means memory only',
-  REDIS_PASSWORD: 'password, when not in REDIS_URL',
-  REDIS_DB: 'database number, when not in REDIS_URL',
-  REDIS_CONNECT_TIMEOUT: 'duration of one connection attempt (default 2s)',
-  REDIS_SOCKET_TIMEOUT: 'close an idle socket after this duration (default none)',
+  REDIS_PASSWORD: 'password, when not in REDIS_URL (needs REDIS_URL)',
+  REDIS_DB: 'database number, when not in REDIS_URL (needs REDIS_URL)',
+  REDIS_CONNECT_TIMEOUT: 'duration of one connection attempt, > 0 (default 2s; needs REDIS_URL)',
+  REDIS_SOCKET_TIMEOUT: 'close an idle socket after this duration, > 0 (default none; needs REDIS_URL)',
   CACHE_ENABLED: 'true/false, 1/0, yes/no, on/off (default true)',
   CACHE_NAMESPACE: 'key prefix (default infercache)',
   CACHE_VERSION: 'version segment of every key (default v1)',
-  CACHE_OPERATION_TIMEOUT: 'longest wait for one Redis operation (default 50ms)',
+  CACHE_OPERATION_TIMEOUT: 'longest wait for one Redis operation, > 0 (default 50ms)',
   CACHE_HASH_KEYS: 'hash explicit ids and tags too (default false)',
   CACHE_TTL_DEFAULT: 'TTL of kinds without their own (default 1h)',
   'CACHE_TTL_<KIND>': 'TTL of one kind, e.g. CACHE_TTL_PREDICTION=5m',
   CACHE_ENCRYPTION_KEY: '32-byte AES-256-GCM key as 64 hex chars or base64',
 } as const;
+
+/** Variables that only configure the Redis connection: set without REDIS_URL they are an error, not ignored. */
+const NEEDS_URL = ['REDIS_PASSWORD', 'REDIS_DB', 'REDIS_CONNECT_TIMEOUT', 'REDIS_SOCKET_TIMEOUT'] as const;
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
@@ -32,56 +36,82 @@ function bool(env: Record<string, string | undefined>, name: string): boolean | 
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(env[name])}`);
 }
 
-function duration(env: Record<string, string | undefined>, name: string): string | undefined {
+function duration(env: Record<string, string | undefined>, name: string): string | number | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
-  parseDuration(/^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw, name);
-  return raw;
+  parseDuration(raw, name);
+  return toDuration(raw);
+}
+
+/** A timeout variable: a duration > 0 that a Node.js timer can take. */
+function timeout(env: Record<string, string | undefined>, name: string): string | number | undefined {
+  const raw = env[name]?.trim();
+  if (!raw) return undefined;
+  parseTimeout(raw, name);
+  return toDuration(raw);
+}
+
+/** The Redis connection options from REDIS_URL and the variables that refine it; undefined without REDIS_URL. */
+function redisFromEnv(env: Record<string, string | undefined>): CacheOptions['redis'] {
+  // Every variable is checked, REDIS_URL or not, so a typo fails at start-up whatever else is set.
+  const url = env.REDIS_URL?.trim() || undefined;
+  const fromUrl = url === undefined ? undefined : parseRedisUrl(url, 'REDIS_URL');
+  const password = env.REDIS_PASSWORD || undefined;
+  // eslint-disable-next-line no-control-regex
+  if (password !== undefined && /[\u0000-\u001f\u007f]/.test(password)) {
+    throw new ConfigError('REDIS_PASSWORD', 'contains a line break or control character (a trailing newline?)');
+  }
+  const rawDb = env.REDIS_DB?.trim() || undefined;
+  if (rawDb !== undefined && !/^\d{1,9}$/.test(rawDb)) {
+    throw new ConfigError('REDIS_DB', `expected a non-negative integer, got ${JSON.stringify(rawDb)}`);
+  }
+  const connectTimeout = timeout(env, 'REDIS_CONNECT_TIMEOUT');
+  const socketTimeout = timeout(env, 'REDIS_SOCKET_TIMEOUT');
+  if (!fromUrl) {
+    const stray = NEEDS_URL.find((name) => env[name]?.trim());
+    if (stray)
+      throw new ConfigError(
+        stray,
+        'is set but REDIS_URL is not: set REDIS_URL too (without it the cache is memory only)',
+      );
+    return undefined;
+  }
+  if (password !== undefined && fromUrl.password !== undefined) {
+    throw new ConfigError('REDIS_PASSWORD', 'REDIS_URL has a password already: give it in one place only');
+  }
+  if (rawDb !== undefined && fromUrl.db !== undefined) {
+    throw new ConfigError('REDIS_DB', 'REDIS_URL has a database path already: give it in one place only');
+  }
+  const redis: NonNullable<Exclude<CacheOptions['redis'], false>> = { url: url! };
+  if (password !== undefined) redis.password = password;
+  if (rawDb !== undefined) redis.db = Number(rawDb);
+  if (connectTimeout !== undefined) redis.connectTimeout = connectTimeout;
+  if (socketTimeout !== undefined) redis.socketTimeout = socketTimeout;
+  return redis;
 }
 
 /** Builds `createCache` options from `env` (default `process.env`); throws a ConfigError naming the bad variable. */
 export function configFromEnv(env: Record<string, string | undefined> = process.env): CacheOptions {
   const options: CacheOptions = {};
-  const url = env.REDIS_URL?.trim();
-  if (url) {
-    let parsed: URL;
-    try {
-      parsed = new URL(url);
-    } catch {
-      throw new ConfigError('REDIS_URL', 'is not a valid URL');
-    }
-    if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
-      throw new ConfigError('REDIS_URL', `expected redis:// or rediss://, got ${parsed.protocol}//`);
-    }
-    const redis: NonNullable<Exclude<CacheOptions['redis'], false>> = { url };
-    if (env.REDIS_PASSWORD) redis.password = env.REDIS_PASSWORD;
-    const db = env.REDIS_DB?.trim();
-    if (db) {
-      if (!/^\d+$/.test(db))
-        throw new ConfigError('REDIS_DB', `expected a non-negative integer, got ${JSON.stringify(db)}`);
-      redis.db = Number(db);
-    }
-    const connectTimeout = duration(env, 'REDIS_CONNECT_TIMEOUT');
-    if (connectTimeout) redis.connectTimeout = toDuration(connectTimeout);
-    const socketTimeout = duration(env, 'REDIS_SOCKET_TIMEOUT');
-    if (socketTimeout) redis.socketTimeout = toDuration(socketTimeout);
-    options.redis = redis;
-  }
+  const redis = redisFromEnv(env);
+  if (redis) options.redis = redis;
   const enabled = bool(env, 'CACHE_ENABLED');
   if (enabled !== undefined) options.enabled = enabled;
   const hashKeys = bool(env, 'CACHE_HASH_KEYS');
   if (hashKeys !== undefined) options.hashKeys = hashKeys;
   if (env.CACHE_NAMESPACE?.trim()) options.namespace = checkSegment(env.CACHE_NAMESPACE.trim(), 'CACHE_NAMESPACE');
   if (env.CACHE_VERSION?.trim()) options.version = checkSegment(env.CACHE_VERSION.trim(), 'CACHE_VERSION');
-  const opTimeout = duration(env, 'CACHE_OPERATION_TIMEOUT');
-  if (opTimeout) options.operationTimeout = toDuration(opTimeout);
+  const operationTimeout = timeout(env, 'CACHE_OPERATION_TIMEOUT');
+  if (operationTimeout !== undefined) options.operationTimeout = operationTimeout;
   const ttl: Record<string, string | number> = {};
-  for (const [name, value] of Object.entries(env)) {
-    if (!name.startsWith('CACHE_TTL_') || value === undefined || value.trim() === '') continue;
+  for (const name of Object.keys(env)) {
+    if (!name.startsWith('CACHE_TTL_')) continue;
+    const value = duration(env, name);
+    if (value === undefined) continue;
     const kind = name.slice('CACHE_TTL_'.length).toLowerCase();
     if (!kind) throw new ConfigError(name, 'names no kind');
-    duration(env, name);
-    ttl[kind] = toDuration(value.trim());
+    checkSegment(kind, name);
+    ttl[kind] = value;
   }
   if (Object.keys(ttl).length) options.ttl = ttl;
   const encryptionKey = env.CACHE_ENCRYPTION_KEY?.trim();

@@ -1,10 +1,26 @@
 import { expect } from 'chai';
+import { createClient } from 'redis';
 import { configFromEnv, createCache, ConfigError } from '../src/index.js';
+import { newCache } from './helpers.js';
+import { adminClient, testRedisUrl } from './setup/root-hooks.js';
+
+/** The ConfigError `attempt` throws (fails the test when it throws something else or nothing). */
+function configError(attempt: () => unknown): ConfigError {
+  try {
+    attempt();
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  expect.fail('expected a ConfigError');
+}
 
 describe('configFromEnv', () => {
   it('reads every documented variable', () => {
     const options = configFromEnv({
-      REDIS_URL: 'rediss://app:pw@redis.internal:6380/2',
+      REDIS_URL: 'rediss://app@redis.internal:6380',
+      REDIS_PASSWORD: 'pw',
+      REDIS_DB: '2',
       REDIS_CONNECT_TIMEOUT: '3s',
       REDIS_SOCKET_TIMEOUT: '10s',
       CACHE_ENABLED: 'yes',
@@ -25,10 +41,17 @@ describe('configFromEnv', () => {
       ttl: { prediction: '5m', model: 21600 },
     });
     expect(options.redis).to.deep.equal({
-      url: 'rediss://app:pw@redis.internal:6380/2',
+      url: 'rediss://app@redis.internal:6380',
+      password: 'pw',
+      db: 2,
       connectTimeout: '3s',
       socketTimeout: '10s',
     });
+  });
+
+  it('takes user, password and db from REDIS_URL', () => {
+    const options = configFromEnv({ REDIS_URL: 'rediss://app:pw@redis.internal:6380/2' });
+    expect(options.redis).to.deep.equal({ url: 'rediss://app:pw@redis.internal:6380/2' });
   });
 
   it('returns a memory-only configuration when REDIS_URL is unset', () => {
@@ -38,20 +61,101 @@ describe('configFromEnv', () => {
   for (const [name, value] of [
     ['REDIS_URL', 'http://x'],
     ['REDIS_URL', 'not a url'],
+    ['REDIS_URL', 'redis://localhost:6379/abc'],
+    ['REDIS_URL', 'redis://localhost:6379/-1'],
+    ['REDIS_URL', 'redis://localhost:6379/1.5'],
+    ['REDIS_URL', 'redis://localhost:0'],
+    ['REDIS_URL', 'redis://localhost:99999'],
+    ['REDIS_URL', 'redis://:6379'],
+    ['REDIS_URL', 'redis://localhost:6379?db=2'],
+    ['REDIS_URL', 'redis://app:%E0@localhost:6379'],
+    ['REDIS_PASSWORD', 'pw-from-a-file\n'],
     ['REDIS_DB', 'two'],
+    ['REDIS_DB', '-1'],
+    ['REDIS_DB', '1.5'],
     ['REDIS_CONNECT_TIMEOUT', 'soon'],
+    ['REDIS_CONNECT_TIMEOUT', '0'],
+    ['REDIS_CONNECT_TIMEOUT', '-1s'],
+    ['REDIS_SOCKET_TIMEOUT', 'later'],
+    ['REDIS_SOCKET_TIMEOUT', '0'],
     ['CACHE_ENABLED', 'maybe'],
+    ['CACHE_HASH_KEYS', 'maybe'],
     ['CACHE_NAMESPACE', 'a:b'],
     ['CACHE_VERSION', 'v 2'],
+    ['CACHE_TTL_DEFAULT', 'forever'],
     ['CACHE_TTL_PREDICTION', '5 minutes'],
     ['CACHE_TTL_MODEL', '-1'],
     ['CACHE_OPERATION_TIMEOUT', 'fast'],
+    ['CACHE_OPERATION_TIMEOUT', '0'],
+    ['CACHE_OPERATION_TIMEOUT', '30d'],
   ] as const) {
     it(`rejects ${name}=${JSON.stringify(value)} naming the variable`, () => {
       const env: Record<string, string> = { REDIS_URL: 'redis://localhost:6379', [name]: value };
-      expect(() => configFromEnv(env)).to.throw(TypeError, new RegExp(name));
+      const error = configError(() => configFromEnv(env));
+      expect(error.setting).to.equal(name);
+      expect(error.message).to.include(name);
     });
   }
+
+  for (const [name, value] of [
+    ['REDIS_PASSWORD', 'pw'],
+    ['REDIS_DB', '2'],
+    ['REDIS_CONNECT_TIMEOUT', '3s'],
+    ['REDIS_SOCKET_TIMEOUT', '10s'],
+  ] as const) {
+    it(`rejects ${name} without REDIS_URL (it would be ignored by a memory-only cache)`, () => {
+      const error = configError(() => configFromEnv({ [name]: value }));
+      expect(error.setting).to.equal(name);
+      expect(error.message).to.include('REDIS_URL');
+    });
+  }
+
+  it('validates REDIS_DB, REDIS_CONNECT_TIMEOUT and REDIS_SOCKET_TIMEOUT even without REDIS_URL', () => {
+    for (const [name, value] of [
+      ['REDIS_DB', 'two'],
+      ['REDIS_CONNECT_TIMEOUT', '0'],
+      ['REDIS_SOCKET_TIMEOUT', 'later'],
+    ] as const) {
+      const error = configError(() => configFromEnv({ [name]: value }));
+      expect(error.setting).to.equal(name);
+      expect(error.message).to.not.include('REDIS_URL');
+    }
+  });
+
+  it('rejects a password or db given both in REDIS_URL and in their own variable', () => {
+    const both = { REDIS_URL: 'redis://:one@localhost:6379/1' };
+    expect(configError(() => configFromEnv({ ...both, REDIS_PASSWORD: 'two' })).setting).to.equal('REDIS_PASSWORD');
+    expect(configError(() => configFromEnv({ ...both, REDIS_DB: '2' })).setting).to.equal('REDIS_DB');
+  });
+
+  it('never echoes a password in a REDIS_URL or REDIS_PASSWORD error', () => {
+    for (const env of [
+      { REDIS_URL: 'redis://app:s3cret-pw-77@localhost:6379/abc' },
+      { REDIS_URL: 'redis://app:s3cret-pw-77@localhost:6379?db=1' },
+      { REDIS_URL: 'http://app:s3cret-pw-77@localhost:6379' },
+      { REDIS_URL: 'redis://app:s3cret-pw-77@localhost:6379', REDIS_PASSWORD: 's3cret-pw-77' },
+      { REDIS_URL: 'redis://localhost:6379', REDIS_PASSWORD: 's3cret-pw-77\n' },
+    ]) {
+      expect(configError(() => configFromEnv(env)).message).to.not.include('s3cret-pw-77');
+    }
+  });
+
+  it('connects to the database REDIS_DB names', async () => {
+    const db3 = createClient({ url: testRedisUrl(), database: 3 });
+    db3.on('error', () => {});
+    await db3.connect();
+    try {
+      const cache = newCache(configFromEnv({ REDIS_URL: testRedisUrl(), REDIS_DB: '3' }));
+      await cache.set('p', 'k', 'in db 3');
+      expect(await cache.get('p', 'k')).to.equal('in db 3');
+      expect(await db3.keys('infercache:p:*')).to.have.length(1);
+      expect(await adminClient().keys('infercache:*')).to.deep.equal([]);
+      expect(await newCache().get('p', 'k')).to.equal(undefined);
+    } finally {
+      await db3.flushDb();
+      await db3.close();
+    }
+  });
 
   it('rejects a malformed encryption key, naming the variable and not echoing the key', () => {
     for (const attempt of [
@@ -77,6 +181,15 @@ describe('createCache options', () => {
     [{ ttl: { prediction: 'soon' } }, 'ttl.prediction'],
     [{ operationTimeout: -5 }, 'operationTimeout'],
     [{ redis: { url: 'http://x' } }, 'redis.url'],
+    [{ redis: { url: 'redis://localhost:6379/abc' } }, 'redis.url'],
+    [{ redis: { url: 'redis://localhost:6379?db=2' } }, 'redis.url'],
+    [{ redis: { url: 'redis://localhost:0' } }, 'redis.url'],
+    [{ redis: { url: 'redis://:pw@localhost:6379', password: 'pw' } }, 'redis.password'],
+    [{ redis: { url: 'redis://localhost:6379/1', db: 2 } }, 'redis.db'],
+    [{ redis: { url: 'redis://localhost:6379', connectTimeout: 0 } }, 'redis.connectTimeout'],
+    [{ redis: { url: 'redis://localhost:6379', socketTimeout: '0s' } }, 'redis.socketTimeout'],
+    [{ redis: { cluster: { rootNodes: [{ url: 'redis://localhost:7000/x' }] } } }, 'redis.cluster.rootNodes[0].url'],
+    [{ redis: { cluster: { rootNodes: [{ url: 'redis://localhost:7000/1' }] } } }, 'redis.cluster.rootNodes[0].url'],
     [{ memory: { maxEntries: 0 } }, 'memory.maxEntries'],
     [{ ttlJitter: 2 }, 'ttlJitter'],
     [{ enabled: 'yes' }, 'enabled'],
@@ -86,6 +199,12 @@ describe('createCache options', () => {
       expect(() => createCache({ setDefault: false, ...(options as object) })).to.throw(TypeError, setting);
     });
   }
+
+  it('names redis.url, without the password, for a URL node-redis would refuse', () => {
+    const error = configError(() => createCache({ setDefault: false, redis: { url: 'redis://u:hunter2@h:6379/abc' } }));
+    expect(error.setting).to.equal('redis.url');
+    expect(error.message).to.not.include('hunter2');
+  });
 
   it('never shows the Redis password in info()', async () => {
     const cache = createCache({
