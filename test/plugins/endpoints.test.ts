@@ -1,6 +1,5 @@
-/** The operational endpoints, the same cases through Fastify (inject) and Express (supertest). */
+/** The operational endpoints, the same cases through Fastify (inject), Express 5 and Express 4 (supertest). */
 import { expect } from 'chai';
-import express from 'express';
 import request from 'supertest';
 import { type Cache } from '../../src/index.js';
 import infercache, { adminGuard as fastifyAdminGuard } from '../../plugins/fastify.js';
@@ -8,6 +7,7 @@ import { adminGuard as expressAdminGuard, cacheRouter } from '../../plugins/expr
 import type { EndpointsOptions } from '../../src/http/endpoints.js';
 import { sleep } from '../helpers.js';
 import { fastifyApp, testCache } from './helpers.js';
+import { EXPRESS_VERSIONS, type ExpressModule } from './express-versions.js';
 
 const TOKEN = 'test-admin-token-0123456789';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -36,19 +36,22 @@ const harnesses: Record<string, Harness> = {
       return { status: res.statusCode, body: res.body ? res.json() : undefined, headers: res.headers };
     };
   },
-  async express(cache, options = {}) {
+};
+
+function expressHarness(express: ExpressModule): Harness {
+  return async (cache, options = {}) => {
     const app = express();
     app.use(cacheRouter(cache, options));
     app.post('/retrain', expressAdminGuard({ token: TOKEN }), (_req, res) => void res.json({ retrained: true }));
     return async (method, path, { body, headers = {} } = {}) => {
       let req = method === 'GET' ? request(app).get(path) : request(app).post(path);
-      req = req.set(headers);
       if (body !== undefined) req = req.set('content-type', 'application/json').send(body);
-      const res = await req;
+      const res = await req.set(headers);
       return { status: res.status, body: res.body, headers: res.headers };
     };
-  },
-};
+  };
+}
+for (const [label, express] of EXPRESS_VERSIONS) harnesses[label] = expressHarness(express);
 
 for (const [framework, harness] of Object.entries(harnesses)) {
   describe(`operational endpoints (${framework})`, () => {

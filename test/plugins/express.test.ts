@@ -1,12 +1,16 @@
-/** infercache/express: cacheRoute against the run's test Redis, through supertest and a bare Node server. */
+/**
+ * infercache/express: cacheRoute against the run's test Redis, through supertest and a bare Node server, once on
+ * Express 5 and once on Express 4.
+ */
 import { expect } from 'chai';
-import express, { type ErrorRequestHandler } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import request from 'supertest';
 import { createServer } from 'node:http';
 import { ConfigError } from '../../src/index.js';
 import { cacheRoute } from '../../plugins/express.js';
 import { sleep, warnings } from '../helpers.js';
 import { BINARY, fakeModel, listen, testCache } from './helpers.js';
+import { EXPRESS_VERSIONS } from './express-versions.js';
 
 /** supertest parser keeping the raw bytes. */
 function binary(res: request.Response, done: (err: Error | null, body: Buffer) => void) {
@@ -16,174 +20,239 @@ function binary(res: request.Response, done: (err: Error | null, body: Buffer) =
   stream.on('end', () => done(null, Buffer.concat(chunks)));
 }
 
-describe('infercache/express: cacheRoute', () => {
-  it('answers MISS, then HIT with Age and the same body, running the handler once', async () => {
-    const cache = testCache();
-    const model = fakeModel();
-    const app = express();
-    app.get('/predict', cacheRoute(cache, { kind: 'price' }), async (req, res) => {
-      res.json(await model.predict(req.query));
+for (const [label, express, version] of EXPRESS_VERSIONS) {
+  describe(`infercache/express (${label}): cacheRoute`, () => {
+    it(`runs on ${label} itself`, () => {
+      const major = label.slice(-1);
+      expect(version.split('.')[0]).to.equal(major);
+      // express.query (a middleware) exists in Express 4 only: the module really is that major.
+      expect(typeof (express as unknown as { query?: unknown }).query).to.equal(
+        major === '4' ? 'function' : 'undefined',
+      );
     });
-    const first = await request(app).get('/predict?area=50');
-    const second = await request(app).get('/predict?area=50');
-    expect(first.headers['x-cache']).to.equal('MISS');
-    expect(second.headers['x-cache']).to.equal('HIT');
-    expect(second.headers.age).to.equal('0');
-    expect(second.text).to.equal(first.text);
-    expect(second.headers['content-type']).to.equal(first.headers['content-type']);
-    expect(model.calls).to.equal(1);
-  });
 
-  it('replays sent and streamed bodies byte for byte, with their content headers', async () => {
-    const app = express();
-    const route = cacheRoute(testCache(), { headers: ['x-model-version'] });
-    app.get('/sent', route, (_req, res) => {
-      res.set({ 'content-type': 'application/octet-stream', 'x-model-version': '7', 'x-request-id': 'r1' });
-      res.send(BINARY);
+    it('answers MISS, then HIT with Age and the same body, running the handler once', async () => {
+      const cache = testCache();
+      const model = fakeModel();
+      const app = express();
+      app.get('/predict', cacheRoute(cache, { kind: 'price' }), async (req, res) => {
+        res.json(await model.predict(req.query));
+      });
+      const first = await request(app).get('/predict?area=50');
+      const second = await request(app).get('/predict?area=50');
+      expect(first.headers['x-cache']).to.equal('MISS');
+      expect(second.headers['x-cache']).to.equal('HIT');
+      expect(second.headers.age).to.equal('0');
+      expect(second.text).to.equal(first.text);
+      expect(second.headers['content-type']).to.equal(first.headers['content-type']);
+      expect(model.calls).to.equal(1);
     });
-    app.get('/streamed', route, (_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/x-ndjson', etag: '"s1"' });
-      res.write(BINARY.subarray(0, 3));
-      res.write('{"ok":true}\n', 'utf8');
-      res.end(BINARY.subarray(3));
+
+    it('replays sent and streamed bodies byte for byte, with their content headers', async () => {
+      const app = express();
+      const route = cacheRoute(testCache(), { headers: ['x-model-version'] });
+      app.get('/sent', route, (_req, res) => {
+        res.set({ 'content-type': 'application/octet-stream', 'x-model-version': '7', 'x-request-id': 'r1' });
+        res.send(BINARY);
+      });
+      app.get('/streamed', route, (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson', etag: '"s1"' });
+        res.write(BINARY.subarray(0, 3));
+        res.write('{"ok":true}\n', 'utf8');
+        res.end(BINARY.subarray(3));
+      });
+      for (const path of ['/sent', '/streamed']) {
+        const first = await request(app).get(path).buffer(true).parse(binary);
+        const hit = await request(app).get(path).buffer(true).parse(binary);
+        expect(hit.headers['x-cache'], path).to.equal('HIT');
+        expect(Buffer.compare(hit.body, first.body), path).to.equal(0);
+        expect(hit.headers['content-type'], path).to.equal(first.headers['content-type']);
+      }
+      const sent = await request(app).get('/sent').buffer(true).parse(binary);
+      expect(Buffer.compare(sent.body, BINARY)).to.equal(0);
+      expect(sent.headers['x-model-version']).to.equal('7');
+      expect(sent.headers['x-request-id']).to.equal(undefined);
+      expect((await request(app).get('/streamed')).headers.etag).to.equal('"s1"');
     });
-    for (const path of ['/sent', '/streamed']) {
-      const first = await request(app).get(path).buffer(true).parse(binary);
-      const hit = await request(app).get(path).buffer(true).parse(binary);
-      expect(hit.headers['x-cache'], path).to.equal('HIT');
-      expect(Buffer.compare(hit.body, first.body), path).to.equal(0);
-      expect(hit.headers['content-type'], path).to.equal(first.headers['content-type']);
-    }
-    const sent = await request(app).get('/sent').buffer(true).parse(binary);
-    expect(Buffer.compare(sent.body, BINARY)).to.equal(0);
-    expect(sent.headers['x-model-version']).to.equal('7');
-    expect(sent.headers['x-request-id']).to.equal(undefined);
-    expect((await request(app).get('/streamed')).headers.etag).to.equal('"s1"');
-  });
 
-  it('keys POST by the canonical JSON body', async () => {
-    const model = fakeModel();
-    const app = express();
-    app.post('/predict', express.json(), cacheRoute(testCache(), { methods: ['POST'] }), async (req, res) => {
-      res.json(await model.predict(req.body));
+    it('keys POST by the canonical JSON body', async () => {
+      const model = fakeModel();
+      const app = express();
+      app.post('/predict', express.json(), cacheRoute(testCache(), { methods: ['POST'] }), async (req, res) => {
+        res.json(await model.predict(req.body));
+      });
+      const post = (body: string) => request(app).post('/predict').set('content-type', 'application/json').send(body);
+      const a = await post('{"area":50,"rooms":2}');
+      const b = await post('{"rooms":2, "area":50}');
+      const c = await post('{"area":50,"rooms":3}');
+      expect([a, b, c].map((r) => r.headers['x-cache'])).to.deep.equal(['MISS', 'HIT', 'MISS']);
+      expect(b.text).to.equal(a.text);
+      expect(model.calls).to.equal(2);
     });
-    const post = (body: string) => request(app).post('/predict').set('content-type', 'application/json').send(body);
-    const a = await post('{"area":50,"rooms":2}');
-    const b = await post('{"rooms":2, "area":50}');
-    const c = await post('{"area":50,"rooms":3}');
-    expect([a, b, c].map((r) => r.headers['x-cache'])).to.deep.equal(['MISS', 'HIT', 'MISS']);
-    expect(b.text).to.equal(a.text);
-    expect(model.calls).to.equal(2);
-  });
 
-  it('bypasses a POST whose body was not parsed, and says to mount express.json()', async () => {
-    const app = express();
-    let calls = 0;
-    app.post('/predict', cacheRoute(testCache(), { methods: ['POST'] }), (_req, res) => void res.json(++calls));
-    const a = await request(app).post('/predict').send({ area: 1 });
-    const b = await request(app).post('/predict').send({ area: 2 });
-    expect([a.headers['x-cache'], b.headers['x-cache']]).to.deep.equal(['BYPASS', 'BYPASS']);
-    expect(b.body).to.equal(2);
-    expect(warnings.some((w) => w.includes('express.json()'))).to.equal(true);
-  });
-
-  it('stores only successful responses without cookies', async () => {
-    const app = express();
-    const route = cacheRoute(testCache());
-    let calls = 0;
-    app.get('/status/:code', route, (req, res) => void res.status(Number(req.params.code)).json({ n: ++calls }));
-    app.get('/cookie', route, (_req, res) => void res.cookie('sid', String(++calls)).send('hi'));
-    app.get('/boom', route, () => {
-      calls++;
-      throw new Error('model crashed');
+    it('bypasses a POST whose body was not parsed, and says to mount express.json()', async () => {
+      const app = express();
+      let calls = 0;
+      app.post('/predict', cacheRoute(testCache(), { methods: ['POST'] }), (_req, res) => void res.json(++calls));
+      const a = await request(app).post('/predict').send({ area: 1 });
+      const b = await request(app).post('/predict').send({ area: 2 });
+      expect([a.headers['x-cache'], b.headers['x-cache']]).to.deep.equal(['BYPASS', 'BYPASS']);
+      expect(b.body).to.equal(2);
+      expect(warnings.some((w) => w.includes('express.json()'))).to.equal(true);
     });
-    app.use(((_err, _req, res, _next) => void res.status(500).send('failed')) as ErrorRequestHandler);
-    for (const path of ['/status/404', '/status/500', '/cookie', '/boom']) {
-      await request(app).get(path);
-      expect((await request(app).get(path)).headers['x-cache'], path).to.equal('MISS');
-    }
-    expect(calls).to.equal(8);
-    await request(app).get('/status/200');
-    expect((await request(app).get('/status/200')).headers['x-cache']).to.equal('HIT');
-  });
 
-  it('never gives one user the response cached for another', async () => {
-    const cache = testCache();
-    const app = express();
-    const me = (req: express.Request, res: express.Response) => void res.json({ user: req.headers.authorization });
-    app.get('/private', cacheRoute(cache), me);
-    app.get('/per-user', cacheRoute(cache, { vary: ['authorization'] }), me);
-    const as = (path: string, user: string) => request(app).get(path).set('authorization', `Bearer ${user}`);
-    await as('/private', 'alice');
-    const bob = await as('/private', 'bob');
-    expect(bob.headers['x-cache']).to.equal('BYPASS');
-    expect(bob.body).to.deep.equal({ user: 'Bearer bob' });
-    await as('/per-user', 'alice');
-    await as('/per-user', 'bob');
-    const alice = await as('/per-user', 'alice');
-    const bob2 = await as('/per-user', 'bob');
-    expect([alice.headers['x-cache'], bob2.headers['x-cache']]).to.deep.equal(['HIT', 'HIT']);
-    expect(alice.body).to.deep.equal({ user: 'Bearer alice' });
-    expect(bob2.body).to.deep.equal({ user: 'Bearer bob' });
-  });
-
-  it('runs the handler once for concurrent identical misses', async () => {
-    const model = fakeModel(60);
-    const app = express();
-    app.post('/predict', express.json(), cacheRoute(testCache(), { methods: ['POST'] }), async (req, res) => {
-      res.json(await model.predict(req.body));
+    it("keys by the raw query string, sorted, whatever the app's query parser makes of it", async () => {
+      const app = express();
+      let calls = 0;
+      // Express 4 parses `f[x]=1` into { f: { x: '1' } }, Express 5 keeps { 'f[x]': '1' }: the key uses neither.
+      app.get('/q', cacheRoute(testCache()), (req, res) => void res.json({ query: req.query, calls: ++calls }));
+      const get = (query: string) => request(app).get(`/q?${query}`);
+      const first = await get('b=2&f[x]=1');
+      const reordered = await get('f[x]=1&b=2');
+      expect(reordered.headers['x-cache']).to.equal('HIT');
+      expect(reordered.text).to.equal(first.text);
+      expect((await get('b=2&f[y]=1')).headers['x-cache']).to.equal('MISS');
+      expect((await get('b=2&f[x]=1&f[x]=2')).headers['x-cache']).to.equal('MISS');
+      expect(calls).to.equal(3);
     });
-    const url = await listen(createServer(app));
-    const responses = await Promise.all(
-      Array.from({ length: 10 }, () =>
-        fetch(`${url}/predict`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: '{"area":70}',
-        }).then(async (r) => ({ status: r.status, body: await r.text() })),
-      ),
-    );
-    expect(model.calls).to.equal(1);
-    expect(new Set(responses.map((r) => r.body)).size).to.equal(1);
-    expect(responses.every((r) => r.status === 200)).to.equal(true);
-  });
 
-  it('answers 304 to a hit whose ETag the client already has, and caches HEAD apart', async () => {
-    const app = express();
-    let calls = 0;
-    app.get('/doc', cacheRoute(testCache()), (_req, res) => void res.json({ doc: 1, calls: ++calls }));
-    const first = await request(app).get('/doc');
-    const conditional = await request(app).get('/doc').set('if-none-match', first.headers.etag!);
-    expect(conditional.status).to.equal(304);
-    expect(conditional.headers['x-cache']).to.equal('HIT');
-    const head = await request(app).head('/doc');
-    expect(head.headers['x-cache']).to.equal('MISS');
-    expect((await request(app).head('/doc')).headers['x-cache']).to.equal('HIT');
-    expect(calls).to.equal(2);
-  });
-
-  it('does not store a response larger than maxEntryBytes', async () => {
-    const app = express();
-    let calls = 0;
-    app.get('/big', cacheRoute(testCache({ maxEntryBytes: 1024 })), (_req, res) => {
-      calls++;
-      res.write('x'.repeat(800));
-      res.end('y'.repeat(800));
+    it('stores only successful responses without cookies', async () => {
+      const app = express();
+      const route = cacheRoute(testCache());
+      let calls = 0;
+      app.get('/status/:code', route, (req, res) => void res.status(Number(req.params.code)).json({ n: ++calls }));
+      app.get('/cookie', route, (_req, res) => void res.cookie('sid', String(++calls)).send('hi'));
+      app.get('/boom', route, () => {
+        calls++;
+        throw new Error('model crashed');
+      });
+      app.use(((_err, _req, res, _next) => void res.status(500).send('failed')) as ErrorRequestHandler);
+      for (const path of ['/status/404', '/status/500', '/cookie', '/boom']) {
+        await request(app).get(path);
+        expect((await request(app).get(path)).headers['x-cache'], path).to.equal('MISS');
+      }
+      expect(calls).to.equal(8);
+      await request(app).get('/status/200');
+      expect((await request(app).get('/status/200')).headers['x-cache']).to.equal('HIT');
     });
-    const first = await request(app).get('/big');
-    expect(first.text).to.have.length(1600);
-    expect((await request(app).get('/big')).headers['x-cache']).to.equal('MISS');
-    expect(calls).to.equal(2);
-  });
 
+    it('never gives one user the response cached for another', async () => {
+      const cache = testCache();
+      const app = express();
+      const me = (req: Request, res: Response) => void res.json({ user: req.headers.authorization });
+      app.get('/private', cacheRoute(cache), me);
+      app.get('/per-user', cacheRoute(cache, { vary: ['authorization'] }), me);
+      const as = (path: string, user: string) => request(app).get(path).set('authorization', `Bearer ${user}`);
+      await as('/private', 'alice');
+      const bob = await as('/private', 'bob');
+      expect(bob.headers['x-cache']).to.equal('BYPASS');
+      expect(bob.body).to.deep.equal({ user: 'Bearer bob' });
+      await as('/per-user', 'alice');
+      await as('/per-user', 'bob');
+      const alice = await as('/per-user', 'alice');
+      const bob2 = await as('/per-user', 'bob');
+      expect([alice.headers['x-cache'], bob2.headers['x-cache']]).to.deep.equal(['HIT', 'HIT']);
+      expect(alice.body).to.deep.equal({ user: 'Bearer alice' });
+      expect(bob2.body).to.deep.equal({ user: 'Bearer bob' });
+    });
+
+    it('runs the handler once for concurrent identical misses', async () => {
+      const model = fakeModel(60);
+      const app = express();
+      app.post('/predict', express.json(), cacheRoute(testCache(), { methods: ['POST'] }), async (req, res) => {
+        res.json(await model.predict(req.body));
+      });
+      const url = await listen(createServer(app));
+      const responses = await Promise.all(
+        Array.from({ length: 10 }, () =>
+          fetch(`${url}/predict`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: '{"area":70}',
+          }).then(async (r) => ({ status: r.status, body: await r.text() })),
+        ),
+      );
+      expect(model.calls).to.equal(1);
+      expect(new Set(responses.map((r) => r.body)).size).to.equal(1);
+      expect(responses.every((r) => r.status === 200)).to.equal(true);
+    });
+
+    it('answers 304 to a hit whose ETag the client already has, and caches HEAD apart', async () => {
+      const app = express();
+      let calls = 0;
+      app.get('/doc', cacheRoute(testCache()), (_req, res) => void res.json({ doc: 1, calls: ++calls }));
+      const first = await request(app).get('/doc');
+      const conditional = await request(app).get('/doc').set('if-none-match', first.headers.etag!);
+      expect(conditional.status).to.equal(304);
+      expect(conditional.headers['x-cache']).to.equal('HIT');
+      const head = await request(app).head('/doc');
+      expect(head.headers['x-cache']).to.equal('MISS');
+      expect((await request(app).head('/doc')).headers['x-cache']).to.equal('HIT');
+      expect(calls).to.equal(2);
+    });
+
+    it('does not store a response larger than maxEntryBytes', async () => {
+      const app = express();
+      let calls = 0;
+      app.get('/big', cacheRoute(testCache({ maxEntryBytes: 1024 })), (_req, res) => {
+        calls++;
+        res.write('x'.repeat(800));
+        res.end('y'.repeat(800));
+      });
+      const first = await request(app).get('/big');
+      expect(first.text).to.have.length(1600);
+      expect((await request(app).get('/big')).headers['x-cache']).to.equal('MISS');
+      expect(calls).to.equal(2);
+    });
+
+    it('hands a failure inside the middleware to the app error handler, which Express 4 needs', async () => {
+      const app = express();
+      const errors: unknown[] = [];
+      // Headers already sent: setting X-Cache throws inside the middleware's promise chain.
+      app.use((_req, res, next) => {
+        res.writeHead(200, { 'content-type': 'text/plain' }).write('early ');
+        next();
+      });
+      app.get('/x', cacheRoute(testCache()), (_req, res) => void res.end('handler'));
+      app.use(((error, _req, res, _next) => {
+        errors.push((error as { code?: string }).code);
+        res.end('handled');
+      }) as ErrorRequestHandler);
+      const res = await request(app).get('/x');
+      expect(errors).to.deep.equal(['ERR_HTTP_HEADERS_SENT']);
+      expect(res.text).to.equal('early handled');
+    });
+
+    it('keeps answering after the computing request is aborted', async () => {
+      const app = express();
+      let calls = 0;
+      app.get('/slow', cacheRoute(testCache()), async (_req, res) => {
+        calls++;
+        await sleep(80);
+        if (!res.destroyed) res.json({ calls });
+      });
+      const url = await listen(createServer(app));
+      const aborted = new AbortController();
+      const first = fetch(`${url}/slow`, { signal: aborted.signal }).catch(() => 'aborted');
+      await sleep(5);
+      aborted.abort();
+      expect(await first).to.equal('aborted');
+      const next = await fetch(`${url}/slow`);
+      expect(next.status).to.equal(200);
+      expect(await next.json()).to.deep.equal({ calls }); // its own computation, not a shared abort
+    });
+  });
+}
+
+describe('infercache/express: cacheRoute outside an app', () => {
   it('passes failures to next, as Express 4 needs (it ignores returned promises)', async () => {
     const route = cacheRoute(testCache());
     const errors: unknown[] = [];
     // A bare Node server calling the middleware as Express 4 or connect would: nothing awaits it.
     const server = createServer((req, res) => {
-      const typed = Object.assign(req, { originalUrl: req.url, body: undefined }) as unknown as express.Request;
+      const typed = Object.assign(req, { originalUrl: req.url, body: undefined }) as unknown as Request;
       res.writeHead(200).write('already streaming');
-      route(typed, res as unknown as express.Response, (error?: unknown) => {
+      route(typed, res as unknown as Response, (error?: unknown) => {
         errors.push(error);
         res.end();
       });
@@ -202,24 +271,5 @@ describe('infercache/express: cacheRoute', () => {
     expect(() => cacheRoute(cache, { vary: ['bad header'] })).to.throw(ConfigError);
     expect(() => cacheRoute(cache, { tll: '5m' } as never)).to.throw(ConfigError, 'unknown option');
     expect(() => cacheRoute(undefined as never)).to.throw(TypeError, 'needs a Cache');
-  });
-
-  it('keeps answering after the computing request is aborted', async () => {
-    const app = express();
-    let calls = 0;
-    app.get('/slow', cacheRoute(testCache()), async (_req, res) => {
-      calls++;
-      await sleep(80);
-      if (!res.destroyed) res.json({ calls });
-    });
-    const url = await listen(createServer(app));
-    const aborted = new AbortController();
-    const first = fetch(`${url}/slow`, { signal: aborted.signal }).catch(() => 'aborted');
-    await sleep(5);
-    aborted.abort();
-    expect(await first).to.equal('aborted');
-    const next = await fetch(`${url}/slow`);
-    expect(next.status).to.equal(200);
-    expect(await next.json()).to.deep.equal({ calls }); // its own computation, not a shared abort
   });
 });

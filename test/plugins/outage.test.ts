@@ -1,6 +1,5 @@
 /** Redis stopped mid-test: every cached route and endpoint keeps answering correctly, then hits resume. */
 import { expect } from 'chai';
-import express from 'express';
 import request from 'supertest';
 import { createCache, type Cache } from '../../src/index.js';
 import { startTestRedis, type TestRedis } from '../../src/testing.js';
@@ -8,6 +7,7 @@ import infercache from '../../plugins/fastify.js';
 import { cacheRoute, cacheRouter } from '../../plugins/express.js';
 import { sleep } from '../helpers.js';
 import { fakeModel, fastifyApp, redisOnPort } from './helpers.js';
+import { EXPRESS_VERSIONS } from './express-versions.js';
 
 const TOKEN = 'outage-admin-token-0123456789';
 
@@ -83,28 +83,30 @@ describe('plugins when Redis stops mid-test', function () {
     expect((await app.inject('/cache/health')).statusCode).to.equal(200);
   });
 
-  it('Express: routes answer with the right body and the endpoints report the outage', async () => {
-    const cache = await setUp();
-    const model = fakeModel(10);
-    const app = express();
-    app.use(cacheRouter(cache, { admin: { token: TOKEN } }));
-    app.get('/predict', cacheRoute(cache), async (req, res) => void res.json(await model.predict(req.query)));
-    const expected = (await request(app).get('/predict?area=50')).body;
-    await sleep(20);
-    expect((await request(app).get('/predict?area=50')).headers['x-cache']).to.equal('HIT');
+  for (const [label, express] of EXPRESS_VERSIONS) {
+    it(`${label}: routes answer with the right body and the endpoints report the outage`, async () => {
+      const cache = await setUp();
+      const model = fakeModel(10);
+      const app = express();
+      app.use(cacheRouter(cache, { admin: { token: TOKEN } }));
+      app.get('/predict', cacheRoute(cache), async (req, res) => void res.json(await model.predict(req.query)));
+      const expected = (await request(app).get('/predict?area=50')).body;
+      await sleep(20);
+      expect((await request(app).get('/predict?area=50')).headers['x-cache']).to.equal('HIT');
 
-    await server!.stop();
-    for (let i = 0; i < 6; i++) {
-      const res = await request(app).get('/predict?area=50');
-      expect(res.status).to.equal(200);
-      expect(res.body).to.deep.equal(expected);
-      expect(res.headers['x-cache']).to.be.oneOf(['MISS', 'BYPASS']);
-    }
-    expect((await request(app).get('/cache/health')).status).to.equal(503);
-    const invalidate = await request(app)
-      .post('/cache/invalidate')
-      .set('authorization', `Bearer ${TOKEN}`)
-      .send({ tags: ['region:eu'] });
-    expect(invalidate.status).to.equal(503);
-  });
+      await server!.stop();
+      for (let i = 0; i < 6; i++) {
+        const res = await request(app).get('/predict?area=50');
+        expect(res.status).to.equal(200);
+        expect(res.body).to.deep.equal(expected);
+        expect(res.headers['x-cache']).to.be.oneOf(['MISS', 'BYPASS']);
+      }
+      expect((await request(app).get('/cache/health')).status).to.equal(503);
+      const invalidate = await request(app)
+        .post('/cache/invalidate')
+        .set('authorization', `Bearer ${TOKEN}`)
+        .send({ tags: ['region:eu'] });
+      expect(invalidate.status).to.equal(503);
+    });
+  }
 });
