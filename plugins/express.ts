@@ -1,14 +1,22 @@
 /**
  * `infercache/express`: `cacheRoute(cache, options)` caches one route's responses; `cacheRouter(cache, options)`
- * mounts the operational endpoints; `adminGuard(admin)` protects an app's own admin routes. Works with Express 4
- * and 5: no middleware returns a promise, and every failure goes to `next`. The HTTP logic lives in `src/http`.
+ * serves the operational endpoints; `adminGuard(admin)` protects an app's own admin routes. Works with Express 4
+ * and 5: it never loads Express itself (types only), no middleware returns a promise, and every failure goes to
+ * `next`. The HTTP logic lives in `src/http`.
  */
 import { finished } from 'node:stream';
-import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Cache } from '../src/cache.js';
 import { ConfigError } from '../src/errors.js';
 import { RouteCache, type Capture, type RouteDecision } from '../src/http/route.js';
-import { createEndpoints, errorResponse, ENDPOINT_HEADERS, type EndpointsOptions } from '../src/http/endpoints.js';
+import {
+  createEndpoints,
+  endpointMatcher,
+  errorResponse,
+  ENDPOINT_BODY_LIMIT,
+  type EndpointsOptions,
+} from '../src/http/endpoints.js';
+import { readJsonBody, writeJson, type JsonBody } from '../src/http/json.js';
 import { resolveAdmin, type AdminOptions } from '../src/http/admin.js';
 import type { RouteCacheOptions } from '../src/http/options.js';
 
@@ -17,9 +25,6 @@ export type ExpressRouteCacheOptions = RouteCacheOptions<Request>;
 
 /** Options of {@link cacheRouter}. */
 export type ExpressEndpointsOptions = EndpointsOptions<Request>;
-
-/** Largest JSON body the operational endpoints read. */
-const ENDPOINT_BODY_LIMIT = '1mb';
 
 type Chunk = string | Uint8Array | undefined | null | ((error?: Error | null) => void);
 
@@ -95,43 +100,28 @@ export function cacheRoute(cache: Cache, options: ExpressRouteCacheOptions | tru
   };
 }
 
-function send(res: Response, status: number, body: unknown): void {
-  res.status(status).set(ENDPOINT_HEADERS).json(body);
-}
+const NO_BODY: Promise<JsonBody> = Promise.resolve({ ok: true, body: undefined });
 
 /**
- * The operational endpoints as a router: `app.use(cacheRouter(cache, { admin: { token } }))` serves
- * `GET /cache/stats | health | info` and `POST /cache/invalidate | warm-up` (JSON bodies are parsed here).
+ * The operational endpoints as one middleware: `app.use(cacheRouter(cache, { admin: { token } }))` serves
+ * `GET /cache/stats | health | info` and `POST /cache/invalidate | warm-up`, and passes every other request on.
+ * Under `app.use('/ops', ...)` the paths are relative to the mount path (`/ops/cache/stats`). It reads JSON bodies
+ * itself (at most 1 MiB; 413, 415 and bad JSON answered with a JSON message), or takes the body an upstream
+ * `express.json()` parsed.
  */
-export function cacheRouter(cache: Cache, options: ExpressEndpointsOptions = {}): Router {
-  const endpoints = createEndpoints<Request>(cache, options, 'cacheRouter');
-  const router = express.Router();
-  const json = express.json({ limit: ENDPOINT_BODY_LIMIT });
-  for (const endpoint of endpoints) {
-    const handler = (req: Request, res: Response, next: NextFunction) => {
-      endpoint
-        .handle({ headers: req.headers, body: req.body, request: req })
-        .then((answer) => send(res, answer.status, answer.body))
-        .catch(next);
-    };
-    if (endpoint.method === 'GET') router.get(endpoint.path, handler);
-    else router.post(endpoint.path, json, handler);
-  }
-  // Bad JSON, a body too large, an unsupported charset: a 4xx with a message, not Express's HTML error page.
-  router.use(
-    (
-      error: { status?: number; statusCode?: number; message?: string },
-      _req: Request,
-      res: Response,
-      next: NextFunction,
-    ) => {
-      const status = error?.status ?? error?.statusCode;
-      if (typeof status !== 'number' || status < 400 || status > 499) return next(error);
-      const answer = errorResponse(status, error.message ?? 'bad request');
-      send(res, answer.status, answer.body);
-    },
-  );
-  return router;
+export function cacheRouter(cache: Cache, options: ExpressEndpointsOptions = {}): RequestHandler {
+  const find = endpointMatcher(createEndpoints<Request>(cache, options, 'cacheRouter'));
+  return function infercacheRouter(req: Request, res: Response, next: NextFunction): void {
+    // Express strips the mount path from req.url (req.originalUrl keeps it): match what is left.
+    const endpoint = find(req.method, req.url);
+    if (!endpoint) return next();
+    (endpoint.method === 'POST' ? readJsonBody(req, ENDPOINT_BODY_LIMIT) : NO_BODY)
+      .then((read) =>
+        read.ok ? endpoint.handle({ headers: req.headers, body: read.body, request: req }) : read.answer,
+      )
+      .then((answer) => writeJson(res, answer, req.method === 'HEAD'))
+      .catch(next);
+  };
 }
 
 /** Middleware that lets only admins through (403 otherwise), for an app's own admin routes. */
@@ -142,8 +132,7 @@ export function adminGuard(admin: AdminOptions<Request>): RequestHandler {
     check(req.headers, req)
       .then((ok) => {
         if (ok) return next();
-        const answer = errorResponse(403, 'admin credentials required');
-        send(res, answer.status, answer.body);
+        writeJson(res, errorResponse(403, 'admin credentials required'), req.method === 'HEAD');
       })
       .catch(next);
   };

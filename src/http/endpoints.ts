@@ -3,10 +3,11 @@
  * returns `{ status, body }`. `GET stats | health | info`, `POST invalidate | warm-up` under a prefix (`/cache`).
  * Mutating endpoints need the admin check (403 otherwise); bad bodies get 400 with a message, never a 500.
  */
-import type { IncomingHttpHeaders } from 'node:http';
+import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { ConfigError, UnavailableError } from '../errors.js';
 import { validateSegment } from '../keys.js';
 import { resolveAdmin, type AdminOptions } from './admin.js';
+import { pathOf } from './request.js';
 import type { Cache } from '../cache.js';
 import type { WarmUpEntry } from '../warmup.js';
 
@@ -53,16 +54,27 @@ export const ENDPOINT_HEADERS: Readonly<Record<string, string>> = { 'cache-contr
 /** Defaults of the endpoint options. */
 export const ENDPOINT_DEFAULTS = { prefix: '/cache', warmUpConcurrency: 4 } as const;
 
-const REASON: Record<number, string> = {
-  400: 'Bad Request',
-  403: 'Forbidden',
-  501: 'Not Implemented',
-  503: 'Service Unavailable',
-};
+/** Largest JSON body the operational endpoints read, in bytes: 1 MiB, as Fastify's default `bodyLimit`. */
+export const ENDPOINT_BODY_LIMIT = 1024 * 1024;
 
 /** An error response in Fastify's shape: `{ statusCode, error, message }`. */
 export function errorResponse(status: number, message: string): EndpointResponse {
-  return { status, body: { statusCode: status, error: REASON[status] ?? 'Error', message } };
+  return { status, body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message } };
+}
+
+/**
+ * For adapters without a router: finds the endpoint of a request the way Express routes match by default (path
+ * without case and with an optional trailing slash, query ignored, HEAD served by the GET endpoint).
+ */
+export function endpointMatcher<Req>(
+  endpoints: ReadonlyArray<Endpoint<Req>>,
+): (method: string, url: string) => Endpoint<Req> | undefined {
+  const table = new Map(endpoints.map((e) => [`${e.method} ${e.path.toLowerCase()}`, e]));
+  return (method, url) => {
+    let path = pathOf(url).toLowerCase();
+    if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+    return table.get(`${method === 'HEAD' ? 'GET' : method} ${path}`);
+  };
 }
 
 /** Validates and normalises a path prefix: `''` or `/a/b` (no trailing slash). */

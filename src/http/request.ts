@@ -46,14 +46,14 @@ function headerValue(headers: IncomingHttpHeaders, name: string): string | null 
 }
 
 /** Whether the request announces a body (so an `undefined` parsed body means "not parsed", not "empty"). */
-function hasBody(headers: IncomingHttpHeaders): boolean {
+export function hasBody(headers: IncomingHttpHeaders): boolean {
   if (headers['transfer-encoding'] !== undefined) return true;
   const length = headers['content-length'];
   return length !== undefined && length !== '0';
 }
 
 /** Media type of the request body, lower-case, without parameters. */
-function mediaType(headers: IncomingHttpHeaders): string | null {
+export function mediaType(headers: IncomingHttpHeaders): string | null {
   const type = headers['content-type'];
   return type ? type.split(';', 1)[0]!.trim().toLowerCase() : null;
 }

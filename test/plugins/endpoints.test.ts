@@ -145,6 +145,22 @@ for (const [framework, harness] of Object.entries(harnesses)) {
       }
     });
 
+    it('answers 415 to a body that is not JSON and 413 to one above 1 MiB, with a message', async () => {
+      const call = await harness(testCache(), { admin: { token: TOKEN } });
+      const charset = { ...auth, 'content-type': 'application/json; charset=utf-8' };
+      expect((await call('POST', '/cache/invalidate', { body: '{"all":true}', headers: charset })).status).to.equal(
+        200,
+      );
+      const form = { ...auth, 'content-type': 'application/x-www-form-urlencoded' };
+      const unsupported = await call('POST', '/cache/invalidate', { body: 'all=true', headers: form });
+      expect(unsupported.status).to.equal(415);
+      expect(unsupported.body.message).to.be.a('string').with.length.above(0);
+      const tags = Array.from({ length: 70_000 }, (_, i) => `region:${i}-abcdef`); // about 1.3 MB of JSON
+      const large = await call('POST', '/cache/invalidate', { body: JSON.stringify({ tags }), headers: auth });
+      expect(large.status).to.equal(413);
+      expect(large.body.message).to.match(/large/i);
+    });
+
     it('runs the app warm-up with the body, and answers 400 when the app rejects the body, 501 without one', async () => {
       const cache = testCache();
       const warmUp = (body: unknown) => {

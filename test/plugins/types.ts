@@ -3,7 +3,7 @@
  * `config.cache`, and the Express middleware types its options; mistakes do not compile.
  */
 import Fastify, { type FastifyRequest } from 'fastify';
-import express, { type Request, type RequestHandler, type Router } from 'express';
+import express, { type Request, type RequestHandler } from 'express';
 import { createCache, type Cache } from '../../src/index.js';
 import infercache, { adminGuard, type FastifyRouteCacheOptions } from '../../plugins/fastify.js';
 import { cacheRoute, cacheRouter, type ExpressRouteCacheOptions } from '../../plugins/express.js';
@@ -53,12 +53,13 @@ export function expressTypes(): void {
     ttl: '1h',
     staleWhileRevalidate: '5m',
   });
-  const router: Router = cacheRouter(cache, {
+  const router: RequestHandler = cacheRouter(cache, {
     admin: { token: 'a-token-of-16-chars' },
     warmUp: (body) => [{ kind: 'forecast', key: body, fn: async () => 1 }],
   });
   app.get('/chargers/:id', route, (_req, res) => void res.json({}));
   app.use(router);
+  app.use('/ops', cacheRouter(cache, { prefix: '' }));
 
   const options: ExpressRouteCacheOptions = { vary: ['authorization'] };
   void options;
