@@ -125,20 +125,40 @@ function redisOptions(value: unknown): RedisOptions | undefined {
   return r;
 }
 
+/** Every password the options can carry (some with a username): scrubbed from every message, log line and report. */
 function secretsOf(redis: RedisOptions | undefined): string[] {
-  const secrets: string[] = [];
-  if (redis?.password) secrets.push(redis.password);
-  const urls = [redis?.url, ...(redis?.cluster?.rootNodes.map((n) => n.url) ?? [])];
-  for (const url of urls) {
-    if (!url) continue;
+  if (!redis) return [];
+  const secrets = new Set<string>();
+  const add = (password: unknown) => {
+    if (typeof password === 'string' && password) secrets.add(password);
+  };
+  const addUrl = (url: unknown) => {
+    if (typeof url !== 'string') return;
     try {
-      const password = decodeURIComponent(new URL(url).password);
-      if (password) secrets.push(password);
+      const raw = new URL(url).password;
+      add(raw); // as written (percent-encoded) and as sent
+      add(decodeURIComponent(raw));
     } catch {
-      // validated above
+      // validated above, or not ours to validate (a client's own options)
     }
-  }
-  return secrets;
+  };
+  /** node-redis client options: `password`, `url`, and the same under `defaults` for a cluster. */
+  const addClientOptions = (options: unknown) => {
+    if (typeof options !== 'object' || options === null) return;
+    const o = options as { password?: unknown; url?: unknown; defaults?: unknown; rootNodes?: unknown };
+    add(o.password);
+    addUrl(o.url);
+    if (o.defaults) addClientOptions(o.defaults);
+    if (Array.isArray(o.rootNodes)) for (const node of o.rootNodes) addClientOptions(node);
+  };
+  add(redis.password);
+  addUrl(redis.url);
+  addClientOptions(redis.clientOptions);
+  addClientOptions(redis.cluster);
+  // a client or cluster the user built: node-redis keeps its options (`options`; a cluster's are in `_options`)
+  const given = redis.client as { options?: unknown; _options?: unknown } | undefined;
+  addClientOptions(given?.options ?? given?._options);
+  return [...secrets];
 }
 
 function telemetryOptions(value: unknown): TelemetrySettings {

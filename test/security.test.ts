@@ -1,8 +1,13 @@
-/** TLS (`rediss://`) with an ACL user: connects and caches; fails clearly, and without leaking the password, when refused. */
+/**
+ * TLS (`rediss://`) with an ACL user: connects and caches; fails clearly, and without leaking the password, when
+ * refused. Every password the options can carry is scrubbed from reports and logs.
+ */
 import { expect } from 'chai';
 import { startTlsRedis, type TlsRedis } from './setup/tls.js';
+import { createClient } from 'redis';
 import { newCache, counted, sleep } from './helpers.js';
-import type { CacheOptions } from '../src/index.js';
+import { startTestRedis, type TestRedis } from '../src/testing.js';
+import type { CacheOptions, RedisOptions } from '../src/index.js';
 
 describe('TLS and ACL', function () {
   this.timeout(20_000);
@@ -91,4 +96,68 @@ describe('TLS and ACL', function () {
     expect(error?.code).to.equal('E_CACHE_UNAVAILABLE');
     expect(error?.message).to.not.include('nope-pw-55');
   });
+});
+
+describe('passwords given outside the URL', function () {
+  this.timeout(20_000);
+  let server: TestRedis;
+  before(async function () {
+    this.timeout(30_000);
+    // A server that does not know HELLO (Redis 5, some proxies) answers node-redis's `HELLO 3 AUTH <user> <password>`
+    // with "unknown command 'HELLO', with args beginning with: … '<password>'": the password comes back in the error.
+    server = await startTestRedis({
+      args: ['--requirepass', 'right-pw-0d1e', '--rename-command', 'HELLO', 'HELLO_OFF'],
+    });
+  });
+  after(async () => {
+    await server?.stop();
+  });
+
+  const cases: Array<[string, (url: string, password: string) => RedisOptions]> = [
+    ['redis.password', (url, password) => ({ url, password })],
+    ['redis.clientOptions.password', (url, password) => ({ url, clientOptions: { password } })],
+    ['redis.clientOptions with a username', (url, password) => ({ url, clientOptions: { username: 'app', password } })],
+    [
+      'redis.cluster.defaults.password',
+      (url, password) => ({ cluster: { rootNodes: [{ url }], defaults: { password } } }),
+    ],
+    [
+      'redis.cluster.defaults with a username',
+      (url, password) => ({ cluster: { rootNodes: [{ url }], defaults: { username: 'app', password } } }),
+    ],
+    [
+      'a node-redis client built with a password',
+      (url, password) => {
+        const client = createClient({ url, password });
+        client.on('error', () => {});
+        return { client, closeClient: true };
+      },
+    ],
+  ];
+  for (const [where, redis] of cases) {
+    it(`never shows a wrong ${where} in health(), info(), connect()'s error or a logged warning`, async () => {
+      const wrong = `wrong-pw-${Math.random().toString(36).slice(2, 10)}`;
+      const logs: string[] = [];
+      const cache = newCache({
+        redis: { ...redis(server.url, wrong), connectTimeout: '500ms' },
+        operationTimeout: '200ms',
+        logger: { warn: (m) => void logs.push(m), info: (m) => void logs.push(m) },
+      });
+      const connectError = await cache.connect().then(
+        () => 'connected',
+        (e: unknown) => String(e),
+      );
+      const fn = counted(() => 'computed');
+      for (let i = 0; i < 3; i++) expect(await cache.wrap('p', 'k', fn)).to.equal('computed');
+      expect(fn.calls).to.equal(3);
+      await sleep(100);
+      const health = await cache.health();
+      expect(health.status).to.equal('unavailable');
+      const text = JSON.stringify({ connectError, health, info: await cache.info(), logs });
+      expect(text).to.not.include(wrong);
+      // the server did echo it, and what was reported shows where, scrubbed
+      expect(text).to.match(/unknown command 'HELLO', with args beginning with: '3' 'AUTH' '\w+' '\*\*\*'/);
+      expect(logs.length).to.be.above(0);
+    });
+  }
 });
