@@ -10,6 +10,10 @@ export interface CacheHealth {
   redis: {
     configured: boolean;
     status: string;
+    /**
+     * Circuit breaker state when the check began (what calls were seeing), or after the probe if the probe opened
+     * it. A successful probe closes the breaker, so the next check reports `closed`.
+     */
     breaker: string;
     /** Round-trip time of the read/write probe, ms. */
     latencyMs: number | undefined;
@@ -73,7 +77,8 @@ export async function probeHealth(cache: Cache, redis: RedisTier | undefined): P
     base.lastError = !redis.backend.isReady() && cause && cause !== message ? `${message} (${cause})` : message;
   }
   base.status = redis.status;
-  base.breaker = redis.breaker.state;
+  // A successful probe closes an open breaker: keep the state the calls were seeing when the check began.
+  if (redis.breaker.state !== 'closed') base.breaker = redis.breaker.state;
   let status: CacheHealth['status'] = 'healthy';
   if (base.probe === 'failed') status = 'unavailable';
   else if (base.breaker !== 'closed' || (base.latencyMs ?? 0) > cache.settings.operationTimeout) status = 'degraded';

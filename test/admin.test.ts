@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { createClient } from 'redis';
 import { newCache, counted, sleep } from './helpers.js';
-import { testRedisUrl } from './setup/root-hooks.js';
+import { testRedis, testRedisUrl } from './setup/root-hooks.js';
+import { startProxy } from './setup/proxy.js';
 import { startTestRedis } from '../src/testing.js';
 
 describe('stats, health and info', () => {
@@ -45,6 +46,54 @@ describe('stats, health and info', () => {
     expect(info.ttl.model).to.include({ ms: 6 * 3600_000, source: 'option' });
     expect(info.entries?.byKind).to.deep.equal({ forecast: 2, product: 1 });
     expect(info.redis?.usedMemory).to.be.a('string');
+  });
+});
+
+describe('health() degraded', () => {
+  it('reports degraded when the read/write probe takes longer than the operation timeout', async () => {
+    // each of the probe's three round trips (SET, GET, DEL) takes ~150 ms, under the 300 ms timeout; all three, over it
+    const proxy = await startProxy(testRedis().port, '127.0.0.1', { latencyMs: 150 });
+    try {
+      const cache = newCache({ redis: { url: proxy.url }, operationTimeout: '300ms' });
+      await cache.connect();
+      const health = await cache.health();
+      expect(health.redis.probe).to.equal('ok');
+      expect(health.redis.latencyMs).to.be.above(300);
+      expect(health.redis.breaker).to.equal('closed');
+      expect(health.status).to.equal('degraded');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('reports degraded while the circuit breaker is open, and healthy once its probe has closed it', async () => {
+    const server = await startTestRedis();
+    try {
+      const cache = newCache({
+        redis: { url: server.url },
+        operationTimeout: '200ms',
+        breaker: { threshold: 2, cooldown: '30s', maxCooldown: '30s' },
+      });
+      await cache.connect();
+      process.kill(server.pid!, 'SIGSTOP');
+      try {
+        for (let i = 0; i < 5 && cache.redis!.breaker.state !== 'open'; i++) {
+          expect(await cache.wrap('p', `k${i}`, async () => 'v')).to.equal('v');
+        }
+      } finally {
+        process.kill(server.pid!, 'SIGCONT');
+      }
+      expect(cache.redis!.breaker.state).to.equal('open');
+      const degraded = await cache.health();
+      expect(degraded.redis.probe).to.equal('ok');
+      expect(degraded.redis.breaker).to.equal('open');
+      expect(degraded.status).to.equal('degraded');
+      const healthy = await cache.health();
+      expect(healthy.redis.breaker).to.equal('closed');
+      expect(healthy.status).to.equal('healthy');
+    } finally {
+      await server.stop();
+    }
   });
 });
 

@@ -9,8 +9,19 @@ export interface RedisProxy {
   close(): Promise<void>;
 }
 
+/** Options of {@link startProxy}. */
+export interface ProxyOptions {
+  /** Hold every chunk Redis sends back for this long (a slow link): each round trip takes at least this. @default 0 */
+  latencyMs?: number;
+}
+
 /** Starts a proxy on a free loopback port forwarding to `target` (host:port). */
-export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): Promise<RedisProxy> {
+export async function startProxy(
+  targetPort: number,
+  targetHost = '127.0.0.1',
+  options: ProxyOptions = {},
+): Promise<RedisProxy> {
+  const latency = options.latencyMs ?? 0;
   const sockets = new Set<Socket>();
   let server: Server | undefined;
   let port = 0;
@@ -23,7 +34,16 @@ export async function startProxy(targetPort: number, targetHost = '127.0.0.1'): 
           s.on('close', () => sockets.delete(s));
           s.on('error', () => s.destroy());
         }
-        client.pipe(upstream).pipe(client);
+        client.pipe(upstream);
+        if (latency > 0) {
+          // timers of one duration fire in the order they were set: chunks keep their order
+          upstream.on(
+            'data',
+            (chunk: Buffer) => void setTimeout(() => client.destroyed || client.write(chunk), latency),
+          );
+        } else {
+          upstream.pipe(client);
+        }
         client.on('close', () => upstream.destroy());
         upstream.on('close', () => client.destroy());
       });
