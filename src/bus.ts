@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisTier } from './redis/tier.js';
+import { closeConnection } from './redis/connection.js';
 import type { Tiers } from './store.js';
 import type { Logger } from './options.js';
 
@@ -32,6 +33,7 @@ const RETRY_MS = 1000;
 
 interface Subscriber {
   readonly isReady: boolean;
+  readonly isOpen: boolean;
   on(event: string, listener: (...args: any[]) => void): unknown;
   connect(): Promise<unknown>;
   subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
@@ -118,8 +120,7 @@ export class Bus {
     this.#up = () => false;
     if (!sub) return;
     if (this.#redis.backend.kind === 'cluster') await sub.unsubscribe(this.channel, this.#listener).catch(() => {});
-    else if (sub.isReady) await sub.close().catch(() => {});
-    else sub.destroy?.();
+    else await closeConnection(sub);
   }
 
   #send(payload: string): void {

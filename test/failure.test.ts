@@ -234,3 +234,24 @@ describe('connect()', () => {
     expect(performance.now() - started).to.be.below(1000);
   });
 });
+
+describe('close()', () => {
+  it('returns promptly when Redis accepts connections but never answers (a partition)', async () => {
+    const { createServer } = await import('node:net');
+    const sockets = new Set<import('node:net').Socket>();
+    const silent = createServer((socket) => void sockets.add(socket)); // accepts, reads nothing back
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as { port: number }).port;
+    try {
+      const cache = newCache({ redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: '300ms' } });
+      expect(await cache.wrap('p', 'k', async () => 'computed')).to.equal('computed');
+      await sleep(100);
+      const started = performance.now();
+      await Promise.race([cache.close(), sleep(3000)]);
+      expect(performance.now() - started).to.be.below(1500);
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      silent.close();
+    }
+  });
+});

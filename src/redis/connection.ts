@@ -97,12 +97,38 @@ export function createBackend(options: RedisOptions, timeouts: Timeouts): Backen
   return clientBackend(client, true);
 }
 
-interface EmitterLike {
+export interface EmitterLike {
   on(event: string, listener: (arg?: unknown) => void): unknown;
   readonly isReady: boolean;
   readonly isOpen: boolean;
   connect(): Promise<unknown>;
   close(): Promise<unknown>;
+  destroy?(): unknown;
+}
+
+/** How long a graceful close may wait for replies to commands already sent. */
+const CLOSE_GRACE_MS = 1000;
+
+/**
+ * Closes a connection without ever hanging: gracefully (pending replies arrive) when it is ready, for at most
+ * CLOSE_GRACE_MS; at once when it is still connecting or reconnecting, or Redis stopped answering (a partition,
+ * SIGSTOP), where node-redis's `close()` would wait for replies that never come.
+ */
+export async function closeConnection(client: EmitterLike): Promise<void> {
+  if (!client.isOpen) return;
+  if (!client.isReady) {
+    client.destroy?.();
+    return;
+  }
+  let timer: NodeJS.Timeout | undefined;
+  const grace = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS, 'late')));
+  const closed = client.close().then(
+    () => 'closed' as const,
+    () => 'closed' as const,
+  );
+  const how = await Promise.race([closed, grace]);
+  clearTimeout(timer);
+  if (how === 'late' && client.isOpen) client.destroy?.();
 }
 interface ClientLike extends EmitterLike {
   sendCommand(args: Array<string | Buffer>, options?: object): Promise<unknown>;
@@ -140,7 +166,7 @@ function clientBackend(client: ClientLike, owned: boolean): Backend {
     mget: (keys) => send(['MGET', ...keys]) as Promise<Array<Buffer | null>>,
     connect: () => (client.isOpen ? Promise.resolve() : client.connect()),
     close: async () => {
-      if (owned && client.isOpen) await client.close();
+      if (owned) await closeConnection(client);
     },
     on: (event, listener) => void client.on(event, listener),
   };
@@ -162,7 +188,7 @@ function clusterBackend(cluster: ClusterLike, owned: boolean): Backend {
     mget: (keys) => Promise.all(keys.map(get)),
     connect: () => (cluster.isOpen ? Promise.resolve() : cluster.connect()),
     close: async () => {
-      if (owned && cluster.isOpen) await cluster.close();
+      if (owned) await closeConnection(cluster);
     },
     on: (event, listener) => void cluster.on(event, listener),
   };
