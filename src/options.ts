@@ -10,23 +10,29 @@ import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 
 /** How to reach Redis. */
 export interface RedisOptions {
-  /** `redis://[user:password@]host:port[/db]` or `rediss://` for TLS. */
+  /**
+   * `redis://[user:password@]host[:port][/db]` or `rediss://` for TLS; checked when the cache is created (a host, a
+   * port from 1 to 65535, an integer db path, no query string).
+   */
   url?: string;
-  /** Password, when not in the URL (`REDIS_PASSWORD`). */
+  /** Password, when not in the URL (`REDIS_PASSWORD`); giving it in both is an error. */
   password?: string;
-  /** Database number, when not in the URL (`REDIS_DB`). */
+  /** Database number, when not in the URL (`REDIS_DB`); giving it in both is an error. @default 0 */
   db?: number;
   /** An existing node-redis client or cluster; infercache does not close it unless `closeClient` is true. */
   client?: RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any> | RedisClusterType;
   /** Redis Cluster: root nodes and per-node defaults (auth, TLS, timeouts). */
   cluster?: { rootNodes: Array<{ url: string }>; defaults?: Record<string, unknown> };
-  /** Time allowed for one connection attempt. @default '2s' */
+  /** Time allowed for one connection attempt (> 0). @default '2s' */
   connectTimeout?: Duration;
-  /** Close the socket after this long without any traffic; a reconnect follows. @default undefined (no timeout) */
+  /** Close the socket after this long (> 0) without traffic; a reconnect follows. @default undefined (no timeout) */
   socketTimeout?: Duration;
   /** Close a client passed in `client` when the cache closes. @default false */
   closeClient?: boolean;
-  /** Extra node-redis client options (e.g. `socket.tls`, `socket.ca`), merged under ours. */
+  /**
+   * Extra node-redis client options (e.g. `socket.tls`, `socket.ca`, `username`/`password`), merged under ours; a
+   * password here is scrubbed from messages like any other. @default undefined
+   */
   clientOptions?: Record<string, unknown>;
 }
 
@@ -90,11 +96,11 @@ export interface CacheOptions {
   version?: string;
   /** TTL per kind, plus `default`. @default { default: '1h' } */
   ttl?: Record<string, TtlSpec | undefined>;
-  /** Spread expiry by up to ±jitter×ttl (0..1). @default 0 */
+  /** Shorten each stored TTL by up to jitter×ttl at random (0..1), so a burst does not expire at once. @default 0 */
   ttlJitter?: number;
   /** Turn the cache off: every call runs uncached. @default true */
   enabled?: boolean;
-  /** Longest wait for one Redis operation on the request path. @default '50ms' */
+  /** Longest wait for one Redis operation on the request path (> 0). @default '50ms' */
   operationTimeout?: Duration;
   /** Hash explicit ids and tags too, so no personal data appears in a key. @default false */
   hashKeys?: boolean;
