@@ -72,6 +72,7 @@ export class RedisTier {
     backend.on('error', (error) => {
       this.#record(error);
       this.#firstAttemptFailed?.(error);
+      if (!backend.isReady()) this.breaker.trip(); // a failed (re)connect: Redis is down, say so
     });
     backend.on('ready', () => {
       this.#status = 'ready';
@@ -80,7 +81,9 @@ export class RedisTier {
       this.breaker.success();
     });
     backend.on('end', () => {
-      if (this.#status !== 'closed') this.#status = 'reconnecting';
+      if (this.#status === 'closed') return;
+      this.#status = 'reconnecting';
+      this.breaker.trip(); // the connection dropped: open until 'ready' closes it (for health, metrics, alerts)
     });
   }
 
