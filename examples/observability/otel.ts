@@ -14,7 +14,7 @@ const otlp = process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'http://localhost:4318';
 export const sdk = new NodeSDK({
   resource: resourceFromAttributes({ 'service.name': process.env.OTEL_SERVICE_NAME ?? 'infercache-example' }),
   traceExporter: new OTLPTraceExporter({ url: `${otlp}/v1/traces` }),
-  metricReader: new PrometheusExporter({ port: Number(process.env.METRICS_PORT ?? 9464) }),
+  metricReaders: [new PrometheusExporter({ port: Number(process.env.METRICS_PORT ?? 9464) })],
   instrumentations: [new RedisInstrumentation()],
 });
 sdk.start();
