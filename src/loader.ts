@@ -36,6 +36,15 @@ export interface LoaderParts {
 
 const now = Date.now;
 
+/** Milliseconds of computation behind an outcome, for the calls that join it (they did not spend them). */
+const behind = new WeakMap<WrapOutcome<unknown>, number>();
+
+/** Notes the computation behind an outcome that other calls may join (Redis reads and computations only). */
+function joinable(outcome: WrapOutcome<unknown>, ms: number): WrapOutcome<unknown> {
+  behind.set(outcome, ms);
+  return outcome;
+}
+
 /** Serves `wrap` calls for one cache. */
 export class Loader {
   readonly #settings: Settings;
@@ -75,7 +84,18 @@ export class Loader {
     const joined = this.#inflight.get(key);
     if (joined) {
       this.#telemetry.joined();
-      return joined;
+      return joined.then(
+        (outcome) => {
+          this.#stats.joined(entry.kind, outcome.result, behind.get(outcome) ?? 0);
+          return outcome;
+        },
+        (error: unknown) => {
+          // a negative-cache hit rethrows the cached error: a hit; anything else, the shared computation failed
+          if (error instanceof CachedError) this.#stats.joined(entry.kind, 'hit', 0);
+          else this.#stats.joined(entry.kind, 'error', 0);
+          throw error;
+        },
+      );
     }
     const flight = this.#load(key, entry, args, fn);
     this.#inflight.set(key, flight);
@@ -148,15 +168,22 @@ export class Loader {
       const tier = this.#tiers.tierOf(entry);
       if (t <= r.s && tier && !this.#tiers.droppedSince(key, epoch))
         tier.set(key, { record: r, kind: entry.kind, tags }, found.size ?? 1);
-      if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
+      if (t <= r.f) return joinable(this.#served(entry, r, 'hit', 'redis'), r.c);
       if (t <= r.s) {
         this.#refresh(key, entry, args, fn, found.gens, epoch);
-        return this.#served(entry, r, 'stale', 'redis');
+        return joinable(this.#served(entry, r, 'stale', 'redis'), r.c);
       }
     }
-    const value = await this.#compute(key, entry, args, fn, found.gens, tags, lease, epoch);
-    this.#stats.record(entry.kind, found.failed ? 'bypass' : 'miss');
-    return { value, result: found.failed ? 'bypass' : 'miss', age: 0, tier: undefined };
+    let computed: { value: unknown; ms: number };
+    try {
+      computed = await this.#compute(key, entry, args, fn, found.gens, tags, lease, epoch);
+    } catch (error) {
+      this.#stats.record(entry.kind, 'error');
+      throw error;
+    }
+    const result = found.failed ? 'bypass' : 'miss';
+    this.#stats.record(entry.kind, result);
+    return joinable({ value: computed.value, result, age: 0, tier: undefined }, computed.ms);
   }
 
   async #compute(
@@ -168,7 +195,7 @@ export class Loader {
     tags: readonly string[],
     lease?: string,
     epoch?: number,
-  ): Promise<unknown> {
+  ): Promise<{ value: unknown; ms: number }> {
     const started = performance.now();
     let value: unknown;
     try {
@@ -191,7 +218,7 @@ export class Loader {
     const store = !entry.when || entry.when(value, args);
     const written = store ? this.#tiers.write(key, entry, args, value, ms, gens, 0, tags, epoch) : undefined;
     this.#release(key, lease, written);
-    return value;
+    return { value, ms };
   }
 
   /** Releases a lease once the holder's write has reached Redis, so that the instances polling for it find it. */

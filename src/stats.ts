@@ -9,14 +9,19 @@ export interface KindStats {
   misses: number;
   stale: number;
   bypasses: number;
+  /** Cache errors that did not change a call's result (a corrupt entry, a write Redis refused). */
   errors: number;
+  /** Calls that failed because the computation threw (every caller of a shared computation counted). */
+  failures: number;
+  /** Calls that shared a computation or read already running for the same key (single-flight); also counted by result. */
+  joined: number;
   /** Hits + stale over hits + stale + misses (0 when there were none). */
   hitRate: number;
   /** Calls counted. */
   total: number;
-  /** Seconds of computation avoided by hits and stale hits. */
+  /** Seconds of computation avoided by hits, stale hits and calls that joined a running computation. */
   timeSavedSeconds: number;
-  /** Cost avoided by hits and stale hits: the kind's `costPerCall` per hit (0 when the kind declares none). */
+  /** Cost avoided: the kind's `costPerCall` per hit, stale hit or joined call (0 when the kind declares none). */
   costSaved: number;
   /** Seconds spent computing on misses. */
   computeSeconds: number;
@@ -37,6 +42,8 @@ function empty(): KindStats {
     stale: 0,
     bypasses: 0,
     errors: 0,
+    failures: 0,
+    joined: 0,
     hitRate: 0,
     total: 0,
     timeSavedSeconds: 0,
@@ -46,7 +53,7 @@ function empty(): KindStats {
   };
 }
 
-const FIELD = { hit: 'hits', miss: 'misses', stale: 'stale', bypass: 'bypasses', error: 'errors' } as const;
+const FIELD = { hit: 'hits', miss: 'misses', stale: 'stale', bypass: 'bypasses', error: 'failures' } as const;
 
 /** Told of every counted event, e.g. to turn them into OpenTelemetry metrics. */
 export interface StatsListener {
@@ -82,6 +89,21 @@ export class Stats {
     s.total++;
     if (savedMs > 0) s.timeSavedSeconds += savedMs / 1000;
     const cost = result === 'hit' || result === 'stale' ? (this.#costPerCall[kind] ?? 0) : 0;
+    s.costSaved += cost;
+    this.#listener?.result(kind, result, savedMs > 0 ? savedMs / 1000 : 0, cost);
+  }
+
+  /**
+   * Counts a call that shared another call's computation or read, with that call's result; `savedMs` is the compute
+   * time behind the value it got, which this call did not spend (0 when it failed).
+   */
+  joined(kind: string, result: CacheResult, savedMs: number): void {
+    const s = this.#of(kind);
+    s.joined++;
+    s[FIELD[result]]++;
+    s.total++;
+    if (savedMs > 0) s.timeSavedSeconds += savedMs / 1000;
+    const cost = result === 'error' ? 0 : (this.#costPerCall[kind] ?? 0);
     s.costSaved += cost;
     this.#listener?.result(kind, result, savedMs > 0 ? savedMs / 1000 : 0, cost);
   }

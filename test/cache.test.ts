@@ -73,6 +73,25 @@ describe('Cache.wrap', () => {
     expect(new Set(results).size).to.equal(1);
   });
 
+  it('counts every caller of a shared computation, and the computations the joiners skipped as time saved', async () => {
+    const cache = newCache({ costPerCall: { prediction: 0.01 } });
+    const fn = counted(() => 'answer', 50);
+    await Promise.all(Array.from({ length: 10 }, () => cache.wrap('prediction', 'cold', fn)));
+    const s = cache.stats().kinds.prediction!;
+    expect(s).to.include({ total: 10, misses: 10, joined: 9, hits: 0 });
+    expect(s.timeSavedSeconds).to.be.closeTo(9 * s.computeSeconds, 0.001);
+    expect(s.costSaved).to.be.closeTo(9 * 0.01, 1e-9);
+  });
+
+  it('counts calls whose computation threw as failures, every caller of a shared one included', async () => {
+    const cache = newCache();
+    const fn = counted(() => {
+      throw new Error('model crashed');
+    }, 20);
+    await Promise.allSettled(Array.from({ length: 4 }, () => cache.wrap('prediction', 'bad', fn)));
+    expect(cache.stats().kinds.prediction).to.include({ total: 4, failures: 4, joined: 3, errors: 0 });
+  });
+
   it('shares an error with every concurrent caller and caches nothing', async () => {
     const cache = newCache();
     const fn = counted(() => {

@@ -266,7 +266,6 @@ export class Telemetry {
         if (result) attributes[C.ATTR_RESULT] = result;
         if (failed) attributes[C.ATTR_ERROR_TYPE] = errorType(error);
         m.operationDuration.record((performance.now() - started) / 1000, attributes);
-        if (result === 'error' && kind) m.requests.add(1, { [C.ATTR_KIND]: kind, [C.ATTR_RESULT]: 'error' });
       }
       if (!span) return;
       if (result) span.setAttribute(C.ATTR_RESULT, result);
