@@ -5,7 +5,7 @@
 import { buildKey, type KeySpec } from './keys.js';
 import { createCodec } from './codec.js';
 import { Tiers } from './store.js';
-import { RedisTier } from './redis/tier.js';
+import { RedisTier, type SendReport } from './redis/tier.js';
 import { createBackend } from './redis/connection.js';
 import { resolveSettings, type Settings } from './config.js';
 import { resolveEntry, type ResolvedEntry } from './entry.js';
@@ -168,7 +168,9 @@ export class Cache {
     const key = buildKey(this.#spec(kind), keyParts);
     const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
     const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
-    const stored = await this.#tiers.write(key, entry, args, value, 0, gens, 0);
+    const sent: SendReport = {};
+    const stored = await this.#tiers.write(key, entry, args, value, 0, gens, 0, undefined, undefined, sent);
+    if (sent.failed !== undefined) this.#telemetry.redisError(); // on the `set` span: the call itself resolves false
     if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
     return stored;
   }

@@ -208,7 +208,10 @@ export class Loader {
           message: (error as Error)?.message,
           code: (error as { code?: unknown })?.code,
         };
-        written = this.#tiers.write(key, entry, args, stored, performance.now() - started, gens, 1, tags, epoch);
+        const ms = performance.now() - started;
+        written = this.#telemetry.store(entry.kind, (sent) =>
+          this.#tiers.write(key, entry, args, stored, ms, gens, 1, tags, epoch, sent),
+        );
       }
       this.#release(key, lease, written);
       throw error;
@@ -216,7 +219,11 @@ export class Loader {
     const ms = performance.now() - started;
     this.#stats.compute(entry.kind, ms);
     const store = !entry.when || entry.when(value, args);
-    const written = store ? this.#tiers.write(key, entry, args, value, ms, gens, 0, tags, epoch) : undefined;
+    const written = store
+      ? this.#telemetry.store(entry.kind, (sent) =>
+          this.#tiers.write(key, entry, args, value, ms, gens, 0, tags, epoch, sent),
+        )
+      : undefined;
     this.#release(key, lease, written);
     return { value, ms };
   }

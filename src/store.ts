@@ -7,7 +7,7 @@ import { MemoryTier, type MemoryEntry } from './memory.js';
 import { CodecError, UnserializableError } from './errors.js';
 import { fromWire, parseGeneration, sameGenerations, toWire, type CacheRecord } from './record.js';
 import type { Codec } from './codec.js';
-import { isErrorReply, type RedisTier } from './redis/tier.js';
+import { isErrorReply, type RedisTier, type SendReport } from './redis/tier.js';
 import type { Settings } from './config.js';
 import type { ResolvedEntry } from './entry.js';
 import type { Stats } from './stats.js';
@@ -324,6 +324,7 @@ export class Tiers {
     x: 0 | 1,
     tags = entry.tags(args),
     epoch?: number,
+    report?: SendReport,
   ): Promise<boolean> {
     const ttl =
       x === 1
@@ -369,7 +370,9 @@ export class Tiers {
       const counter = this.genKey('tag', tag);
       void this.#redis.send(counter, false, ['PEXPIRE', counter, String(life + TAG_COUNTER_MARGIN_MS)]);
     }
-    const reply = await this.#redis.send(key, false, ['SET', key, bytes, 'PX', String(life)]);
+    const sent: SendReport = report ?? {};
+    const reply = await this.#redis.send(key, false, ['SET', key, bytes, 'PX', String(life)], sent);
+    if (sent.failed !== undefined) this.#stats.error(entry.kind); // refused (OOM) or lost: the call is unaffected
     if (reply !== undefined && tier) this.onStored?.(key, entry.kind);
     return reply !== undefined;
   }

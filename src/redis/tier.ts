@@ -9,6 +9,11 @@ import { redactMessage, type Backend } from './connection.js';
 import { UnavailableError } from '../errors.js';
 import type { Logger } from '../options.js';
 
+/** Filled by `send` when the command was sent and failed (not when Redis was skipped): the scrubbed message. */
+export interface SendReport {
+  failed?: string;
+}
+
 /** Whether `error` is (or was caused by) an error reply: Redis answered, but refused the command (WRONGTYPE, OOM…). */
 export function isErrorReply(error: unknown): boolean {
   return error instanceof ErrorReply || (error instanceof Error && error.cause instanceof ErrorReply);
@@ -211,8 +216,13 @@ export class RedisTier {
   }
 
   /** Sends a command; `undefined` when Redis was skipped or failed. */
-  send(key: string | undefined, readonly: boolean, args: Array<string | Buffer>): Promise<unknown> {
-    return this.#run(String(args[0]).toLowerCase(), () => this.backend.send(key, readonly, args));
+  send(
+    key: string | undefined,
+    readonly: boolean,
+    args: Array<string | Buffer>,
+    report?: SendReport,
+  ): Promise<unknown> {
+    return this.#run(String(args[0]).toLowerCase(), () => this.backend.send(key, readonly, args), 1, report);
   }
 
   /** Sends a command and throws on failure, for admin operations that must report it (invalidate, health). */
@@ -243,7 +253,7 @@ export class RedisTier {
   }
 
   /** Runs one command fail-open; `operations` is how many callers it serves (for the skipped counter). */
-  async #run<T>(op: string, call: () => Promise<T>, operations = 1): Promise<T | undefined> {
+  async #run<T>(op: string, call: () => Promise<T>, operations = 1, report?: SendReport): Promise<T | undefined> {
     if (!this.backend.isReady() && !(await this.#ready())) {
       this.counters.skipped += operations;
       return undefined;
@@ -258,6 +268,7 @@ export class RedisTier {
       return reply;
     } catch (error) {
       this.#failed(error);
+      if (report) report.failed = this.#message(error);
       return undefined;
     }
   }

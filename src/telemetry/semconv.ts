@@ -12,6 +12,8 @@ export const SPAN_PREFIX = 'infercache';
 export const SPAN_LOOKUP = 'infercache lookup';
 /** Child span around the user's function on a miss. */
 export const SPAN_COMPUTE = 'infercache compute';
+/** Child span around the write of a computed value to Redis (it may end after the call's span). */
+export const SPAN_STORE = 'infercache store';
 
 /** Span of a stale-while-revalidate background refresh (a child of the call that served the stale value). */
 export const SPAN_REFRESH = 'infercache refresh';

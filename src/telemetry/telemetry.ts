@@ -21,6 +21,7 @@ import { report, StatsMetrics } from './metrics.js';
 import * as C from './semconv.js';
 import { errorType, failSpan, hashKey, isCachedError, isThenable, safely } from './util.js';
 import type { CacheResult } from '../stats.js';
+import type { SendReport } from '../redis/tier.js';
 
 /** Telemetry settings after validation. */
 export interface TelemetrySettings {
@@ -208,9 +209,46 @@ export class Telemetry {
     }
   }
 
+  /**
+   * Runs the write of a computed value under a `store` child span (when tracing and Redis is configured); a write that
+   * Redis refused or that failed is an event on it, like a failed lookup: the call itself is unaffected.
+   */
+  store<T>(kind: string, write: (sent: SendReport) => Promise<T>): Promise<T> {
+    const sent: SendReport = {};
+    const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;
+    if (!tracer) return write(sent);
+    let span: Span;
+    try {
+      span = tracer.startSpan(C.SPAN_STORE, {
+        kind: SpanKind.INTERNAL,
+        attributes: { [C.ATTR_KIND]: kind, [C.ATTR_DB_SYSTEM]: 'redis', [C.ATTR_DB_OPERATION]: 'SET' },
+      });
+    } catch (error) {
+      report(error);
+      return write(sent);
+    }
+    const end = () => {
+      try {
+        if (sent.failed !== undefined) {
+          span.addEvent(C.EVENT_REDIS_ERROR, { [C.ATTR_EVENT_MESSAGE]: sent.failed });
+        }
+        span.end();
+      } catch (error) {
+        report(error);
+      }
+    };
+    const written = context.with(trace.setSpan(context.active(), span), () => write(sent));
+    written.then(end, end);
+    return written;
+  }
+
   /** Adds a fail-open event (a swallowed Redis error, or Redis skipped) to `span` or the active span. */
   redisError(span: Span | undefined = this.#tracer ? trace.getActiveSpan() : undefined): void {
-    span?.addEvent(C.EVENT_REDIS_ERROR, { [C.ATTR_EVENT_MESSAGE]: this.#sources.lastRedisError() ?? 'skipped' });
+    try {
+      span?.addEvent(C.EVENT_REDIS_ERROR, { [C.ATTR_EVENT_MESSAGE]: this.#sources.lastRedisError() ?? 'skipped' });
+    } catch (error) {
+      report(error);
+    }
   }
 
   /** Runs the user's computation under a `compute` child span (when tracing); errors are recorded on it. */

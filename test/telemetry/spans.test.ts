@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { newCache, counted, sleep } from '../helpers.js';
 import { otel, parentId, useContextManager, ready } from './otel.js';
+import { adminClient } from '../setup/root-hooks.js';
 import { CachedPrediction, CachedModel } from '../../src/index.js';
 import { hashKey } from '../../src/telemetry/util.js';
 import express from 'express';
@@ -9,6 +10,11 @@ import request from 'supertest';
 import { cacheRoute } from '../../plugins/express.js';
 import Fastify from 'fastify';
 import infercache from '../../plugins/fastify.js';
+
+/** Waits for the `store` span of the last miss: the write to Redis ends after the call returned. */
+async function stored(o: ReturnType<typeof otel>): Promise<void> {
+  for (let i = 0; i < 200 && !o.spans().some((s) => s.name === 'infercache store'); i++) await sleep(5);
+}
 
 describe('telemetry: spans', () => {
   useContextManager();
@@ -41,6 +47,7 @@ describe('telemetry: spans', () => {
   it('marks a Redis hit with tier and entry size, and runs no compute span', async () => {
     const cache = await ready(newCache({ telemetry: o.telemetry }));
     await cache.wrap('prediction', 'a', async () => ({ score: 0.9 }));
+    await stored(o);
     o.exporter.reset();
     await cache.wrap('prediction', 'a', async () => ({ score: 0.1 }));
     const call = o.span('infercache wrap');
@@ -153,6 +160,30 @@ describe('telemetry: spans', () => {
     expect(call.attributes['infercache.result']).to.equal('bypass');
     const lookup = o.span('infercache lookup');
     expect(lookup.events.map((e) => e.name)).to.include('infercache.redis.error');
+  });
+
+  it('records a write Redis refused as an event on a store span, and counts it as a cache error', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry, bus: false }));
+    await cache.wrap('prediction', 'warm', async () => 0); // the kind's counters exist before Redis is full
+    await stored(o);
+    o.exporter.reset();
+    const admin = adminClient();
+    await admin.configSet({ maxmemory: '1', 'maxmemory-policy': 'noeviction' });
+    try {
+      expect(await cache.wrap('prediction', 'full', async () => 7)).to.equal(7);
+      await stored(o);
+      const call = o.span('infercache wrap');
+      expect(call.status.code).to.equal(SpanStatusCode.UNSET);
+      expect(call.attributes['infercache.result']).to.equal('miss');
+      const store = o.span('infercache store');
+      expect(parentId(store)).to.equal(call.spanContext().spanId);
+      expect(store.attributes).to.include({ 'infercache.kind': 'prediction', 'db.operation.name': 'SET' });
+      const event = store.events.find((e) => e.name === 'infercache.redis.error');
+      expect(event?.attributes?.['infercache.redis.error.message']).to.match(/OOM/);
+      expect(cache.stats().kinds.prediction!.errors).to.equal(1);
+    } finally {
+      await admin.configSet({ maxmemory: '0' });
+    }
   });
 
   it('makes one span per direct operation: get, set, delete, invalidations', async () => {
