@@ -55,7 +55,8 @@ export class Loader {
   readonly #bus: Bus | undefined;
   readonly #leases: Leases | undefined;
   readonly #warnOnce: (id: string, message: string) => void;
-  readonly #inflight = new Map<string, Promise<WrapOutcome<unknown>>>();
+  /** Computations (and reads) running, by key, with the memory epoch they began in. */
+  readonly #inflight = new Map<string, { flight: Promise<WrapOutcome<unknown>>; epoch: number }>();
   readonly #refreshing = new Set<string>();
 
   constructor(parts: LoaderParts) {
@@ -81,10 +82,11 @@ export class Loader {
       const hit = this.#fromMemory(key, entry, args, fn);
       if (hit) return hit;
     }
-    const joined = this.#inflight.get(key);
-    if (joined) {
+    const running = this.#inflight.get(key);
+    // not a flight that began before an invalidation or delete covering this key: its value may predate it
+    if (running && !this.#tiers.droppedSince(key, running.epoch)) {
       this.#telemetry.joined();
-      return joined.then(
+      return running.flight.then(
         (outcome) => {
           this.#stats.joined(entry.kind, outcome.result, behind.get(outcome) ?? 0);
           return outcome;
@@ -97,13 +99,13 @@ export class Loader {
         },
       );
     }
-    const flight = this.#load(key, entry, args, fn);
-    this.#inflight.set(key, flight);
-    flight.then(
-      () => this.#inflight.delete(key),
-      () => this.#inflight.delete(key),
-    );
-    return flight;
+    const slot = { flight: this.#load(key, entry, args, fn), epoch: this.#tiers.epoch };
+    this.#inflight.set(key, slot);
+    const done = () => {
+      if (this.#inflight.get(key) === slot) this.#inflight.delete(key);
+    };
+    slot.flight.then(done, done);
+    return slot.flight;
   }
 
   /**

@@ -211,7 +211,7 @@ export class Tiers {
     const offset = gensOnly ? 0 : 1;
     const gens = new Array<number>(keys.length - offset);
     let missing = false;
-    for (let i = 0; i < gens.length; i++) if ((gens[i] = parseGeneration(replies[i + offset])) === 0) missing = true;
+    for (let i = 0; i < gens.length; i++) if ((gens[i] = parseGeneration(replies[i + offset])) <= 0) missing = true;
     if (missing && !(await this.#seed(keys, offset, gens))) return { record: undefined, gens: undefined, failed: true };
     const raw = gensOnly ? null : replies[0];
     if (!raw) return { record: undefined, gens, failed: false };
@@ -229,17 +229,19 @@ export class Tiers {
   }
 
   /**
-   * Creates the counters a read found missing (never used, or evicted), each with a fresh value, and puts their values
-   * in `gens`: what is computed next is stored under them, and what was stored before they went missing matches none.
-   * A read that finds them missing costs this second round trip: once per kind or tag, and after an eviction.
+   * Creates the counters a read found missing (never used, or evicted) or unreadable (garbage, a wrong type), each
+   * with a fresh value, and puts their values in `gens`: what is computed next is stored under them, and what was
+   * stored before matches none. A read that finds one so costs this second round trip: once per kind or tag, and
+   * after an eviction or a corruption.
    */
   async #seed(keys: string[], offset: number, gens: number[]): Promise<boolean> {
     const redis = this.#redis!;
     const seeds: Promise<boolean>[] = [];
     for (let i = 0; i < gens.length; i++) {
-      if (gens[i] !== 0) continue;
+      if (gens[i]! > 0) continue;
       const key = keys[i + offset]!;
-      const create = ['SET', key, freshGeneration(), 'NX'];
+      // missing (0): create it unless another instance just did; garbage (-1): replace it, it can be trusted no more
+      const create = gens[i] === 0 ? ['SET', key, freshGeneration(), 'NX'] : ['SET', key, freshGeneration()];
       if (i >= 2) create.push('PX', String(TAG_COUNTER_SEED_MS)); // [all, kind, ...tags]
       const created = redis.send(key, false, create);
       // sent behind the SET on the same connection; a counter of the wrong type (a hash) is replaced
@@ -251,7 +253,7 @@ export class Tiers {
       seeds.push(
         Promise.all([created, read]).then(([, value]) => {
           gens[i] = parseGeneration(value as Buffer | string | null | undefined);
-          return value != null && gens[i] !== 0;
+          return value != null && gens[i]! > 0;
         }),
       );
     }

@@ -73,6 +73,23 @@ describe('Cache.wrap', () => {
     expect(new Set(results).size).to.equal(1);
   });
 
+  it('does not let a call made after an invalidation join a computation that began before it', async () => {
+    const cache = newCache();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const before = cache.wrap('prediction', 'k', async () => {
+      await gate;
+      return 'old model';
+    });
+    await sleep(20);
+    await cache.invalidateKind('prediction');
+    const after = cache.wrap('prediction', 'k', async () => 'new model');
+    release();
+    expect(await before).to.equal('old model');
+    expect(await after).to.equal('new model');
+    expect(await cache.wrap('prediction', 'k', async () => 'unexpected')).to.equal('new model');
+  });
+
   it('counts every caller of a shared computation, and the computations the joiners skipped as time saved', async () => {
     const cache = newCache({ costPerCall: { prediction: 0.01 } });
     const fn = counted(() => 'answer', 50);

@@ -52,6 +52,8 @@ describe('chaos: steady load while Redis fails', function () {
     expect(f.calls, 'calls').to.be.above(200);
     expect(f.errors, 'failed calls').to.equal(0);
     expect(f.wrong, 'wrong values').to.equal(0);
+    expect(f.stale, 'values older than an invalidation made before the call').to.equal(0);
+    expect(f.retrains, 'invalidations during the run').to.be.above(3);
     // A stall of the event loop (GC, or other processes on the 2 cores) delays every call, cached or not: it is
     // measured alongside and excused, and printed so that a stall caused by the cache itself would still show.
     expect(f.worstAddedMs, 'worst added latency (ms)').to.be.below(TIMEOUT_MS + SLACK_MS + f.loopStallMs);

@@ -11,15 +11,50 @@ import infercache from '../../plugins/fastify.js';
 /** Time the stand-in model takes, ms. "Added latency" is a call's duration minus this. */
 export const MODEL_MS = 3;
 
-/** The uncached function: what every call must return. */
-export function reference(id: number): { id: number; score: number; label: string } {
+/** What a call returns: the uncached function's value, and the model revision of its bucket it was computed with. */
+export interface Scored {
+  id: number;
+  score: number;
+  label: string;
+  rev: number;
+}
+
+/** The uncached function: what every call must return (apart from `rev`). */
+export function reference(id: number): Omit<Scored, 'rev'> {
   return { id, score: id * 7 + 0.5, label: `item-${id}` };
 }
 
-const model = async (id: number) => {
+/** Ids fall in buckets; each bucket's entries carry the tag `bucket:<n>` and are retrained (invalidated) during load. */
+const BUCKETS = 4;
+const bucket = (id: number) => id % BUCKETS;
+
+/**
+ * Model revisions per bucket. A retrain bumps `current`, invalidates the bucket's tag, and once that resolved sets
+ * `confirmed`: a call that starts after that must never get a value computed with an older revision (stale).
+ */
+const revisions = { current: new Array<number>(BUCKETS).fill(0), confirmed: new Array<number>(BUCKETS).fill(0) };
+
+const model = async (id: number): Promise<Scored> => {
+  const rev = revisions.current[bucket(id)]!; // the revision in use when the computation starts
   await new Promise((resolve) => setTimeout(resolve, MODEL_MS));
-  return reference(id);
+  return { ...reference(id), rev };
 };
+
+/** Retrains one bucket after another until stopped; invalidations Redis refused are retried by the cache itself. */
+async function retrain(cache: Cache, running: () => boolean, counts: { retrains: number }): Promise<void> {
+  for (let n = 0; running(); n++) {
+    const b = n % BUCKETS;
+    const rev = ++revisions.current[b]!;
+    try {
+      await cache.invalidateTags(`bucket:${b}`);
+      revisions.confirmed[b] = Math.max(revisions.confirmed[b]!, rev);
+      counts.retrains++;
+    } catch {
+      // Redis could not take it now: not confirmed; replayed on reconnect, confirmed by a later retrain
+    }
+    await sleep(100);
+  }
+}
 
 /** A service with two cached methods bound to `cache`: Redis only, and memory tier + Redis (with the bus). */
 export function makeService(cache: Cache) {
@@ -41,7 +76,8 @@ export function makeService(cache: Cache) {
 async function makeApp(cache: Cache): Promise<FastifyInstance> {
   const app = Fastify({ logger: false });
   await app.register(infercache, { cache });
-  app.get<{ Params: { id: string } }>('/score/:id', { config: { cache: { kind: 'route' } } }, async (req) =>
+  const tags = (req: { params: unknown }) => [`bucket:${bucket(Number((req.params as { id: string }).id))}`];
+  app.get<{ Params: { id: string } }>('/score/:id', { config: { cache: { kind: 'route', tags } } }, async (req) =>
     model(Number(req.params.id)),
   );
   await app.ready();
@@ -66,6 +102,10 @@ export interface Figures {
   calls: number;
   errors: number;
   wrong: number;
+  /** Values computed with a model revision older than one invalidated before the call started. */
+  stale: number;
+  /** Tag invalidations (retrains) Redis took during the run. */
+  retrains: number;
   /** Longest (call duration − model time), ms. */
   worstAddedMs: number;
   /** From the end of the fault to the first Redis hit after it, ms (undefined if hits never resumed). */
@@ -104,6 +144,8 @@ export async function runLoad(options: LoadOptions): Promise<Figures> {
     calls: 0,
     errors: 0,
     wrong: 0,
+    stale: 0,
+    retrains: 0,
     worstAddedMs: 0,
     recoverMs: undefined,
     hitsAfter: 0,
@@ -118,9 +160,11 @@ export async function runLoad(options: LoadOptions): Promise<Figures> {
     while (running) {
       const id = Math.floor(Math.random() * ids);
       const started = performance.now();
+      const confirmed = revisions.confirmed[bucket(id)]!;
       try {
-        const value = await call(id);
+        const { rev, ...value } = (await call(id)) as Scored;
         if (!isDeepStrictEqual(value, reference(id))) figures.wrong++;
+        else if (!(rev >= confirmed)) figures.stale++;
       } catch {
         figures.errors++;
       }
@@ -130,6 +174,7 @@ export async function runLoad(options: LoadOptions): Promise<Figures> {
     }
   };
   const workers = Array.from({ length: options.workers ?? 12 }, worker);
+  workers.push(retrain(cache, () => running, figures));
   try {
     await sleep(options.warmMs ?? 400);
     await options.inject();
@@ -168,6 +213,8 @@ export function printFigures(all: Figures[]): void {
       calls: f.calls,
       errors: f.errors,
       wrong: f.wrong,
+      stale: f.stale,
+      retrains: f.retrains,
       'worst added ms': f.worstAddedMs,
       'recover ms': f.recoverMs ?? 'never',
       'hits after': f.hitsAfter,
