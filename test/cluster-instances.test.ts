@@ -1,6 +1,6 @@
 /** Many instances on a 3-master Redis Cluster: the invalidation bus and the lease. */
 import { expect } from 'chai';
-import { startTestCluster, type TestCluster } from './setup/cluster.js';
+import { sharedTestCluster, type TestCluster } from './setup/cluster.js';
 import { newCache, counted } from './helpers.js';
 import type { Cache } from '../src/index.js';
 
@@ -15,16 +15,22 @@ async function until(test: () => boolean, limitMs = 5000): Promise<void> {
 describe('many instances on Redis Cluster', function () {
   this.timeout(30_000);
   let cluster: TestCluster;
+  let seq = 0;
+  let ns: string;
+  beforeEach(() => {
+    ns = `ci${++seq}`; // the run's cluster is shared with other files and never flushed
+  });
   before(async function () {
     this.timeout(30_000);
-    cluster = await startTestCluster();
-  });
-  after(async () => {
-    await cluster?.stop();
+    cluster = await sharedTestCluster();
   });
 
   const instance = async (): Promise<Cache> => {
-    const cache = newCache({ redis: { cluster: { rootNodes: cluster.rootNodes } }, operationTimeout: '500ms' });
+    const cache = newCache({
+      redis: { cluster: { rootNodes: cluster.rootNodes } },
+      namespace: ns,
+      operationTimeout: '500ms',
+    });
     await cache.connect();
     return cache;
   };

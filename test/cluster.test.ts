@@ -3,7 +3,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { createCluster } from 'redis';
 import { CachedPrediction, Invalidates, UseCache, type Cache } from '../src/index.js';
-import { startTestCluster, type TestCluster } from './setup/cluster.js';
+import { retireSharedTestCluster, sharedTestCluster, type TestCluster } from './setup/cluster.js';
 import { newCache, counted, sleep } from './helpers.js';
 
 const model = (x: number) => ({ score: x * 2 });
@@ -15,10 +15,7 @@ describe('on Redis Cluster', function () {
   let ns: string;
   before(async function () {
     this.timeout(30_000);
-    cluster = await startTestCluster();
-  });
-  after(async () => {
-    await cluster?.stop();
+    cluster = await sharedTestCluster();
   });
   beforeEach(() => {
     ns = `c${++seq}`;
@@ -146,6 +143,7 @@ describe('on Redis Cluster', function () {
     const fn = counted(model);
     for (let i = 0; i < 30; i++) await cache.wrap('p', [i], () => fn(i));
     await sleep(20);
+    retireSharedTestCluster(); // a master is about to die: files run after this one get a new cluster
     cluster.nodes[2]!.signal('SIGKILL');
     await sleep(50);
     let worst = 0;

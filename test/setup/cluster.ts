@@ -1,9 +1,10 @@
 /**
- * A 3-master Redis Cluster from the `redis-server` on PATH, on free ports in a temp dir, for the test files
- * that need one (started in their `before`, stopped in their `after`, not by the root hooks).
+ * A 3-master Redis Cluster from the `redis-server` on PATH, on free ports in a temp dir. `sharedTestCluster()` starts
+ * it once per run, when the first test file needs it (about 2 s); the root hooks stop it by PID at the end. Files
+ * that share it keep their data apart with their own namespaces.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -24,8 +25,7 @@ export interface TestCluster {
 
 /** Starts 3 cluster-enabled masters, joins them with `redis-cli --cluster create`, waits for cluster_state:ok. */
 export async function startTestCluster(nodeTimeoutMs = 1000): Promise<TestCluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'infercache-cluster-'));
-  for (const f of readdirSync(dir)) if (/^nodes-.*\.conf$/.test(f)) rmSync(join(dir, f));
+  const dir = mkdtempSync(join(tmpdir(), 'infercache-cluster-')); // new and empty: no old nodes-*.conf in it
   const nodes: RedisProcess[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
@@ -59,4 +59,25 @@ async function waitFor(test: () => Promise<boolean>, ms: number): Promise<void> 
     if (Date.now() > deadline) throw new Error(`cluster not ready after ${ms} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+let shared: Promise<TestCluster> | undefined;
+const retired: Array<Promise<TestCluster>> = [];
+
+/** The run's cluster, started on first use. */
+export function sharedTestCluster(): Promise<TestCluster> {
+  return (shared ??= startTestCluster());
+}
+
+/** For a test that breaks the cluster (kills a node): the next `sharedTestCluster()` starts a new one. */
+export function retireSharedTestCluster(): void {
+  if (shared) retired.push(shared);
+  shared = undefined;
+}
+
+/** Stops every cluster started for the run (root hooks, after all tests). */
+export async function stopSharedTestCluster(): Promise<void> {
+  retireSharedTestCluster();
+  const all = retired.splice(0);
+  await Promise.all(all.map(async (started) => (await started.catch(() => undefined))?.stop()));
 }

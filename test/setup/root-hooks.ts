@@ -4,6 +4,7 @@
  */
 import { createClient, type RedisClientType } from 'redis';
 import { startTestRedis, type TestRedis } from '../../src/testing.js';
+import { stopSharedTestCluster } from './cluster.js';
 
 let server: TestRedis | undefined;
 let admin: RedisClientType | undefined;
@@ -39,6 +40,7 @@ export const mochaHooks = {
     if (admin?.isReady) await admin.flushAll();
   },
   async afterAll() {
+    await stopSharedTestCluster();
     await admin?.close().catch(() => {});
     await server?.stop();
   },
