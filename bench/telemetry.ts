@@ -89,6 +89,8 @@ async function main(): Promise<void> {
     };
     console.log(`${phase}:`);
     for (const n of names) console.log(`  ${row(n)}`);
+    const sdkOverNoSdk = median(perRound.sdk!) / median(perRound['no-sdk']!);
+    console.log(`  SDK registered vs no SDK: ×${sdkOverNoSdk.toFixed(3)}`);
   }
   await Promise.all(Object.values(caches).map((c) => c.close()));
   await tracerProvider.shutdown();
