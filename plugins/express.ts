@@ -81,13 +81,23 @@ function replay(res: Response, decision: Extract<RouteDecision, { replay: true }
 }
 
 /**
+ * The body a parser read, or `undefined`. Express 4's body-parser sets `req.body = {}` on every request whose body
+ * it skips (another content type, no parser for it), so a body counts only once the request stream was read (or
+ * body-parser 1.x marked it read with `req._body`); the content type then says whether it is JSON.
+ */
+function parsedBody(req: Request): unknown {
+  const read = (req as { _body?: unknown })._body === true || req.readableDidRead || req.readableEnded;
+  return read ? req.body : undefined;
+}
+
+/**
  * Per-route caching middleware: `app.post('/predict', express.json(), cacheRoute(cache, { methods: ['POST'] }), handler)`.
  * Same behaviour and headers as the Fastify route option. Options are validated here, once.
  */
 export function cacheRoute(cache: Cache, options: ExpressRouteCacheOptions | true = true): RequestHandler {
   const route = new RouteCache<Request>(cache, options, 'cacheRoute');
   return function infercacheRoute(req: Request, res: Response, next: NextFunction): void {
-    const view = { method: req.method, url: req.originalUrl ?? req.url, headers: req.headers, body: req.body };
+    const view = { method: req.method, url: req.originalUrl ?? req.url, headers: req.headers, body: parsedBody(req) };
     route
       .handle(view, req)
       .then((decision) => {

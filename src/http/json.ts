@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { ENDPOINT_HEADERS, errorResponse, type EndpointResponse } from './endpoints.js';
-import { hasBody, mediaType } from './request.js';
+import { hasBody, isJsonType, mediaType } from './request.js';
 
 /** A request body read by {@link readJsonBody}: the parsed value, or the error answer to send. */
 export type JsonBody = { ok: true; body: unknown } | { ok: false; answer: EndpointResponse };
@@ -25,10 +25,6 @@ const DECODERS: Record<string, (() => NodeJS.ReadWriteStream) | undefined> = {
 };
 
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]+)"?/i;
-
-function isJson(type: string | null): boolean {
-  return type === 'application/json' || (type !== null && /^application\/[^/]+\+json$/.test(type));
-}
 
 /** Reads off the rest of a request (so the client can read the answer), then resolves. */
 function drain(req: IncomingMessage): Promise<void> {
@@ -65,7 +61,7 @@ export function readJsonBody(req: BodyRequest, limit: number): Promise<JsonBody>
   const refuse = (status: number, message: string): Promise<JsonBody> =>
     drain(req).then(() => ({ ok: false, answer: errorResponse(status, message) }));
   const type = mediaType(req.headers);
-  if (!isJson(type)) return refuse(415, `expected Content-Type: application/json, got ${type ?? 'none'}`);
+  if (!isJsonType(type)) return refuse(415, `expected Content-Type: application/json, got ${type ?? 'none'}`);
   const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     return refuse(415, `unsupported charset "${charset}": send UTF-8`);

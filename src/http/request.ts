@@ -13,12 +13,18 @@ export interface RequestView {
   /** Path and query as received (`/predict?x=1`), including any mount prefix. */
   url: string;
   headers: IncomingHttpHeaders;
-  /** Parsed body: `undefined` when the framework did not parse one. */
+  /**
+   * Body as the framework's JSON parser left it: `undefined` when it did not parse one (an adapter passes
+   * `undefined` for a placeholder such as the `{}` Express 4's body-parser sets on bodies it skips).
+   */
   body: unknown;
 }
 
-/** Why a request does not use the cache. */
-export type BypassReason = 'method' | 'no-cache' | 'authorization' | 'cookie' | 'unparsed-body' | 'key';
+/**
+ * Why a request does not use the cache. `unparsed-body`: a JSON body no parser read; `body-type`: a body that is
+ * not JSON (an upload, a form), which only a route `key` can key.
+ */
+export type BypassReason = 'method' | 'no-cache' | 'authorization' | 'cookie' | 'unparsed-body' | 'body-type' | 'key';
 
 /** A request's key parts, or why it bypasses the cache. */
 export type KeyResult = { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown };
@@ -58,10 +64,16 @@ export function mediaType(headers: IncomingHttpHeaders): string | null {
   return type ? type.split(';', 1)[0]!.trim().toLowerCase() : null;
 }
 
+/** Whether a media type (from {@link mediaType}) is JSON: `application/json` or `application/<name>+json`. */
+export function isJsonType(type: string | null): boolean {
+  return type === 'application/json' || (type !== null && /^application\/[^/]+\+json$/.test(type));
+}
+
 /**
  * Key parts of a request for a route: by default `[method, path, sorted query]`, plus the media type and the
- * parsed body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A route's
- * `key(request)` replaces that; HEAD is kept apart from GET; the values of `vary` headers are appended.
+ * parsed JSON body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A POST
+ * body that is not JSON (an upload, a form) or that no parser read bypasses: only a route `key` can key it. A
+ * route's `key(request)` replaces all that; HEAD is kept apart from GET; the values of `vary` headers are appended.
  */
 export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, raw: Req): KeyResult {
   const method = view.method;
@@ -86,12 +98,14 @@ export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, ra
     }
     if (method === 'HEAD') parts = ['HEAD', parts];
   } else if (method === 'POST') {
-    let body = view.body;
-    if (body === undefined) {
-      if (hasBody(h)) return { ok: false, reason: 'unparsed-body' };
-      body = null;
+    const type = mediaType(h);
+    let body: unknown = null;
+    if (hasBody(h)) {
+      if (!isJsonType(type)) return { ok: false, reason: 'body-type' };
+      if (view.body === undefined) return { ok: false, reason: 'unparsed-body' };
+      body = view.body;
     }
-    parts = [method, pathOf(view.url), sortedQuery(view.url), mediaType(h), body];
+    parts = [method, pathOf(view.url), sortedQuery(view.url), type, body];
   } else {
     parts = [method, pathOf(view.url), sortedQuery(view.url)];
   }

@@ -153,6 +153,12 @@ export class RouteCache<Req = unknown> {
         `a ${view.method} request has a body the framework did not parse, so it cannot be keyed and bypasses the ` +
           'cache (Express: mount express.json() before cacheRoute)',
       );
+    } else if (key.reason === 'body-type') {
+      this.#warn(
+        'body-type',
+        `a ${view.method} request has a body that is not JSON (an upload, a form), so it bypasses the cache: only ` +
+          'JSON bodies are keyed; give the route a key function to cache such requests',
+      );
     } else if (key.reason === 'key') {
       this.#warn('key', `its key function threw (${(key.error as Error)?.message}); requests bypass`);
     }

@@ -43,7 +43,11 @@ describe('src/http: request keys', () => {
     });
     const post = requestKey(
       route({ methods: ['POST'] }),
-      view({ method: 'POST', headers: { 'content-type': 'Application/JSON; charset=utf-8' }, body: { a: 1 } }),
+      view({
+        method: 'POST',
+        headers: { 'content-type': 'Application/JSON; charset=utf-8', 'content-length': '7' },
+        body: { a: 1 },
+      }),
       null,
     );
     expect(post).to.deep.equal({ ok: true, parts: ['POST', '/predict', [], 'application/json', { a: 1 }] });
@@ -51,14 +55,29 @@ describe('src/http: request keys', () => {
 
   it('bypasses a POST whose announced body was not parsed, but keys a POST without a body', () => {
     const r = route({ methods: ['POST'] });
-    expect(requestKey(r, view({ method: 'POST', headers: { 'content-length': '12' } }), null)).to.include({
+    const json = { 'content-type': 'application/json' };
+    expect(requestKey(r, view({ method: 'POST', headers: { ...json, 'content-length': '12' } }), null)).to.include({
       ok: false,
       reason: 'unparsed-body',
     });
-    expect(requestKey(r, view({ method: 'POST', headers: { 'transfer-encoding': 'chunked' } }), null).ok).to.equal(
-      false,
-    );
+    const chunked = view({ method: 'POST', headers: { ...json, 'transfer-encoding': 'chunked' } });
+    expect(requestKey(r, chunked, null)).to.include({ ok: false, reason: 'unparsed-body' });
     expect(requestKey(r, view({ method: 'POST', headers: { 'content-length': '0' } }), null).ok).to.equal(true);
+  });
+
+  it('keys only JSON bodies: any other body bypasses, whatever the framework left in body, unless the route has a key', () => {
+    const r = route({ methods: ['POST'] });
+    const post = (type: string | undefined, body: unknown) =>
+      view({ method: 'POST', headers: { 'content-length': '9', ...(type && { 'content-type': type }) }, body });
+    for (const type of ['application/octet-stream', 'text/plain', 'multipart/form-data; boundary=x', undefined]) {
+      expect(requestKey(r, post(type, {}), null), String(type)).to.include({ ok: false, reason: 'body-type' });
+    }
+    expect(requestKey(r, post('application/vnd.api+json', { a: 1 }), null).ok).to.equal(true);
+    // no body announced: keyed as no body, not as the placeholder a parser left
+    const empty = requestKey(r, view({ method: 'POST', body: {} }), null);
+    expect(empty).to.deep.equal({ ok: true, parts: ['POST', '/predict', [], null, null] });
+    const keyed = route({ methods: ['POST'], key: () => 'image-1' });
+    expect(requestKey(keyed, post('application/octet-stream', {}), null)).to.deep.equal({ ok: true, parts: 'image-1' });
   });
 
   it('applies the credential rule: Authorization and Cookie bypass unless varied on or public', () => {

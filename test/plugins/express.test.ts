@@ -3,7 +3,7 @@
  * Express 5 and once on Express 4.
  */
 import { expect } from 'chai';
-import type { ErrorRequestHandler, Request, Response } from 'express';
+import type { ErrorRequestHandler, Request, RequestHandler, Response } from 'express';
 import request from 'supertest';
 import { createServer } from 'node:http';
 import { ConfigError } from '../../src/index.js';
@@ -189,6 +189,71 @@ for (const [label, express, version] of EXPRESS_VERSIONS) {
       expect(head.headers['x-cache']).to.equal('MISS');
       expect((await request(app).head('/doc')).headers['x-cache']).to.equal('HIT');
       expect(calls).to.equal(2);
+    });
+
+    it('never keys a body it did not parse as JSON: uploads and forms bypass unless the route has a key', async () => {
+      const cache = testCache();
+      const app = express();
+      // Mounted app-wide, as is common: on Express 4 it sets req.body = {} for every body it does not parse.
+      app.use(express.json());
+      const label: RequestHandler = (req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => void res.json({ label: Buffer.concat(chunks).toString() }));
+      };
+      // Stands in for multer: reads the multipart stream, leaves req.body = {} and puts the upload on req.file.
+      const multipart: RequestHandler = (req, _res, next) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (chunk: Buffer) => chunks.push(chunk));
+        req.on('end', () => {
+          Object.assign(req, { body: {}, file: { buffer: Buffer.concat(chunks) } });
+          next();
+        });
+      };
+      const fileOf = (req: Request) => (req as Request & { file: { buffer: Buffer } }).file.buffer.toString();
+      const post = cacheRoute(cache, { methods: ['POST'] });
+      app.post('/classify', post, label);
+      app.post('/upload', multipart, post, (req, res) => void res.json({ label: fileOf(req) }));
+      app.post('/json', post, (req, res) => void res.json({ label: req.body }));
+      app.post('/keyed', cacheRoute(cache, { methods: ['POST'], key: (req) => req.get('x-image-id') }), label);
+      const send = (path: string, type: string, body: string) =>
+        request(app).post(path).set('content-type', type).send(Buffer.from(body));
+
+      for (const [path, type] of [
+        ['/classify', 'application/octet-stream'],
+        ['/classify', 'text/plain'],
+        ['/upload', 'multipart/form-data; boundary=x'],
+      ] as const) {
+        const cat = await send(path, type, 'cat-bytes');
+        const dog = await send(path, type, 'dog-bytes');
+        expect([cat.headers['x-cache'], dog.headers['x-cache']], `${path} ${type}`).to.deep.equal(['BYPASS', 'BYPASS']);
+        expect(dog.body, `${path} ${type}`).to.deep.equal({ label: 'dog-bytes' });
+      }
+      expect(warnings.some((w) => w.includes('not JSON') && w.includes('key'))).to.equal(true);
+
+      const json = (body: string) => request(app).post('/json').set('content-type', 'application/json').send(body);
+      expect((await json('{"a":1}')).headers['x-cache']).to.equal('MISS');
+      expect((await json('{ "a": 1 }')).headers['x-cache']).to.equal('HIT');
+
+      const keyed = (id: string, body: string) =>
+        send('/keyed', 'application/octet-stream', body).set('x-image-id', id);
+      expect((await keyed('cat', 'cat-bytes')).headers['x-cache']).to.equal('MISS');
+      const again = await keyed('cat', 'cat-bytes');
+      expect(again.headers['x-cache']).to.equal('HIT');
+      expect(again.body).to.deep.equal({ label: 'cat-bytes' });
+    });
+
+    it('does not key a JSON body that no JSON parser read', async () => {
+      const app = express();
+      let calls = 0;
+      // Only a form parser: on Express 4 it still sets req.body = {} for a JSON body it skips.
+      app.use(express.urlencoded({ extended: false }));
+      app.post('/p', cacheRoute(testCache(), { methods: ['POST'] }), (_req, res) => void res.json(++calls));
+      const post = (body: string) => request(app).post('/p').set('content-type', 'application/json').send(body);
+      const a = await post('{"area":1}');
+      const b = await post('{"area":2}');
+      expect([a.headers['x-cache'], b.headers['x-cache']]).to.deep.equal(['BYPASS', 'BYPASS']);
+      expect(b.body).to.equal(2);
     });
 
     it('does not store a response larger than maxEntryBytes', async () => {
