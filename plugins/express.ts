@@ -74,10 +74,21 @@ function captureResponse(res: Response, capture: Capture): void {
   finished(res, () => capture.abort());
 }
 
-function replay(res: Response, decision: Extract<RouteDecision, { replay: true }>): void {
-  res.status(decision.status);
+/**
+ * Sends a stored response exactly as stored: not through `res.send`, which would add a `Content-Type` and an `ETag`
+ * the response did not have and measure the empty body of a HEAD entry. Like `res.send`, it answers 304 to a
+ * request whose `If-None-Match` / `If-Modified-Since` matches (`req.fresh`).
+ */
+function replay(req: Request, res: Response, decision: Extract<RouteDecision, { replay: true }>): void {
+  res.statusCode = decision.status;
   for (const [name, value] of decision.headers) res.setHeader(name, value);
-  res.send(decision.body); // sets Content-Length, answers 304 to a matching If-None-Match, omits the body for HEAD
+  if (req.fresh) {
+    res.statusCode = 304;
+    for (const name of ['content-type', 'content-length', 'transfer-encoding']) res.removeHeader(name);
+    res.end();
+    return;
+  }
+  res.end(req.method === 'HEAD' ? undefined : decision.body); // Content-Length is in the headers
 }
 
 /**
@@ -101,7 +112,7 @@ export function cacheRoute(cache: Cache, options: ExpressRouteCacheOptions | tru
     route
       .handle(view, req)
       .then((decision) => {
-        if (decision.replay) return replay(res, decision);
+        if (decision.replay) return replay(req, res, decision);
         for (const [name, value] of decision.headers) res.setHeader(name, value);
         if (decision.capture) captureResponse(res, decision.capture);
         next();

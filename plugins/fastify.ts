@@ -71,6 +71,9 @@ const CACHE_OPTION_KEYS: ReadonlyArray<keyof CacheOptions> = [
 /** Captures of the requests computing an entry, until their response is sent. */
 const captures = new WeakMap<FastifyRequest, Capture>();
 
+/** Replays of a response stored without `Content-Type`: `reply.send(buffer)` adds one, removed in `onSend`. */
+const untyped = new WeakSet<FastifyRequest>();
+
 function fastifyLogger(log: FastifyBaseLogger): Logger {
   return {
     warn: (message, details) => log.warn(details ?? {}, message),
@@ -83,7 +86,10 @@ function cachedHandler(route: RouteCache<FastifyRequest>, handler: RouteHandlerM
     const view = { method: request.method, url: request.url, headers: request.headers, body: request.body };
     return route.handle(view, request).then((decision) => {
       for (const [name, value] of decision.headers) reply.header(name, value);
-      if (decision.replay) return reply.code(decision.status).send(decision.body);
+      if (decision.replay) {
+        if (!decision.headers.some(([name]) => name === 'content-type')) untyped.add(request);
+        return reply.code(decision.status).send(decision.body);
+      }
       const capture = decision.capture;
       if (capture) {
         captures.set(request, capture);
@@ -102,6 +108,8 @@ function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, 
   if (capture) {
     captures.delete(request);
     capture.finish(reply.statusCode, reply.getHeaders(), bodyBytes(payload));
+  } else if (untyped.delete(request)) {
+    reply.removeHeader('content-type');
   }
   (done as (err: null, payload: unknown) => void)(null, payload);
 }

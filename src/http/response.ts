@@ -75,16 +75,20 @@ export interface StorePolicy {
 
 const NO_STORE = /(?:^|,)\s*(?:no-store|private|no-cache)\s*(?:$|,|=)/i;
 
+const LENGTH = /^\d+$/;
+
 /**
  * The stored form of a response, or `undefined` when it must not be stored: a status outside 2xx (or 206), a
  * `Set-Cookie`, `Cache-Control: no-store | private | no-cache`, `Vary: *`, a `Content-Encoding` the route does not
- * vary on (`accept-encoding`), or a body above `maxBytes`.
+ * vary on (`accept-encoding`), or a body above `maxBytes`. The response to a HEAD request (`head`) may come without
+ * its body (Express sends none): its `Content-Length`, the GET's, is stored with it.
  */
 export function toStored(
   status: number,
   headers: OutgoingHeaders,
   body: Buffer,
   policy: StorePolicy,
+  head = false,
 ): StoredResponse | undefined {
   if (status < 200 || status > 299 || status === 206) return undefined;
   if (body.length > policy.maxBytes) return undefined;
@@ -102,6 +106,10 @@ export function toStored(
     )
       return undefined;
     if (name === 'content-encoding' && !policy.vary.includes('accept-encoding')) return undefined;
+    if (name === 'content-length') {
+      if (head && LENGTH.test(String(value))) h.push([name, String(value)]);
+      continue;
+    }
     if (!CONTENT_HEADERS.has(name) && !policy.headers.has(name)) continue;
     h.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
   }
@@ -126,20 +134,28 @@ export function mergeVary(existing: string | readonly string[] | undefined, vary
   return names.join(', ');
 }
 
-/** Headers of a replay: the stored ones, `Vary` merged with the route's, then `X-Cache` and (on a hit) `Age`. */
+/**
+ * Headers of a replay: exactly the stored ones (no `Content-Type` the response did not have), `Vary` merged with
+ * the route's, `Content-Length` (for a HEAD request, the stored one or the body's: the GET's length, as a miss
+ * announces it; none for 204), then `X-Cache` and (on a hit) `Age`.
+ */
 export function replayHeaders(
   stored: StoredResponse,
   xCache: XCache,
   age: number,
   vary: readonly string[],
+  head = false,
 ): Array<[string, string | string[]]> {
   const out: Array<[string, string | string[]]> = [];
   let storedVary: string | string[] | undefined;
+  let length = String(stored.b.byteLength);
   for (const pair of stored.h) {
     if (pair[0] === 'vary') storedVary = pair[1];
-    else out.push(pair);
+    else if (pair[0] !== 'content-length') out.push(pair);
+    else if (head) length = String(pair[1]);
   }
   if (storedVary !== undefined || vary.length) out.push(['vary', mergeVary(storedVary, vary)]);
+  if (stored.s !== 204) out.push(['content-length', length]);
   out.push([X_CACHE, xCache]);
   if (xCache === 'HIT' || xCache === 'STALE') out.push(['age', String(age)]);
   return out;

@@ -32,7 +32,14 @@ export interface Capture {
 
 /** What the adapter does with a request. */
 export type RouteDecision =
-  | { replay: true; status: number; headers: Array<[string, string | string[]]>; body: Buffer }
+  | {
+      replay: true;
+      status: number;
+      /** With `Content-Length`: for a HEAD request, the GET's length (the stored body may be empty). */
+      headers: Array<[string, string | string[]]>;
+      /** The stored body: not sent to a HEAD request. */
+      body: Buffer;
+    }
   | { replay: false; headers: Array<[string, string]>; capture: Capture | undefined };
 
 const X_CACHE_OF: Record<CacheResult, XCache> = {
@@ -96,8 +103,9 @@ export class RouteCache<Req = unknown> {
       }
     }
     const flights = this.#flights;
+    const head = view.method === 'HEAD';
     const waiter = flights.enter(id);
-    if (waiter.asked) return this.#compute(waiter.asked);
+    if (waiter.asked) return this.#compute(waiter.asked, head);
     const outcome = cache.wrapDetailed(this.route.kind, discriminator, () => flights.ask(id), this.route.entry, [raw]);
     let served: WrapOutcome<unknown> | undefined;
     try {
@@ -108,15 +116,16 @@ export class RouteCache<Req = unknown> {
     flights.leave(waiter);
     if (waiter.asked) {
       outcome.catch(() => {});
-      return this.#compute(waiter.asked);
+      return this.#compute(waiter.asked, head);
     }
     if (!served) return this.#bypass;
     const value = served.value;
     // NOT_SHARED: the response computed for us must not be shared; run our own handler.
     if (!isStoredResponse(value)) return value === NOT_SHARED ? this.#uncachedMiss : this.#bypass;
-    const body = Buffer.isBuffer(value.b) ? value.b : Buffer.from(value.b.buffer, value.b.byteOffset, value.b.length);
     const xCache = X_CACHE_OF[served.result];
-    return { replay: true, status: value.s, headers: replayHeaders(value, xCache, served.age, this.route.vary), body };
+    const headers = replayHeaders(value, xCache, served.age, this.route.vary, head);
+    const body = Buffer.isBuffer(value.b) ? value.b : Buffer.from(value.b.buffer, value.b.byteOffset, value.b.length);
+    return { replay: true, status: value.s, headers, body };
   }
 
   /** Gives up computations no request has taken (call when the app closes). */
@@ -124,13 +133,13 @@ export class RouteCache<Req = unknown> {
     this.#flights.close();
   }
 
-  #compute(asked: Asked): RouteDecision {
+  #compute(asked: Asked, head: boolean): RouteDecision {
     const flights = this.#flights;
     const policy = this.#policy;
     const capture: Capture = {
       maxBytes: policy.maxBytes,
       finish(status, headers, body) {
-        const stored = body === undefined ? undefined : toStored(status, headers, body, policy);
+        const stored = body === undefined ? undefined : toStored(status, headers, body, policy, head);
         flights.complete(asked, stored ?? NOT_SHARED);
       },
       abort() {

@@ -166,16 +166,31 @@ describe('src/http: what is stored and replayed', () => {
     expect(toStored(200, {}, Buffer.alloc(1025), policy)).to.equal(undefined);
   });
 
-  it('replays stored headers, merges Vary, and adds X-Cache and Age', () => {
+  it('stores the Content-Length of a HEAD response only, and a HEAD replay announces it', () => {
+    const headers = { 'content-type': 'application/json', 'content-length': '24' };
+    expect(toStored(200, headers, Buffer.alloc(0), policy)!.h).to.deep.equal([['content-type', 'application/json']]);
+    // Express sends no body to HEAD: the stored body is empty, the length is the GET's.
+    const head = toStored(200, headers, Buffer.alloc(0), policy, true)!;
+    expect(head.h).to.deep.include(['content-length', '24']);
+    expect(replayHeaders(head, 'HIT', 0, [], true)).to.deep.include(['content-length', '24']);
+    // Fastify passes the HEAD response's full body: its length is the body's.
+    const full = toStored(200, { 'content-type': 'application/json' }, body, policy, true)!;
+    expect(replayHeaders(full, 'HIT', 0, [], true)).to.deep.include(['content-length', '11']);
+  });
+
+  it('replays stored headers, merges Vary, and adds Content-Length, X-Cache and Age', () => {
     const stored = toStored(200, { 'content-type': 'text/plain', vary: 'Accept' }, body, policy)!;
     expect(replayHeaders(stored, 'HIT', 42, ['authorization'])).to.deep.equal([
       ['content-type', 'text/plain'],
       ['vary', 'Accept, authorization'],
+      ['content-length', '11'],
       ['x-cache', 'HIT'],
       ['age', '42'],
     ]);
     expect(replayHeaders(stored, 'MISS', 0, [])).to.deep.include(['x-cache', 'MISS']);
     expect(replayHeaders(stored, 'MISS', 0, []).some(([name]) => name === 'age')).to.equal(false);
+    const noContent = toStored(204, {}, Buffer.alloc(0), policy)!;
+    expect(replayHeaders(noContent, 'HIT', 0, []).some(([name]) => name === 'content-length')).to.equal(false);
     expect(mergeVary(['Accept, accept-language', 'ACCEPT'], ['Accept-Language', 'cookie'])).to.equal(
       'Accept, accept-language, cookie',
     );

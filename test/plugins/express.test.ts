@@ -187,8 +187,29 @@ for (const [label, express, version] of EXPRESS_VERSIONS) {
       expect(conditional.headers['x-cache']).to.equal('HIT');
       const head = await request(app).head('/doc');
       expect(head.headers['x-cache']).to.equal('MISS');
-      expect((await request(app).head('/doc')).headers['x-cache']).to.equal('HIT');
+      const headHit = await request(app).head('/doc');
+      expect(headHit.headers['x-cache']).to.equal('HIT');
       expect(calls).to.equal(2);
+      // A HEAD hit announces the length of the GET's body, as the miss did, and sends none.
+      const length = String(Buffer.byteLength(first.text));
+      expect([head.headers['content-length'], headHit.headers['content-length']]).to.deep.equal([length, length]);
+      expect(headHit.text ?? '').to.equal('');
+      const headConditional = await request(app).head('/doc').set('if-none-match', headHit.headers.etag!);
+      expect(headConditional.status).to.equal(304);
+    });
+
+    it('replays exactly the stored content headers: no Content-Type or ETag the handler did not send', async () => {
+      const app = express();
+      let calls = 0;
+      app.get('/plain', cacheRoute(testCache()), (_req, res) => void res.end(`plain ${++calls}`));
+      const miss = await request(app).get('/plain').buffer(true).parse(binary);
+      const hit = await request(app).get('/plain').buffer(true).parse(binary);
+      expect([miss.headers['x-cache'], hit.headers['x-cache']]).to.deep.equal(['MISS', 'HIT']);
+      expect(hit.body.toString()).to.equal('plain 1');
+      expect(miss.headers['content-type']).to.equal(undefined);
+      expect(hit.headers['content-type']).to.equal(undefined);
+      expect(hit.headers.etag).to.equal(miss.headers.etag);
+      expect(hit.headers['content-length']).to.equal('7');
     });
 
     it('never keys a body it did not parse as JSON: uploads and forms bypass unless the route has a key', async () => {

@@ -250,6 +250,25 @@ describe('infercache/fastify: route caching', () => {
     ]);
     expect(head2.body).to.equal('');
     expect(get.json()).to.deep.equal({ calls: 2 });
+    // HEAD answers announce the length of the GET's body, hit or miss.
+    const length = String(Buffer.byteLength(get.body));
+    expect([head1.headers['content-length'], head2.headers['content-length']]).to.deep.equal([length, length]);
+  });
+
+  it('replays exactly the stored content headers: no Content-Type the handler did not send', async () => {
+    const app = await appWith();
+    let calls = 0;
+    app.get('/empty', { config: { cache: true } }, async (_req, reply) => {
+      calls++;
+      return reply.code(200).send();
+    });
+    const miss = await app.inject('/empty');
+    const hit = await app.inject('/empty');
+    expect([miss.headers['x-cache'], hit.headers['x-cache']]).to.deep.equal(['MISS', 'HIT']);
+    expect(calls).to.equal(1);
+    expect(miss.headers['content-type']).to.equal(undefined);
+    expect(hit.headers['content-type']).to.equal(undefined);
+    expect(hit.headers['content-length']).to.equal('0');
   });
 
   it('uses the route key, kind and tags: readable keys, invalidation by tag', async () => {
