@@ -9,6 +9,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Cache } from '../src/cache.js';
 import { ConfigError } from '../src/errors.js';
 import { RouteCache, type Capture, type RouteDecision } from '../src/http/route.js';
+import { X_CACHE } from '../src/http/response.js';
 import {
   createEndpoints,
   endpointMatcher,
@@ -67,7 +68,16 @@ function captureResponse(res: Response, capture: Capture): void {
     res.writeHead = writeHead;
     const headers = { ...res.getHeaders(), ...(headArg as object) } as Record<string, string>;
     capture.finish(res.statusCode, headers, tooLarge ? undefined : Buffer.concat(chunks));
-    return (end as (...a: unknown[]) => Response).call(this, chunk, encoding, ...rest);
+    const send = () => (end as (...a: unknown[]) => Response).call(this, chunk, encoding, ...rest);
+    // A streamed response has sent its headers already (X-Cache: MISS). Otherwise X-Cache says MISS, or BYPASS when
+    // the lookup that asked for this response could not read Redis: known a few microtasks after finish().
+    if (res.headersSent) return send();
+    void capture.xCache.then((xCache) => {
+      if (res.writableEnded) return; // the handler ended the response again meanwhile
+      if (!res.headersSent) res.setHeader(X_CACHE, xCache);
+      send();
+    });
+    return this;
   } as Response['end'];
   // Also when the client went away before we got here, or the handler never ends the response: waiting requests
   // then run their own handler instead of waiting forever. A no-op once finish() ran.

@@ -20,7 +20,7 @@ import { ConfigError, InfercacheError } from '../src/errors.js';
 import { RouteCache, type Capture } from '../src/http/route.js';
 import { createEndpoints, errorResponse, ENDPOINT_HEADERS, type EndpointsOptions } from '../src/http/endpoints.js';
 import { resolveAdmin, type AdminOptions } from '../src/http/admin.js';
-import { bodyBytes } from '../src/http/response.js';
+import { X_CACHE, bodyBytes } from '../src/http/response.js';
 import type { RouteCacheOptions } from '../src/http/options.js';
 import type { CacheOptions, Logger } from '../src/options.js';
 
@@ -104,14 +104,20 @@ function cachedHandler(route: RouteCache<FastifyRequest>, handler: RouteHandlerM
 }
 
 function onSend(request: FastifyRequest, reply: FastifyReply, payload: unknown, done: HookHandlerDoneFunction): void {
+  const send = done as (err: null, payload: unknown) => void;
   const capture = captures.get(request);
   if (capture) {
     captures.delete(request);
     capture.finish(reply.statusCode, reply.getHeaders(), bodyBytes(payload));
-  } else if (untyped.delete(request)) {
-    reply.removeHeader('content-type');
+    // MISS, or BYPASS when the lookup that asked for this response could not read Redis: known just after finish.
+    void capture.xCache.then((xCache) => {
+      reply.header(X_CACHE, xCache);
+      send(null, payload);
+    });
+    return;
   }
-  (done as (err: null, payload: unknown) => void)(null, payload);
+  if (untyped.delete(request)) reply.removeHeader('content-type');
+  send(null, payload);
 }
 
 async function infercachePlugin(app: FastifyInstance, options: InfercacheFastifyOptions): Promise<void> {

@@ -8,9 +8,19 @@
  */
 import { NOT_SHARED } from './response.js';
 
+/**
+ * The cache lookup that asked for a computation (`outcome` set once `wrapDetailed` returned): how it ends says
+ * whether the response computed for it went through the cache (`miss`) or not (`bypass`: Redis could not be read).
+ */
+export interface Asker {
+  outcome: Promise<{ result: string }> | undefined;
+}
+
 /** One computation the cache asked for, waiting for (or assigned to) a request. */
 export interface Asked {
   readonly id: string;
+  /** The lookup that asked first. */
+  readonly asker: Asker | undefined;
   readonly resolvers: Array<(value: unknown) => void>;
   timer: NodeJS.Timeout | undefined;
   done: boolean;
@@ -70,12 +80,15 @@ export class Flights {
     if (set?.delete(waiter) && set.size === 0) this.#waiting.delete(waiter.id);
   }
 
-  /** The computation function given to the cache: resolves with the response of the request that runs it. */
-  ask(id: string): Promise<unknown> {
+  /**
+   * The computation function given to the cache (by the lookup `asker`): resolves with the response of the request
+   * that runs it.
+   */
+  ask(id: string, asker?: Asker): Promise<unknown> {
     if (this.#closed) return Promise.resolve(NOT_SHARED);
     let open = this.#open.get(id);
     if (!open) {
-      const created: Asked = { id, resolvers: [], timer: undefined, done: false };
+      const created: Asked = { id, asker, resolvers: [], timer: undefined, done: false };
       this.#open.set(id, (open = created));
       setImmediate(() => this.#handOut(created));
     }

@@ -4,7 +4,7 @@
  * response). Both the Fastify plugin and the Express middleware are thin layers over this.
  */
 import { hashArgs } from '../keys.js';
-import { Flights, type Asked } from './flights.js';
+import { Flights, type Asked, type Asker } from './flights.js';
 import { resolveRouteOptions, type ResolvedRoute, type RouteCacheOptions } from './options.js';
 import { requestKey, type KeyResult, type RequestView } from './request.js';
 import {
@@ -28,6 +28,12 @@ export interface Capture {
   abort(): void;
   /** Bodies larger than this are not stored: stop buffering beyond it. */
   readonly maxBytes: number;
+  /**
+   * The `X-Cache` of this response, known a few microtasks after `finish()`, once the lookup that asked for the
+   * computation has settled: `BYPASS` when it could not read Redis, else `MISS`. Never rejects. Adapters set it
+   * before the response's headers are sent.
+   */
+  readonly xCache: Promise<XCache>;
 }
 
 /** What the adapter does with a request. */
@@ -49,6 +55,20 @@ const X_CACHE_OF: Record<CacheResult, XCache> = {
   bypass: 'BYPASS',
   error: 'BYPASS',
 };
+
+/**
+ * The `X-Cache` of a computed response: `BYPASS` when the lookup that asked for it could not read Redis (or
+ * failed), `MISS` otherwise (a miss, or the refresh of a stale entry). The lookup settles once the computation it
+ * waits for completes, so this settles just after the response was captured.
+ */
+function xCacheOf(asker: Asker | undefined): Promise<XCache> {
+  const outcome = asker?.outcome;
+  if (!outcome) return Promise.resolve('MISS');
+  return outcome.then(
+    ({ result }): XCache => (result === 'bypass' || result === 'error' ? 'BYPASS' : 'MISS'),
+    (): XCache => 'BYPASS',
+  );
+}
 
 /** Longest wait of a refresh for a request to compute it. */
 const MAX_PENDING_MS = 30_000;
@@ -104,9 +124,13 @@ export class RouteCache<Req = unknown> {
     }
     const flights = this.#flights;
     const head = view.method === 'HEAD';
+    const asker: Asker = { outcome: undefined };
     const waiter = flights.enter(id);
     if (waiter.asked) return this.#compute(waiter.asked, head);
-    const outcome = cache.wrapDetailed(this.route.kind, discriminator, () => flights.ask(id), this.route.entry, [raw]);
+    const outcome = cache.wrapDetailed(this.route.kind, discriminator, () => flights.ask(id, asker), this.route.entry, [
+      raw,
+    ]);
+    asker.outcome = outcome;
     let served: WrapOutcome<unknown> | undefined;
     try {
       served = await Promise.race([outcome, waiter.assigned.then(() => undefined)]);
@@ -121,8 +145,8 @@ export class RouteCache<Req = unknown> {
     if (!served) return this.#bypass;
     const value = served.value;
     // NOT_SHARED: the response computed for us must not be shared; run our own handler.
-    if (!isStoredResponse(value)) return value === NOT_SHARED ? this.#uncachedMiss : this.#bypass;
     const xCache = X_CACHE_OF[served.result];
+    if (!isStoredResponse(value)) return value === NOT_SHARED && xCache === 'MISS' ? this.#uncachedMiss : this.#bypass;
     const headers = replayHeaders(value, xCache, served.age, this.route.vary, head);
     const body = Buffer.isBuffer(value.b) ? value.b : Buffer.from(value.b.buffer, value.b.byteOffset, value.b.length);
     return { replay: true, status: value.s, headers, body };
@@ -138,6 +162,7 @@ export class RouteCache<Req = unknown> {
     const policy = this.#policy;
     const capture: Capture = {
       maxBytes: policy.maxBytes,
+      xCache: xCacheOf(asked.asker),
       finish(status, headers, body) {
         const stored = body === undefined ? undefined : toStored(status, headers, body, policy, head);
         flights.complete(asked, stored ?? NOT_SHARED);

@@ -56,6 +56,17 @@ describe('src/http: flights', () => {
     expect([await one, await two]).to.deep.equal(['old', 'new']);
   });
 
+  it('remembers the lookup that asked first, so the computing request can tell MISS from BYPASS', async () => {
+    const flights = new Flights(1000);
+    const w = flights.enter('k');
+    const first = { outcome: Promise.resolve({ result: 'bypass' }) };
+    void flights.ask('k', first);
+    void flights.ask('k', { outcome: undefined });
+    await tick();
+    expect(w.asked?.asker).to.equal(first);
+    flights.complete(w.asked!, 'response');
+  });
+
   it('ignores a second completion, keeps keys apart, and resolves waiting computations on close', async () => {
     const flights = new Flights(60_000);
     const w = flights.enter('a');
