@@ -57,6 +57,20 @@ export const ENDPOINT_DEFAULTS = { prefix: '/cache', warmUpConcurrency: 4 } as c
 /** Largest JSON body the operational endpoints read, in bytes: 1 MiB, as Fastify's default `bodyLimit`. */
 export const ENDPOINT_BODY_LIMIT = 1024 * 1024;
 
+/** Most characters of a value sent by the client that an error message quotes. */
+export const QUOTED_CHARS = 64;
+
+/**
+ * A value sent by the client, for an error message: JSON-quoted, cut to {@link QUOTED_CHARS} characters and `…`, so
+ * that an answer never echoes a huge value back.
+ */
+export function quote(value: string): string {
+  if (value.length <= QUOTED_CHARS) return JSON.stringify(value);
+  const code = value.charCodeAt(QUOTED_CHARS - 1);
+  const end = code >= 0xd800 && code <= 0xdbff ? QUOTED_CHARS - 1 : QUOTED_CHARS; // keep surrogate pairs whole
+  return JSON.stringify(`${value.slice(0, end)}…`);
+}
+
 /** An error response in Fastify's shape: `{ statusCode, error, message }`. */
 export function errorResponse(status: number, message: string): EndpointResponse {
   return { status, body: { statusCode: status, error: STATUS_CODES[status] ?? 'Error', message } };
@@ -94,7 +108,7 @@ export function parseTarget(body: unknown): Target | string {
   }
   const b = body as Record<string, unknown>;
   const unknown = Object.keys(b).filter((k) => !['kind', 'tags', 'key', 'all'].includes(k));
-  if (unknown.length) return `unknown field ${JSON.stringify(unknown[0])}; expected kind, tags, key or all`;
+  if (unknown.length) return `unknown field ${quote(unknown[0]!)}; expected kind, tags, key or all`;
   const given = ['kind', 'tags', 'all'].filter((k) => b[k] !== undefined);
   if (given.length !== 1) return 'give exactly one of kind (with an optional key), tags, or all: true';
   if (b.all !== undefined) {
@@ -112,7 +126,10 @@ export function parseTarget(body: unknown): Target | string {
   try {
     validateSegment(b.kind, 'kind');
   } catch (error) {
-    return (error as Error).message.replace(/^infercache: invalid /, '');
+    const message = (error as Error).message.replace(/^infercache: invalid /, '');
+    const kind = b.kind;
+    // the message quotes the whole value: quote at most QUOTED_CHARS of it
+    return typeof kind === 'string' ? message.replace(JSON.stringify(kind), () => quote(kind)) : message;
   }
   return 'key' in b && b.key !== undefined ? { kind: b.kind as string, key: b.key } : { kind: b.kind as string };
 }

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { ENDPOINT_HEADERS, errorResponse, type EndpointResponse } from './endpoints.js';
+import { ENDPOINT_HEADERS, errorResponse, quote, type EndpointResponse } from './endpoints.js';
 import { hasBody, isJsonType, mediaType } from './request.js';
 
 /** A request body read by {@link readJsonBody}: the parsed value, or the error answer to send. */
@@ -61,13 +61,14 @@ export function readJsonBody(req: BodyRequest, limit: number): Promise<JsonBody>
   const refuse = (status: number, message: string): Promise<JsonBody> =>
     drain(req).then(() => ({ ok: false, answer: errorResponse(status, message) }));
   const type = mediaType(req.headers);
-  if (!isJsonType(type)) return refuse(415, `expected Content-Type: application/json, got ${type ?? 'none'}`);
+  if (!isJsonType(type))
+    return refuse(415, `expected Content-Type: application/json, got ${type === null ? 'none' : quote(type)}`);
   const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    return refuse(415, `unsupported charset "${charset}": send UTF-8`);
+    return refuse(415, `unsupported charset ${quote(charset)}: send UTF-8`);
   }
   const encoding = (req.headers['content-encoding'] ?? 'identity').trim().toLowerCase();
-  if (!Object.hasOwn(DECODERS, encoding)) return refuse(415, `unsupported content encoding "${encoding}"`);
+  if (!Object.hasOwn(DECODERS, encoding)) return refuse(415, `unsupported content encoding ${quote(encoding)}`);
   const tooLarge = `request body is too large: more than ${limit} bytes`;
   if (encoding === 'identity' && Number(req.headers['content-length']) > limit) return refuse(413, tooLarge);
   const decoder = DECODERS[encoding]?.();

@@ -145,6 +145,17 @@ for (const [framework, harness] of Object.entries(harnesses)) {
       }
     });
 
+    it('quotes at most 64 characters of a value sent in a bad body', async () => {
+      const call = await harness(testCache(), { admin: { token: TOKEN } });
+      const long = 'k'.repeat(100_000);
+      for (const body of [{ kind: long }, { [long]: 1 }, { kind: `a b${long}` }]) {
+        const res = await call('POST', '/cache/invalidate', { body, headers: auth });
+        expect(res.status).to.equal(400);
+        expect(res.body.message).to.match(/"(a b)?k{61,64}…"/);
+        expect(res.body.message.length).to.be.below(200);
+      }
+    });
+
     it('answers 415 to a body that is not JSON and 413 to one above 1 MiB, with a message', async () => {
       const call = await harness(testCache(), { admin: { token: TOKEN } });
       const charset = { ...auth, 'content-type': 'application/json; charset=utf-8' };
@@ -154,10 +165,12 @@ for (const [framework, harness] of Object.entries(harnesses)) {
       const form = { ...auth, 'content-type': 'application/x-www-form-urlencoded' };
       const unsupported = await call('POST', '/cache/invalidate', { body: 'all=true', headers: form });
       expect(unsupported.status).to.equal(415);
+      expect(unsupported.body.error).to.equal('Unsupported Media Type');
       expect(unsupported.body.message).to.be.a('string').with.length.above(0);
       const tags = Array.from({ length: 70_000 }, (_, i) => `region:${i}-abcdef`); // about 1.3 MB of JSON
       const large = await call('POST', '/cache/invalidate', { body: JSON.stringify({ tags }), headers: auth });
       expect(large.status).to.equal(413);
+      expect(large.body.error).to.equal('Payload Too Large');
       expect(large.body.message).to.match(/large/i);
     });
 

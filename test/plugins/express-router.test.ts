@@ -93,7 +93,13 @@ for (const [label, express] of EXPRESS_VERSIONS) {
       expect(gzip).to.deep.equal({ status: 200, body: { invalidated: { all: true } } });
       const compress = await rawPost(url, { ...json, 'content-encoding': 'compress' }, ['{"all":true}']);
       expect(compress.status).to.equal(415);
+      expect(compress.body).to.deep.include({ statusCode: 415, error: 'Unsupported Media Type' });
       expect(compress.body.message).to.match(/encoding/);
+      // header values sent back in a message are cut short too
+      const long = `application/x-${'y'.repeat(4000)}`;
+      const odd = await rawPost(url, { ...auth, 'content-type': long }, ['{"all":true}']);
+      expect(odd.status).to.equal(415);
+      expect(odd.body.message).to.include('…"').and.have.length.below(200);
       const corrupt = await rawPost(url, { ...json, 'content-encoding': 'gzip' }, ['{"all":true}']);
       expect(corrupt.status).to.equal(400);
       const empty = await rawPost(url, { ...json, 'content-length': '0' }, []);
