@@ -110,6 +110,9 @@ export function parseTarget(body: unknown): Target | string {
   const unknown = Object.keys(b).filter((k) => !['kind', 'tags', 'key', 'all'].includes(k));
   if (unknown.length) return `unknown field ${quote(unknown[0]!)}; expected kind, tags, key or all`;
   const given = ['kind', 'tags', 'all'].filter((k) => b[k] !== undefined);
+  if (given.length === 0 && b.key !== undefined) {
+    return 'a key needs its kind: give { kind, key } (the same key can name an entry of each kind)';
+  }
   if (given.length !== 1) return 'give exactly one of kind (with an optional key), tags, or all: true';
   if (b.all !== undefined) {
     if (b.all !== true || b.key !== undefined) return 'all must be true, alone';

@@ -135,7 +135,7 @@ for (const [framework, harness] of Object.entries(harnesses)) {
         [{ tags: [] }, /non-empty/],
         [{ tags: 'region:eu' }, /non-empty array/],
         [{ all: 'yes' }, /all must be true/],
-        [{ key: 'p1' }, /exactly one/],
+        [{ key: 'p1' }, /^a key needs its kind: give \{ kind, key \}/],
         [{ knd: 'price' }, /unknown field "knd"/],
       ];
       for (const [body, message] of bad) {
