@@ -20,8 +20,9 @@ export interface RouteCacheOptions<Req = unknown> {
   /** TTL: a duration, or `(request, response) => duration`. @default the kind's TTL */
   ttl?: Duration | ((request: Req, response: CachedResponse) => Duration);
   /**
-   * Request → key parts, replacing the default (method, path, sorted query and, for POST, the canonical body).
+   * Request → key parts, replacing the default (method, path, sorted query and, for POST, the canonical JSON body).
    * A string or number gives a readable key. HEAD is always kept apart from GET; `vary` headers are always added.
+   * Without it, a POST whose body is not JSON (an upload, a form) bypasses the cache.
    */
   key?: (request: Req) => unknown;
   /** Tags for group invalidation: strings, or a function of the request. */
