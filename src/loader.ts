@@ -36,13 +36,13 @@ export interface LoaderParts {
 
 const now = Date.now;
 
-/** Milliseconds of computation behind an outcome, for the calls that join it (they did not spend them). */
-const behind = new WeakMap<WrapOutcome<unknown>, number>();
-
-/** Notes the computation behind an outcome that other calls may join (Redis reads and computations only). */
-function joinable(outcome: WrapOutcome<unknown>, ms: number): WrapOutcome<unknown> {
-  behind.set(outcome, ms);
-  return outcome;
+/** A read (and computation) running for one key, which later calls of the key join. */
+interface Flight {
+  promise: Promise<WrapOutcome<unknown>>;
+  /** The memory epoch it began in: calls made after a drop covering the key do not join it. */
+  epoch: number;
+  /** Milliseconds of computation behind its value, once known: what each joined call did not spend. */
+  ms: number;
 }
 
 /** Serves `wrap` calls for one cache. */
@@ -55,8 +55,7 @@ export class Loader {
   readonly #bus: Bus | undefined;
   readonly #leases: Leases | undefined;
   readonly #warnOnce: (id: string, message: string) => void;
-  /** Computations (and reads) running, by key, with the memory epoch they began in. */
-  readonly #inflight = new Map<string, { flight: Promise<WrapOutcome<unknown>>; epoch: number }>();
+  readonly #inflight = new Map<string, Flight>();
   readonly #refreshing = new Set<string>();
 
   constructor(parts: LoaderParts) {
@@ -86,9 +85,9 @@ export class Loader {
     // not a flight that began before an invalidation or delete covering this key: its value may predate it
     if (running && !this.#tiers.droppedSince(key, running.epoch)) {
       this.#telemetry.joined();
-      return running.flight.then(
+      return running.promise.then(
         (outcome) => {
-          this.#stats.joined(entry.kind, outcome.result, behind.get(outcome) ?? 0);
+          this.#stats.joined(entry.kind, outcome.result, running.ms);
           return outcome;
         },
         (error: unknown) => {
@@ -99,13 +98,19 @@ export class Loader {
         },
       );
     }
-    const slot = { flight: this.#load(key, entry, args, fn), epoch: this.#tiers.epoch };
-    this.#inflight.set(key, slot);
-    const done = () => {
-      if (this.#inflight.get(key) === slot) this.#inflight.delete(key);
-    };
-    slot.flight.then(done, done);
-    return slot.flight;
+    const flight: Flight = { promise: undefined!, epoch: this.#tiers.epoch, ms: 0 };
+    flight.promise = this.#load(key, entry, args, fn, flight);
+    this.#inflight.set(key, flight);
+    flight.promise.then(
+      () => this.#landed(key, flight),
+      () => this.#landed(key, flight),
+    );
+    return flight.promise;
+  }
+
+  /** Forgets a flight once it ended, unless a newer one for the key replaced it. */
+  #landed(key: string, flight: Flight): void {
+    if (this.#inflight.get(key) === flight) this.#inflight.delete(key);
   }
 
   /**
@@ -154,6 +159,7 @@ export class Loader {
     entry: ResolvedEntry,
     args: readonly unknown[],
     fn: () => unknown,
+    flight: Flight,
   ): Promise<WrapOutcome<unknown>> {
     const tags = entry.tags(args);
     const epoch = this.#tiers.epoch;
@@ -170,10 +176,11 @@ export class Loader {
       const tier = this.#tiers.tierOf(entry);
       if (t <= r.s && tier && !this.#tiers.droppedSince(key, epoch))
         tier.set(key, { record: r, kind: entry.kind, tags }, found.size ?? 1);
-      if (t <= r.f) return joinable(this.#served(entry, r, 'hit', 'redis'), r.c);
+      flight.ms = r.c;
+      if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
       if (t <= r.s) {
         this.#refresh(key, entry, args, fn, found.gens, epoch);
-        return joinable(this.#served(entry, r, 'stale', 'redis'), r.c);
+        return this.#served(entry, r, 'stale', 'redis');
       }
     }
     let computed: { value: unknown; ms: number };
@@ -185,7 +192,8 @@ export class Loader {
     }
     const result = found.failed ? 'bypass' : 'miss';
     this.#stats.record(entry.kind, result);
-    return joinable({ value: computed.value, result, age: 0, tier: undefined }, computed.ms);
+    flight.ms = computed.ms;
+    return { value: computed.value, result, age: 0, tier: undefined };
   }
 
   async #compute(

@@ -46,11 +46,25 @@ export function sameGenerations(stored: readonly number[], current: readonly num
   return true;
 }
 
-/** Turns a generation counter reply (bulk string or null) into a number. */
+/**
+ * Turns a generation counter reply (bulk string or null) into a number: 0 when missing, -1 when it is not a
+ * positive integer. Read with every entry, so a Buffer's digits are read in place (no string made).
+ */
 export function parseGeneration(reply: Buffer | string | null | undefined): number {
   if (!reply) return 0;
-  const n = Number(typeof reply === 'string' ? reply : reply.toString('latin1'));
-  return Number.isFinite(n) ? n : -1;
+  if (typeof reply === 'string') {
+    const n = /^\d{1,16}$/.test(reply) ? Number(reply) : -1;
+    return n > 0 && n <= Number.MAX_SAFE_INTEGER ? n : -1;
+  }
+  const length = reply.length;
+  if (length > 16) return -1; // counters start near 2e15 (µs since 1970) and never pass 2^53
+  let n = 0;
+  for (let i = 0; i < length; i++) {
+    const digit = reply[i]! - 48;
+    if (digit < 0 || digit > 9) return -1;
+    n = n * 10 + digit;
+  }
+  return n > 0 && n <= Number.MAX_SAFE_INTEGER ? n : -1;
 }
 
 /** A cached error, rebuilt on a negative-cache hit. */

@@ -55,3 +55,40 @@ describe('Redis tier: concurrent reads', () => {
     expect(cache.redis!.counters.skipped).to.be.at.least(3);
   });
 });
+
+describe('Redis tier: the hit path', () => {
+  it('costs one MGET per hit once the invalidation counters exist, and never re-creates them', async () => {
+    const cache = newCache({ bus: false });
+    await cache.connect();
+    const fn = async () => ({ price: 1 });
+    for (let i = 0; i < 10; i++) await cache.wrap('price', `k${i}`, fn, { tags: ['region:eu'] });
+    await cache.invalidateTags('region:eu'); // counters now hold incremented fresh values
+    for (let i = 0; i < 10; i++) await cache.wrap('price', `k${i}`, fn, { tags: ['region:eu'] });
+    const admin = adminClient();
+    await admin.configResetStat();
+    for (let i = 0; i < 100; i++) await cache.wrap('price', `k${i % 10}`, fn, { tags: ['region:eu'] });
+    const stats = await admin.info('commandstats');
+    const calls = Object.fromEntries(
+      [...stats.matchAll(/cmdstat_([a-z|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])] as const),
+    );
+    expect(calls).to.deep.equal({ mget: 100, 'config|resetstat': 1 });
+  });
+});
+
+describe('parseGeneration', () => {
+  it('reads counters as numbers, and anything but a positive safe integer as -1 (0 when missing)', async () => {
+    const { parseGeneration } = await import('../../src/record.js');
+    const fresh = Date.now() * 1000 + 999;
+    expect(parseGeneration(Buffer.from(String(fresh)))).to.equal(fresh);
+    expect(parseGeneration(Buffer.from('42'))).to.equal(42);
+    expect(parseGeneration('42')).to.equal(42);
+    expect(parseGeneration(null)).to.equal(0);
+    expect(parseGeneration(undefined)).to.equal(0);
+    for (const bad of ['0', '-3', '1.5', '12a', ' 1', '99999999999999999', String(2 ** 53 + 2)]) {
+      expect(parseGeneration(Buffer.from(bad)), bad).to.equal(-1);
+      expect(parseGeneration(bad), bad).to.equal(-1);
+    }
+    expect(parseGeneration(Buffer.alloc(0)), 'an empty value').to.equal(-1);
+    expect(parseGeneration(Buffer.from([0xc1, 0xff, 0x00]))).to.equal(-1);
+  });
+});
