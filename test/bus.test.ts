@@ -25,6 +25,32 @@ async function until(test: () => boolean, limitMs = 2000): Promise<void> {
   }
 }
 
+/**
+ * Memory-tier entry options whose `deserialize` waits, once `hold()` was called, until `release()`: it holds a Redis
+ * read open while another change happens.
+ */
+function heldReads() {
+  let release!: () => void;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let held = false;
+  const options = {
+    memory: true,
+    serialize: (v: string) => Buffer.from(v),
+    deserialize: async (bytes: Buffer) => {
+      if (held) await gate;
+      return bytes.toString();
+    },
+  };
+  return {
+    options,
+    hold: () => void (held = true),
+    release: () => {
+      held = false;
+      release();
+    },
+  };
+}
+
 /** Two connected instances; A holds 'v1' in its memory tier. */
 async function twoInstances(options: Parameters<typeof newCache>[0] = {}) {
   const a = newCache(options);
@@ -95,52 +121,31 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     const a = newCache();
     const b = newCache();
     await Promise.all([a.connect(), b.connect()]);
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let gated = false;
-    // a deserialize that waits for the gate holds A's Redis read open while B writes
-    const opts = {
-      memory: true,
-      serialize: (v: string) => Buffer.from(v),
-      deserialize: async (bytes: Buffer) => {
-        if (gated) await gate;
-        return bytes.toString();
-      },
-    };
+    const reads = heldReads();
+    const opts = reads.options;
     await b.wrap('model', 'm', async () => 'v1', opts);
-    gated = true;
+    reads.hold();
     const reading = a.wrap('model', 'm', async () => 'computed', opts);
     await sleep(20);
     const before = a.bus!.counters.received;
     await b.set('model', 'm', 'v2', opts);
     await received(a, before);
-    release();
+    reads.release();
     expect(await reading).to.equal('v1'); // the read that was already running returns what it read
-    gated = false;
     expect(await a.wrap('model', 'm', async () => 'computed', opts)).to.equal('v2');
   });
 
   it('does not keep in memory a value read while this instance deleted that entry', async () => {
     const a = newCache({ bus: false });
-    let release!: () => void;
-    const gate = new Promise<void>((resolve) => (release = resolve));
-    let gated = false;
-    const opts = {
-      memory: true,
-      serialize: (v: string) => Buffer.from(v),
-      deserialize: async (bytes: Buffer) => {
-        if (gated) await gate;
-        return bytes.toString();
-      },
-    };
+    const reads = heldReads();
+    const opts = reads.options;
     await newCache({ bus: false }).wrap('model', 'm', async () => 'v1', opts);
-    gated = true;
+    reads.hold();
     const reading = a.wrap('model', 'm', async () => 'computed', opts);
     await sleep(20);
     await a.delete('model', 'm');
-    release();
+    reads.release();
     expect(await reading).to.equal('v1');
-    gated = false;
     expect(await a.wrap('model', 'm', async () => 'recomputed', opts)).to.equal('recomputed');
   });
 
