@@ -183,9 +183,16 @@ export class Tiers {
       return await redis.sendOrThrow(key, false, ['EVAL', BUMP, '1', key, freshGeneration()]);
     } catch (error) {
       if (!isErrorReply(error)) throw error;
-      this.#warnOnce(`counter:${key}`, `infercache: replaced an invalidation counter that was not an integer`);
-      return redis.sendOrThrow(key, false, ['SET', key, freshGeneration()]);
+      const value = freshGeneration();
+      await redis.sendOrThrow(key, false, ['SET', key, value]);
+      this.#replaced(key);
+      return value;
     }
+  }
+
+  /** Warns (once per counter) that a counter of the wrong type or value was replaced by a fresh one. */
+  #replaced(key: string): void {
+    this.#warnOnce(`counter:${key}`, `infercache: replaced an invalidation counter that was not an integer`);
   }
 
   async #replayBumps(): Promise<void> {
@@ -245,10 +252,12 @@ export class Tiers {
       if (i >= 2) create.push('PX', String(TAG_COUNTER_SEED_MS)); // [all, kind, ...tags]
       const created = redis.send(key, false, create);
       // sent behind the SET on the same connection; a counter of the wrong type (a hash) is replaced
-      const read = redis.sendOrThrow(key, false, ['GET', key]).catch((error: unknown) => {
+      const read = redis.sendOrThrow(key, false, ['GET', key]).catch(async (error: unknown) => {
         if (!isErrorReply(error)) return undefined;
         const value = freshGeneration();
-        return redis.send(key, false, ['SET', key, value]).then((ok) => (ok === undefined ? undefined : value));
+        if ((await redis.send(key, false, ['SET', key, value])) === undefined) return undefined;
+        this.#replaced(key);
+        return value;
       });
       seeds.push(
         Promise.all([created, read]).then(([, value]) => {
