@@ -7,7 +7,18 @@ import { startTlsRedis, type TlsRedis } from './setup/tls.js';
 import { createClient } from 'redis';
 import { newCache, counted, sleep } from './helpers.js';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
-import type { CacheOptions, RedisOptions } from '../src/index.js';
+import type { Cache, CacheHealth, CacheOptions, RedisOptions } from '../src/index.js';
+
+/** Three calls all compute (the cache cannot be used), then `health()` says `unavailable`: returns that report. */
+async function runsUncachedAndUnavailable(cache: Cache): Promise<CacheHealth> {
+  const fn = counted(() => 'computed');
+  for (let i = 0; i < 3; i++) expect(await cache.wrap('p', 'k', fn)).to.equal('computed');
+  expect(fn.calls).to.equal(3);
+  await sleep(100);
+  const health = await cache.health();
+  expect(health.status).to.equal('unavailable');
+  return health;
+}
 
 describe('TLS and ACL', function () {
   this.timeout(20_000);
@@ -61,12 +72,7 @@ describe('TLS and ACL', function () {
   it('runs calls uncached with a wrong password, reports the refusal by name, and never shows the password', async () => {
     const wrong = 'wrong-pw-91c2';
     const { cache, logs } = tlsCache(tls.url(wrong), tls.ca);
-    const fn = counted(() => 'computed');
-    for (let i = 0; i < 3; i++) expect(await cache.wrap('p', 'k', fn)).to.equal('computed');
-    expect(fn.calls).to.equal(3);
-    await sleep(100);
-    const health = await cache.health();
-    expect(health.status).to.equal('unavailable');
+    const health = await runsUncachedAndUnavailable(cache);
     expect(health.redis.lastError).to.match(/WRONGPASS|invalid username-password/);
     const text = JSON.stringify({ health, info: await cache.info(), logs });
     expect(text).to.not.include(wrong);
@@ -76,12 +82,7 @@ describe('TLS and ACL', function () {
 
   it('runs calls uncached when the server certificate is not trusted, and says why', async () => {
     const { cache, logs } = tlsCache(tls.url(), tls.otherCa);
-    const fn = counted(() => 'computed');
-    for (let i = 0; i < 3; i++) expect(await cache.wrap('p', 'k', fn)).to.equal('computed');
-    expect(fn.calls).to.equal(3);
-    await sleep(100);
-    const health = await cache.health();
-    expect(health.status).to.equal('unavailable');
+    const health = await runsUncachedAndUnavailable(cache);
     expect(health.redis.lastError).to.match(/certificate/i);
     const text = JSON.stringify({ health, info: await cache.info(), logs });
     expect(text).to.not.include(tls.password);
@@ -147,12 +148,7 @@ describe('passwords given outside the URL', function () {
         () => 'connected',
         (e: unknown) => String(e),
       );
-      const fn = counted(() => 'computed');
-      for (let i = 0; i < 3; i++) expect(await cache.wrap('p', 'k', fn)).to.equal('computed');
-      expect(fn.calls).to.equal(3);
-      await sleep(100);
-      const health = await cache.health();
-      expect(health.status).to.equal('unavailable');
+      const health = await runsUncachedAndUnavailable(cache);
       const text = JSON.stringify({ connectError, health, info: await cache.info(), logs });
       expect(text).to.not.include(wrong);
       // the server did echo it, and what was reported shows where, scrubbed

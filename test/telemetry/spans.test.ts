@@ -245,15 +245,6 @@ describe('telemetry: spans', () => {
     expect(Object.prototype.hasOwnProperty.call(off, 'wrapDetailed')).to.equal(false);
     expect(o.spans()).to.have.length(0);
   });
-});
-
-describe('telemetry: spans of cached HTTP routes', () => {
-  useContextManager();
-  let o: ReturnType<typeof otel>;
-  beforeEach(() => {
-    o = otel();
-  });
-  afterEach(() => o.close());
 
   it('names a Fastify route lookup after its method and path, with the route kind', async () => {
     const cache = await ready(newCache({ telemetry: o.telemetry }));
