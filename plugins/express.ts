@@ -14,7 +14,9 @@ import {
   createEndpoints,
   endpointMatcher,
   errorResponse,
+  normalisePrefix,
   ENDPOINT_BODY_LIMIT,
+  ENDPOINT_DEFAULTS,
   type EndpointsOptions,
 } from '../src/http/endpoints.js';
 import { readJsonBody, writeJson, type JsonBody } from '../src/http/json.js';
@@ -87,12 +89,12 @@ function captureResponse(res: Response, capture: Capture): void {
 /**
  * Sends a stored response exactly as stored: not through `res.send`, which would add a `Content-Type` and an `ETag`
  * the response did not have and measure the empty body of a HEAD entry. Like `res.send`, it answers 304 to a
- * request whose `If-None-Match` / `If-Modified-Since` matches (`req.fresh`).
+ * request whose `If-None-Match` / `If-Modified-Since` matches (decided by the shared rule, as on Fastify).
  */
 function replay(req: Request, res: Response, decision: Extract<RouteDecision, { replay: true }>): void {
   res.statusCode = decision.status;
   for (const [name, value] of decision.headers) res.setHeader(name, value);
-  if (req.fresh) {
+  if (decision.notModified) {
     res.statusCode = 304;
     for (const name of ['content-type', 'content-length', 'transfer-encoding']) res.removeHeader(name);
     res.end();
@@ -112,13 +114,29 @@ function parsedBody(req: Request): unknown {
 }
 
 /**
+ * The route a request matched, as a path pattern: the mount path and the route's path (`/chargers/:id/status`), or
+ * the mount path and `*` for a middleware mounted with `app.use`. A route `key` is scoped to it.
+ */
+function ownerOf(req: Request): string {
+  const route = (req as { route?: { path?: unknown } }).route;
+  return (req.baseUrl ?? '') + (route ? String(route.path ?? '') : '*');
+}
+
+/**
  * Per-route caching middleware: `app.post('/predict', express.json(), cacheRoute(cache, { methods: ['POST'] }), handler)`.
- * Same behaviour and headers as the Fastify route option. Options are validated here, once.
+ * Same behaviour and headers as the Fastify route option. Options are validated here, once. It cannot know its
+ * route's method: a request whose method is not cached bypasses the cache, and the first one is warned about.
  */
 export function cacheRoute(cache: Cache, options: ExpressRouteCacheOptions | true = true): RequestHandler {
-  const route = new RouteCache<Request>(cache, options, 'cacheRoute');
+  const route = new RouteCache<Request>(cache, options, { where: 'cacheRoute', warnMethods: true });
   return function infercacheRoute(req: Request, res: Response, next: NextFunction): void {
-    const view = { method: req.method, url: req.originalUrl ?? req.url, headers: req.headers, body: parsedBody(req) };
+    const view = {
+      method: req.method,
+      url: req.originalUrl ?? req.url,
+      headers: req.headers,
+      body: parsedBody(req),
+      owner: ownerOf(req),
+    };
     route
       .handle(view, req)
       .then((decision) => {
@@ -136,15 +154,21 @@ const NO_BODY: Promise<JsonBody> = Promise.resolve({ ok: true, body: undefined }
 /**
  * The operational endpoints as one middleware: `app.use(cacheRouter(cache, { admin: { token } }))` serves
  * `GET /cache/stats | health | info` and `POST /cache/invalidate | warm-up`, and passes every other request on.
- * Under `app.use('/ops', ...)` the paths are relative to the mount path (`/ops/cache/stats`). It reads JSON bodies
- * itself (at most 1 MiB; 413, 415 and bad JSON answered with a JSON message), or takes the body an upstream
- * `express.json()` parsed.
+ * Mounted at its own prefix, `app.use('/cache', cacheRouter(cache))`, it serves the same paths (`/cache/stats`): a
+ * mount path ending with the prefix counts as the prefix. Under another mount path the paths are relative to it
+ * (`app.use('/ops', ...)`: `/ops/cache/stats`). It reads JSON bodies itself (at most 1 MiB; 413, 415 and bad JSON
+ * answered with a JSON message), or takes the body an upstream `express.json()` parsed.
  */
 export function cacheRouter(cache: Cache, options: ExpressEndpointsOptions = {}): RequestHandler {
   const find = endpointMatcher(createEndpoints<Request>(cache, options, 'cacheRouter'));
+  const prefix = normalisePrefix(options.prefix ?? ENDPOINT_DEFAULTS.prefix, 'cacheRouter.prefix');
+  const mountSuffix = prefix.toLowerCase();
   return function infercacheRouter(req: Request, res: Response, next: NextFunction): void {
-    // Express strips the mount path from req.url (req.originalUrl keeps it): match what is left.
-    const endpoint = find(req.method, req.url);
+    // Express strips the mount path from req.url (req.originalUrl keeps it): match what is left, after the prefix
+    // when the mount path already ends with it.
+    const base = req.baseUrl;
+    const mountedAtPrefix = prefix !== '' && typeof base === 'string' && base.toLowerCase().endsWith(mountSuffix);
+    const endpoint = find(req.method, mountedAtPrefix ? prefix + req.url : req.url);
     if (!endpoint) return next();
     (endpoint.method === 'POST' ? readJsonBody(req, ENDPOINT_BODY_LIMIT) : NO_BODY)
       .then((read) =>

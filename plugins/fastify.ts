@@ -17,8 +17,15 @@ import type {
 } from 'fastify';
 import { createCache, type Cache } from '../src/cache.js';
 import { ConfigError, InfercacheError } from '../src/errors.js';
+import { didYouMean } from '../src/suggest.js';
 import { RouteCache, type Capture } from '../src/http/route.js';
-import { createEndpoints, errorResponse, ENDPOINT_HEADERS, type EndpointsOptions } from '../src/http/endpoints.js';
+import {
+  createEndpoints,
+  errorResponse,
+  unsupportedBody,
+  ENDPOINT_HEADERS,
+  type EndpointsOptions,
+} from '../src/http/endpoints.js';
 import { resolveAdmin, type AdminOptions } from '../src/http/admin.js';
 import { X_CACHE, bodyBytes } from '../src/http/response.js';
 import type { RouteCacheOptions } from '../src/http/options.js';
@@ -48,25 +55,41 @@ declare module 'fastify' {
   }
 }
 
-/** Options that configure a cache the plugin creates; refused together with `cache`. */
-const CACHE_OPTION_KEYS: ReadonlyArray<keyof CacheOptions> = [
-  'redis',
-  'namespace',
-  'version',
-  'ttl',
-  'ttlJitter',
-  'enabled',
-  'operationTimeout',
-  'hashKeys',
-  'memory',
-  'compressThreshold',
-  'maxEntryBytes',
-  'encryptionKey',
-  'breaker',
-  'strict',
-  'logger',
-  'setDefault',
+/**
+ * Options that configure a cache the plugin creates; refused together with `cache`. Derived from `CacheOptions`: an
+ * option added there without being listed here does not compile.
+ */
+const CACHE_OPTION_KEYS = Object.keys({
+  redis: true,
+  namespace: true,
+  version: true,
+  ttl: true,
+  ttlJitter: true,
+  enabled: true,
+  operationTimeout: true,
+  hashKeys: true,
+  memory: true,
+  compressThreshold: true,
+  maxEntryBytes: true,
+  encryptionKey: true,
+  breaker: true,
+  strict: true,
+  logger: true,
+  telemetry: true,
+  costPerCall: true,
+  bus: true,
+  setDefault: true,
+} satisfies Record<keyof CacheOptions, true>) as ReadonlyArray<keyof CacheOptions>;
+
+/** Every option of the plugin, and those Fastify passes to every plugin with its own (`register` options). */
+const PLUGIN_OPTION_KEYS: readonly string[] = [
+  ...Object.keys({ cache: true, closeCache: true, endpoints: true } satisfies Record<
+    Exclude<keyof InfercacheFastifyOptions, keyof CacheOptions>,
+    true
+  >),
+  ...CACHE_OPTION_KEYS,
 ];
+const REGISTER_OPTION_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
 
 /** Captures of the requests computing an entry, until their response is sent. */
 const captures = new WeakMap<FastifyRequest, Capture>();
@@ -81,10 +104,23 @@ function fastifyLogger(log: FastifyBaseLogger): Logger {
   };
 }
 
-function cachedHandler(route: RouteCache<FastifyRequest>, handler: RouteHandlerMethod): RouteHandlerMethod {
+/** Headers a `304 Not Modified` replay leaves out: it has no body. */
+const NOT_MODIFIED_DROPS = new Set(['content-type', 'content-length']);
+
+/** `owner`: the route's path pattern as Fastify reports it (`/a/:id`, prefix included), scoping its `key`. */
+function cachedHandler(
+  route: RouteCache<FastifyRequest>,
+  handler: RouteHandlerMethod,
+  owner: string,
+): RouteHandlerMethod {
   return function infercacheHandler(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-    const view = { method: request.method, url: request.url, headers: request.headers, body: request.body };
+    const view = { method: request.method, url: request.url, headers: request.headers, body: request.body, owner };
     return route.handle(view, request).then((decision) => {
+      if (decision.replay && decision.notModified) {
+        // As Express does: a conditional request matching the stored ETag / Last-Modified gets 304, no body.
+        for (const [name, value] of decision.headers) if (!NOT_MODIFIED_DROPS.has(name)) reply.header(name, value);
+        return reply.code(304).send();
+      }
       for (const [name, value] of decision.headers) reply.header(name, value);
       if (decision.replay) {
         if (!decision.headers.some(([name]) => name === 'content-type')) untyped.add(request);
@@ -128,6 +164,14 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
         '(or another plugin owns the name "cache")',
     );
   }
+  for (const name of Object.keys(options ?? {})) {
+    if (!PLUGIN_OPTION_KEYS.includes(name) && !REGISTER_OPTION_KEYS.has(name)) {
+      throw new ConfigError(
+        name,
+        `unknown option '${name}' of the infercache plugin${didYouMean(name, PLUGIN_OPTION_KEYS)}`,
+      );
+    }
+  }
   const { cache: given, closeCache, endpoints, ...cacheOptions } = options ?? {};
   if (given !== undefined) {
     if (typeof given?.wrapDetailed !== 'function')
@@ -148,7 +192,10 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
         method: endpoint.method,
         url: endpoint.path,
         async handler(request, reply) {
-          const answer = await endpoint.handle({ headers: request.headers, body: request.body, request });
+          // Fastify parses text/plain too: refuse any body that is not JSON with 415, as the Express router does.
+          const answer =
+            (endpoint.method === 'POST' && unsupportedBody(request.headers)) ||
+            (await endpoint.handle({ headers: request.headers, body: request.body, request }));
           return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
         },
       });
@@ -164,7 +211,7 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
     if (config === undefined || config === false) return;
     const methods = [routeOptions.method].flat().map((m) => String(m).toUpperCase());
     const label = `${methods.join(',')} ${routeOptions.url}`;
-    const route = new RouteCache<FastifyRequest>(cache, config, 'config.cache', label);
+    const route = new RouteCache<FastifyRequest>(cache, config, { where: 'config.cache', label });
     if (!methods.some((m) => route.route.methods.has(m))) {
       if (methods.length === 1 && methods[0] === 'HEAD') return; // the HEAD twin of a GET route caching GET only
       throw new ConfigError(
@@ -174,7 +221,7 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
       );
     }
     routes.push(route);
-    routeOptions.handler = cachedHandler(route, routeOptions.handler);
+    routeOptions.handler = cachedHandler(route, routeOptions.handler, routeOptions.url);
   });
   app.addHook('onSend', onSend);
   app.addHook('onClose', async () => {

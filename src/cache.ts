@@ -29,6 +29,12 @@ export interface WrapOptions<T> extends EntryOptions<T> {
   args?: readonly unknown[];
   /** Span name suffix: decorators pass `Class.method`, giving `infercache Class.method`. @default 'wrap' */
   spanName?: string;
+  /**
+   * @internal For adapters (HTTP routes): says why a computed value counts as a bypass rather than a miss (it must
+   * not be stored, e.g. a response whose `Vary` the route does not honour). Combine it with a `when` that refuses
+   * such values. @default none: every computation on a miss is a miss
+   */
+  bypassReason?: (value: unknown) => string | undefined;
 }
 
 const now = Date.now;
@@ -138,7 +144,7 @@ export class Cache {
     args: readonly unknown[] = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]),
   ): Promise<WrapOutcome<T>> {
     const entry = this.#entry(kind, options);
-    if (!this.enabled) return this.#bypass(entry, fn);
+    if (!this.enabled) return this.#bypass(entry, fn, 'disabled');
     let key: string;
     try {
       key = buildKey(this.#spec(entry.kind), keyParts);
@@ -148,7 +154,7 @@ export class Cache {
         `unkeyable:${entry.kind}`,
         `infercache: arguments of kind '${entry.kind}' cannot be keyed (${error.message}); calls bypass the cache`,
       );
-      return this.#bypass(entry, fn);
+      return this.#bypass(entry, fn, 'unkeyable');
     }
     return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
   }
@@ -217,6 +223,14 @@ export class Cache {
     return this.#stats.snapshot();
   }
 
+  /**
+   * @internal For adapters: counts a call of `kind` that bypassed the cache before reaching `wrap` (an HTTP request
+   * carrying credentials, a body that cannot be keyed, ...), with its reason, in `stats()` and the metrics.
+   */
+  recordBypass(kind: string, reason: string): void {
+    this.#stats.bypass(kind, reason);
+  }
+
   /** Zeroes the counters of `stats()`. */
   resetStats(): void {
     this.#stats.reset();
@@ -263,9 +277,9 @@ export class Cache {
     return spec;
   }
 
-  async #bypass<T>(entry: ResolvedEntry, fn: () => T | Promise<T>): Promise<WrapOutcome<T>> {
-    this.#stats.record(entry.kind, 'bypass');
-    return { value: await fn(), result: 'bypass', age: 0, tier: undefined };
+  async #bypass<T>(entry: ResolvedEntry, fn: () => T | Promise<T>, reason: string): Promise<WrapOutcome<T>> {
+    this.#stats.bypass(entry.kind, reason);
+    return { value: await fn(), result: 'bypass', age: 0, tier: undefined, reason };
   }
 
   #warnOnce(id: string, message: string): void {

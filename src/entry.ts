@@ -21,6 +21,8 @@ export interface ResolvedEntry {
   deserialize: ((bytes: Buffer) => unknown) | undefined;
   /** Cross-instance lease, when on. */
   lock: LockSettings | undefined;
+  /** Internal (`WrapOptions.bypassReason`): why a computed value counts as a bypass, or undefined for a miss. */
+  bypassReason: ((value: unknown) => string | undefined) | undefined;
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
@@ -97,5 +99,6 @@ export function resolveEntry(kind: string, options: EntryOptions<any>, where: st
     serialize,
     deserialize,
     lock: lockSettings(options.lock, `${where}.lock`),
+    bypassReason: fn((options as { bypassReason?: unknown }).bypassReason, `${where}.bypassReason`),
   };
 }

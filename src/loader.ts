@@ -20,6 +20,11 @@ export interface WrapOutcome<T> {
   /** Seconds since the value was computed (0 on a miss). */
   age: number;
   tier: 'memory' | 'redis' | undefined;
+  /**
+   * Why the call bypassed the cache (only with result `bypass`): `disabled`, `unkeyable`, `unavailable` (Redis could
+   * not be read), or the reason an adapter's `bypassReason` gave for a computed value.
+   */
+  reason?: string;
 }
 
 /** What the loader works with, all owned by the `Cache`. */
@@ -87,7 +92,7 @@ export class Loader {
       this.#telemetry.joined();
       return running.promise.then(
         (outcome) => {
-          this.#stats.joined(entry.kind, outcome.result, running.ms);
+          this.#stats.joined(entry.kind, outcome.result, running.ms, outcome.reason);
           return outcome;
         },
         (error: unknown) => {
@@ -190,10 +195,14 @@ export class Loader {
       this.#stats.record(entry.kind, 'error');
       throw error;
     }
-    const result = found.failed ? 'bypass' : 'miss';
-    this.#stats.record(entry.kind, result);
     flight.ms = computed.ms;
-    return { value: computed.value, result, age: 0, tier: undefined };
+    const reason = found.failed ? 'unavailable' : entry.bypassReason?.(computed.value);
+    if (reason === undefined) {
+      this.#stats.record(entry.kind, 'miss');
+      return { value: computed.value, result: 'miss', age: 0, tier: undefined };
+    }
+    this.#stats.bypass(entry.kind, reason);
+    return { value: computed.value, result: 'bypass', age: 0, tier: undefined, reason };
   }
 
   async #compute(

@@ -27,6 +27,12 @@ export interface KindStats {
   computeSeconds: number;
   /** Entries not stored because they were larger than `maxEntryBytes`. */
   oversize: number;
+  /**
+   * Bypasses by reason (they add up to `bypasses`): `disabled`, `unkeyable`, `unavailable` (Redis could not be
+   * read); for routes also `method`, `no-cache`, `authorization`, `cookie`, `body-type`, `unparsed-body`, `key`,
+   * `vary`.
+   */
+  bypassReasons: Record<string, number>;
 }
 
 /** Everything `stats()` returns. */
@@ -50,14 +56,21 @@ function empty(): KindStats {
     costSaved: 0,
     computeSeconds: 0,
     oversize: 0,
+    bypassReasons: {},
   };
 }
+
+/** The numeric counters of a kind, summed into the totals. */
+const COUNTERS = Object.keys(empty()).filter(
+  (k): k is Exclude<keyof KindStats, 'hitRate' | 'bypassReasons'> => k !== 'hitRate' && k !== 'bypassReasons',
+);
 
 const FIELD = { hit: 'hits', miss: 'misses', stale: 'stale', bypass: 'bypasses', error: 'failures' } as const;
 
 /** Told of every counted event, e.g. to turn them into OpenTelemetry metrics. */
 export interface StatsListener {
-  result(kind: string, result: CacheResult, savedSeconds: number, costSaved: number): void;
+  /** `reason` is given with `bypass` results only. */
+  result(kind: string, result: CacheResult, savedSeconds: number, costSaved: number, reason?: string): void;
   computed(kind: string, seconds: number): void;
   error(kind: string): void;
   stored(kind: string, bytes: number): void;
@@ -82,8 +95,8 @@ export class Stats {
     return s;
   }
 
-  /** Counts one call's result; `savedMs` is the compute time a hit avoided. */
-  record(kind: string, result: CacheResult, savedMs = 0): void {
+  /** Counts one call's result; `savedMs` is the compute time a hit avoided. Bypasses go through {@link bypass}. */
+  record(kind: string, result: Exclude<CacheResult, 'bypass'>, savedMs = 0): void {
     const s = this.#of(kind);
     s[FIELD[result]]++;
     s.total++;
@@ -93,19 +106,35 @@ export class Stats {
     this.#listener?.result(kind, result, savedMs > 0 ? savedMs / 1000 : 0, cost);
   }
 
+  /** Counts one call that did not use the cache, and why (`disabled`, `unavailable`, `authorization`, ...). */
+  bypass(kind: string, reason: string): void {
+    const s = this.#of(kind);
+    s.bypasses++;
+    s.total++;
+    s.bypassReasons[reason] = (s.bypassReasons[reason] ?? 0) + 1;
+    this.#listener?.result(kind, 'bypass', 0, 0, reason);
+  }
+
   /**
-   * Counts a call that shared another call's computation or read, with that call's result; `savedMs` is the compute
-   * time behind the value it got, which this call did not spend (0 when it failed).
+   * Counts a call that shared another call's computation or read, with that call's result (and, for a bypass, its
+   * reason); `savedMs` is the compute time behind the value it got, which this call did not spend (0 when it failed).
    */
-  joined(kind: string, result: CacheResult, savedMs: number): void {
+  joined(kind: string, result: CacheResult, savedMs: number, reason = 'unknown'): void {
     const s = this.#of(kind);
     s.joined++;
     s[FIELD[result]]++;
     s.total++;
+    if (result === 'bypass') s.bypassReasons[reason] = (s.bypassReasons[reason] ?? 0) + 1;
     if (savedMs > 0) s.timeSavedSeconds += savedMs / 1000;
     const cost = result === 'error' ? 0 : (this.#costPerCall[kind] ?? 0);
     s.costSaved += cost;
-    this.#listener?.result(kind, result, savedMs > 0 ? savedMs / 1000 : 0, cost);
+    this.#listener?.result(
+      kind,
+      result,
+      savedMs > 0 ? savedMs / 1000 : 0,
+      cost,
+      result === 'bypass' ? reason : undefined,
+    );
   }
 
   /** Adds compute time spent on a miss. */
@@ -135,9 +164,11 @@ export class Stats {
     const total = empty();
     const kinds: Record<string, KindStats> = {};
     for (const [kind, s] of this.#kinds) {
-      const copy = { ...s, hitRate: rate(s) };
-      kinds[kind] = copy;
-      for (const k of Object.keys(total) as Array<keyof KindStats>) if (k !== 'hitRate') total[k] += s[k];
+      kinds[kind] = { ...s, hitRate: rate(s), bypassReasons: { ...s.bypassReasons } };
+      for (const k of COUNTERS) total[k] += s[k];
+      for (const [reason, n] of Object.entries(s.bypassReasons)) {
+        total.bypassReasons[reason] = (total.bypassReasons[reason] ?? 0) + n;
+      }
     }
     total.hitRate = rate(total);
     return { ...total, kinds, since: this.#since.toISOString() };

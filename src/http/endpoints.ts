@@ -7,7 +7,7 @@ import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { ConfigError, UnavailableError } from '../errors.js';
 import { validateSegment } from '../keys.js';
 import { resolveAdmin, type AdminOptions } from './admin.js';
-import { pathOf } from './request.js';
+import { hasBody, isJsonType, mediaType, pathOf } from './request.js';
 import type { Cache } from '../cache.js';
 import type { WarmUpEntry } from '../warmup.js';
 
@@ -69,6 +69,17 @@ export function quote(value: string): string {
   const code = value.charCodeAt(QUOTED_CHARS - 1);
   const end = code >= 0xd800 && code <= 0xdbff ? QUOTED_CHARS - 1 : QUOTED_CHARS; // keep surrogate pairs whole
   return JSON.stringify(`${value.slice(0, end)}…`);
+}
+
+/**
+ * The 415 answer to a request announcing a body that is not JSON (`Content-Type` other than `application/json` or
+ * `application/*+json`), else `undefined`: the operational endpoints read JSON only, whatever the framework parses.
+ */
+export function unsupportedBody(headers: IncomingHttpHeaders): EndpointResponse | undefined {
+  if (!hasBody(headers)) return undefined;
+  const type = mediaType(headers);
+  if (isJsonType(type)) return undefined;
+  return errorResponse(415, `expected Content-Type: application/json, got ${type === null ? 'none' : quote(type)}`);
 }
 
 /** An error response in Fastify's shape: `{ statusCode, error, message }`. */

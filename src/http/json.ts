@@ -6,8 +6,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import { ENDPOINT_HEADERS, errorResponse, quote, type EndpointResponse } from './endpoints.js';
-import { hasBody, isJsonType, mediaType } from './request.js';
+import { ENDPOINT_HEADERS, errorResponse, quote, unsupportedBody, type EndpointResponse } from './endpoints.js';
+import { hasBody } from './request.js';
 
 /** A request body read by {@link readJsonBody}: the parsed value, or the error answer to send. */
 export type JsonBody = { ok: true; body: unknown } | { ok: false; answer: EndpointResponse };
@@ -60,9 +60,8 @@ export function readJsonBody(req: BodyRequest, limit: number): Promise<JsonBody>
   }
   const refuse = (status: number, message: string): Promise<JsonBody> =>
     drain(req).then(() => ({ ok: false, answer: errorResponse(status, message) }));
-  const type = mediaType(req.headers);
-  if (!isJsonType(type))
-    return refuse(415, `expected Content-Type: application/json, got ${type === null ? 'none' : quote(type)}`);
+  const unsupported = unsupportedBody(req.headers);
+  if (unsupported) return drain(req).then(() => ({ ok: false, answer: unsupported }));
   const charset = CHARSET.exec(req.headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
     return refuse(415, `unsupported charset ${quote(charset)}: send UTF-8`);

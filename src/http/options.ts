@@ -6,9 +6,10 @@ import { ConfigError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
 import { resolveEntry } from '../entry.js';
+import { didYouMean } from '../suggest.js';
 import type { MemoryOptions } from '../options.js';
 import type { WrapOptions } from '../cache.js';
-import { isShareable, type CachedResponse, type StoredResponse, viewOf } from './response.js';
+import { VARIES, isShareable, type CachedResponse, type StoredResponse, viewOf } from './response.js';
 
 /** HTTP methods whose responses can be cached. */
 export type CacheableMethod = 'GET' | 'HEAD' | 'POST';
@@ -75,19 +76,20 @@ export const ROUTE_DEFAULTS = {
 
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const KNOWN = new Set([
-  'kind',
-  'ttl',
-  'key',
-  'tags',
-  'methods',
-  'vary',
-  'public',
-  'allowNoCache',
-  'staleWhileRevalidate',
-  'memory',
-  'headers',
-]);
+/** Every route option, derived from the type: adding an option to `RouteCacheOptions` without it does not compile. */
+const KNOWN: readonly string[] = Object.keys({
+  kind: true,
+  ttl: true,
+  key: true,
+  tags: true,
+  methods: true,
+  vary: true,
+  public: true,
+  allowNoCache: true,
+  staleWhileRevalidate: true,
+  memory: true,
+  headers: true,
+} satisfies Record<keyof RouteCacheOptions, true>);
 
 function headerList(value: unknown, setting: string): string[] {
   if (value === undefined) return [];
@@ -130,7 +132,12 @@ function resolve<Req>(options: RouteCacheOptions<Req> | true, where: string, rou
     throw new ConfigError(where, 'expected true or an object of route cache options');
   }
   for (const name of Object.keys(o)) {
-    if (!KNOWN.has(name)) throw new ConfigError(`${where}.${name}`, 'unknown option');
+    if (!KNOWN.includes(name)) {
+      throw new ConfigError(
+        `${where}.${name}`,
+        `unknown option '${name}'${didYouMean(name, KNOWN) || `; known options: ${KNOWN.join(', ')}`}`,
+      );
+    }
   }
   const kind = validateSegment(o.kind ?? ROUTE_DEFAULTS.kind, `${where}.kind`);
   const methodList = o.methods ?? ROUTE_DEFAULTS.methods;
@@ -168,6 +175,8 @@ function resolve<Req>(options: RouteCacheOptions<Req> | true, where: string, rou
   };
 }
 
+const varyBypass = (value: unknown): string | undefined => (value === VARIES ? 'vary' : undefined);
+
 /**
  * Turns route options into the entry options of `wrapDetailed`, checked once with the core's validator. The span of
  * each lookup is `infercache route <METHOD> <path>` when the framework tells the route, else `infercache route <kind>`.
@@ -178,7 +187,13 @@ function entryOptions<Req>(
   where: string,
   route?: string,
 ): WrapOptions<unknown> {
-  const entry: WrapOptions<unknown> = { kind, when: isShareable, spanName: `route ${route ?? kind}` };
+  const entry: WrapOptions<unknown> = {
+    kind,
+    when: isShareable,
+    spanName: `route ${route ?? kind}`,
+    // a response whose Vary the route does not honour is not stored (`when`), and its request counts as a bypass
+    bypassReason: varyBypass,
+  };
   const { ttl, tags } = o;
   if (typeof ttl === 'function') entry.ttl = (args, result) => ttl(args[0] as Req, viewOf(result as StoredResponse));
   else if (ttl !== undefined) entry.ttl = ttl;

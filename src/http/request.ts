@@ -12,6 +12,11 @@ export interface RequestView {
   method: string;
   /** Path and query as received (`/predict?x=1`), including any mount prefix. */
   url: string;
+  /**
+   * The route's path pattern (`/chargers/:id/status`), which scopes what a route `key` returns: two routes never
+   * share an entry through equal keys. Only read when the route has a `key`.
+   */
+  owner: string;
   headers: IncomingHttpHeaders;
   /**
    * Body as the framework's JSON parser left it: `undefined` when it did not parse one (an adapter passes
@@ -22,12 +27,30 @@ export interface RequestView {
 
 /**
  * Why a request does not use the cache. `unparsed-body`: a JSON body no parser read; `body-type`: a body that is
- * not JSON (an upload, a form), which only a route `key` can key.
+ * not JSON (an upload, a form), which only a route `key` can key; `key`: the route's `key` threw or returned nothing
+ * to key by.
  */
 export type BypassReason = 'method' | 'no-cache' | 'authorization' | 'cookie' | 'unparsed-body' | 'body-type' | 'key';
 
-/** A request's key parts, or why it bypasses the cache. */
-export type KeyResult = { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown };
+/**
+ * A request's key parts, or why it bypasses the cache. With reason `key`, `error` is what the key function threw,
+ * or `empty` what it returned instead of a key (`undefined`, `null`, `''`, `NaN`).
+ */
+export type KeyResult =
+  { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown; empty?: { value: unknown } };
+
+/** What a route `key` may not return: it names no request (`undefined`, `null`, `''`, `NaN`). */
+function isEmptyKey(value: unknown): boolean {
+  return value === undefined || value === null || value === '' || (typeof value === 'number' && Number.isNaN(value));
+}
+
+/**
+ * What a route `key` returned, scoped to its route: `${owner}#${id}` for a string or number (readable in
+ * redis-cli, e.g. `/chargers/:id/status#CHG_001`; `#` cannot appear in a URL path), else `[owner, value]` (hashed).
+ */
+export function scopedKey(owner: string, value: unknown): unknown {
+  return typeof value === 'string' || typeof value === 'number' ? `${owner}#${value}` : [owner, value];
+}
 
 const NO_CACHE = /(?:^|,)\s*no-cache\s*(?:$|,)/i;
 
@@ -73,7 +96,8 @@ export function isJsonType(type: string | null): boolean {
  * Key parts of a request for a route: by default `[method, path, sorted query]`, plus the media type and the
  * parsed JSON body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A POST
  * body that is not JSON (an upload, a form) or that no parser read bypasses: only a route `key` can key it. A
- * route's `key(request)` replaces all that; HEAD is kept apart from GET; the values of `vary` headers are appended.
+ * route's `key(request)` replaces all that, scoped to the route ({@link scopedKey}); one that returns nothing to key
+ * by bypasses; HEAD is kept apart from GET; the values of `vary` headers are appended.
  */
 export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, raw: Req): KeyResult {
   const method = view.method;
@@ -91,11 +115,14 @@ export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, ra
   }
   let parts: unknown;
   if (route.key) {
+    let value: unknown;
     try {
-      parts = route.key(raw);
+      value = route.key(raw);
     } catch (error) {
       return { ok: false, reason: 'key', error };
     }
+    if (isEmptyKey(value)) return { ok: false, reason: 'key', empty: { value } };
+    parts = scopedKey(view.owner, value);
     if (method === 'HEAD') parts = ['HEAD', parts];
   } else if (method === 'POST') {
     const type = mediaType(h);

@@ -31,6 +31,13 @@ export const X_CACHE = 'x-cache';
 export const NOT_SHARED: object = Object.freeze({ notShared: true });
 
 /**
+ * Value a computation resolves with when its response names in `Vary` a request header the route does not vary on
+ * (or `*`): like NOT_SHARED it is never stored and waiting requests run their own handler, and the request counts
+ * as a bypass with reason `vary`.
+ */
+export const VARIES: object = Object.freeze({ notShared: true, reason: 'vary' });
+
+/**
  * Response headers stored with the body: the representation's own headers. Everything else (Date, Connection,
  * Content-Length, Set-Cookie, per-request ids) is left out; a route adds more with its `headers` option.
  */
@@ -79,8 +86,8 @@ const LENGTH = /^\d+$/;
 
 /**
  * The stored form of a response, or `undefined` when it must not be stored: a status outside 2xx (or 206), a
- * `Set-Cookie`, `Cache-Control: no-store | private | no-cache`, `Vary: *`, a `Content-Encoding` the route does not
- * vary on (`accept-encoding`), or a body above `maxBytes`. The response to a HEAD request (`head`) may come without
+ * `Set-Cookie`, `Cache-Control: no-store | private | no-cache`, a `Content-Encoding` the route does not vary on
+ * (`accept-encoding`), or a body above `maxBytes`. Its `Vary` is checked apart ({@link unhonouredVary}). The response to a HEAD request (`head`) may come without
  * its body (Express sends none): its `Content-Length`, the GET's, is stored with it.
  */
 export function toStored(
@@ -98,13 +105,6 @@ export function toStored(
     const name = rawName.toLowerCase();
     if (name === 'set-cookie') return undefined;
     if (name === 'cache-control' && NO_STORE.test(String(value))) return undefined;
-    if (
-      name === 'vary' &&
-      String(value)
-        .split(',')
-        .some((v) => v.trim() === '*')
-    )
-      return undefined;
     if (name === 'content-encoding' && !policy.vary.includes('accept-encoding')) return undefined;
     if (name === 'content-length') {
       if (head && LENGTH.test(String(value))) h.push([name, String(value)]);
@@ -114,6 +114,25 @@ export function toStored(
     h.push([name, Array.isArray(value) ? value.map(String) : String(value)]);
   }
   return { v: 1, s: status, h, b: body };
+}
+
+/**
+ * The first request header a stored response's `Vary` names that the route does not vary on (`vary`, lower-case),
+ * or `'*'`, or `undefined` when the route honours them all: such a response must not be replayed to other requests.
+ * `Accept-Encoding` is honoured anyway: a stored response has no `Content-Encoding` unless the route varies on it,
+ * and an unencoded body suits every request.
+ */
+export function unhonouredVary(stored: StoredResponse, vary: readonly string[]): string | undefined {
+  for (const [name, value] of stored.h) {
+    if (name !== 'vary') continue;
+    for (const part of Array.isArray(value) ? value : [value]) {
+      for (const raw of String(part).split(',')) {
+        const header = raw.trim().toLowerCase();
+        if (header === '*' || (header && header !== 'accept-encoding' && !vary.includes(header))) return header;
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Merges the route's `vary` headers into a response's `Vary` value. */

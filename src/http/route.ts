@@ -4,15 +4,19 @@
  * response). Both the Fastify plugin and the Express middleware are thin layers over this.
  */
 import { hashArgs } from '../keys.js';
+import { UnkeyableError } from '../errors.js';
 import { Flights, type Asked, type Asker } from './flights.js';
 import { resolveRouteOptions, type ResolvedRoute, type RouteCacheOptions } from './options.js';
-import { requestKey, type KeyResult, type RequestView } from './request.js';
+import { requestKey, type BypassReason, type KeyResult, type RequestView } from './request.js';
+import { isNotModified } from './conditional.js';
 import {
   NOT_SHARED,
+  VARIES,
   X_CACHE,
   isStoredResponse,
   replayHeaders,
   toStored,
+  unhonouredVary,
   type OutgoingHeaders,
   type StorePolicy,
   type XCache,
@@ -45,6 +49,11 @@ export type RouteDecision =
       headers: Array<[string, string | string[]]>;
       /** The stored body: not sent to a HEAD request. */
       body: Buffer;
+      /**
+       * The request is conditional and matches the stored `ETag` / `Last-Modified` (GET and HEAD only): answer
+       * `304 Not Modified` with these headers minus `Content-Type` and `Content-Length`, and no body.
+       */
+      notModified: boolean;
     }
   | { replay: false; headers: Array<[string, string]>; capture: Capture | undefined };
 
@@ -73,6 +82,29 @@ function xCacheOf(asker: Asker | undefined): Promise<XCache> {
 /** Longest wait of a refresh for a request to compute it. */
 const MAX_PENDING_MS = 30_000;
 
+/** Where a route is declared, for its messages. */
+export interface RouteSite {
+  /** The option's name in errors: `config.cache` (Fastify), `cacheRoute` (Express). */
+  where: string;
+  /** The route, when known when it is declared (Fastify: `GET /a/:id`); else named per request by its owner. */
+  label?: string;
+  /**
+   * Warn (once per route and method) when a request's method is not among the cached methods: for adapters that
+   * cannot check it when the route is declared (Express). @default false
+   */
+  warnMethods?: boolean;
+}
+
+/** Why a route `key` gave nothing usable, for messages. */
+function describeKeyProblem(key: Extract<KeyResult, { ok: false }>): string {
+  if (key.empty) {
+    const value = key.empty.value;
+    const shown = typeof value === 'number' ? 'NaN' : value === '' ? "''" : String(value);
+    return `its key function returned ${shown}`;
+  }
+  return `its key function threw (${(key.error as Error)?.message ?? String(key.error)})`;
+}
+
 /** One cached route: its validated options, and the requests computing its entries. */
 export class RouteCache<Req = unknown> {
   /** Validated options. */
@@ -82,30 +114,30 @@ export class RouteCache<Req = unknown> {
   readonly #policy: StorePolicy;
   readonly #bypass: RouteDecision;
   readonly #uncachedMiss: RouteDecision;
-  readonly #label: string;
+  readonly #site: RouteSite;
   readonly #warned = new Set<string>();
 
-  /** Validates `options` (ConfigError naming `where`, e.g. `config.cache`); `label` names the route in messages. */
-  constructor(cache: Cache, options: RouteCacheOptions<Req> | true, where: string, label?: string) {
-    if (typeof cache?.wrapDetailed !== 'function') throw new TypeError(`infercache: ${where} needs a Cache`);
+  /** Validates `options` (ConfigError naming `site.where`, e.g. `config.cache`, and the route when known). */
+  constructor(cache: Cache, options: RouteCacheOptions<Req> | true, site: RouteSite) {
+    if (typeof cache?.wrapDetailed !== 'function') throw new TypeError(`infercache: ${site.where} needs a Cache`);
     this.#cache = cache;
-    this.route = resolveRouteOptions(options, where, label);
-    this.#label = label ?? where;
+    this.#site = site;
+    this.route = resolveRouteOptions(options, site.where, site.label);
     this.#flights = new Flights(Math.min(MAX_PENDING_MS, Math.max(1000, this.route.staleMs)));
     this.#policy = { headers: this.route.headers, vary: this.route.vary, maxBytes: cache.settings.maxEntryBytes };
     this.#bypass = { replay: false, headers: this.#runHeaders('BYPASS'), capture: undefined };
     this.#uncachedMiss = { replay: false, headers: this.#runHeaders('MISS'), capture: undefined };
   }
 
-  /** Looks the request up; never rejects because of the cache (an unusable cache means BYPASS). */
+  /**
+   * Looks the request up. Never rejects because of the cache (an unusable cache means BYPASS); rejects when the
+   * route's `key` gives nothing to key by (or throws) and the cache is `strict`.
+   */
   async handle(view: RequestView, raw: Req): Promise<RouteDecision> {
     const cache = this.#cache;
-    if (!cache.enabled) return this.#bypass;
+    if (!cache.enabled) return this.#bypassFor('disabled');
     const key = requestKey(this.route, view, raw);
-    if (!key.ok) {
-      this.#noteBypass(key, view);
-      return this.#bypass;
-    }
+    if (!key.ok) return this.#refuse(key, view);
     // Readable ids (a route `key` returning a string or number) go to the cache as they are; anything else is
     // hashed once here, and the digest is both the flight id and the key's discriminator (the cache hashes the
     // short digest again, instead of the whole body).
@@ -118,15 +150,14 @@ export class RouteCache<Req = unknown> {
       try {
         discriminator = id = hashArgs(parts);
       } catch (error) {
-        this.#warn('unkeyable', `its key parts cannot be hashed (${(error as Error).message}); requests bypass`);
-        return this.#bypass;
+        return this.#unkeyable(error as Error, view);
       }
     }
     const flights = this.#flights;
     const head = view.method === 'HEAD';
     const asker: Asker = { outcome: undefined };
     const waiter = flights.enter(id);
-    if (waiter.asked) return this.#compute(waiter.asked, head);
+    if (waiter.asked) return this.#compute(waiter.asked, head, view);
     const outcome = cache.wrapDetailed(this.route.kind, discriminator, () => flights.ask(id, asker), this.route.entry, [
       raw,
     ]);
@@ -135,12 +166,12 @@ export class RouteCache<Req = unknown> {
     try {
       served = await Promise.race([outcome, waiter.assigned.then(() => undefined)]);
     } catch (error) {
-      this.#warn('lookup', `a lookup failed (${(error as Error).message}); the request runs uncached`);
+      this.#warn('lookup', view, `a lookup failed (${(error as Error).message}); the request runs uncached`);
     }
     flights.leave(waiter);
     if (waiter.asked) {
       outcome.catch(() => {});
-      return this.#compute(waiter.asked, head);
+      return this.#compute(waiter.asked, head, view);
     }
     if (!served) return this.#bypass;
     const value = served.value;
@@ -149,7 +180,8 @@ export class RouteCache<Req = unknown> {
     if (!isStoredResponse(value)) return value === NOT_SHARED && xCache === 'MISS' ? this.#uncachedMiss : this.#bypass;
     const headers = replayHeaders(value, xCache, served.age, this.route.vary, head);
     const body = Buffer.isBuffer(value.b) ? value.b : Buffer.from(value.b.buffer, value.b.byteOffset, value.b.length);
-    return { replay: true, status: value.s, headers, body };
+    const notModified = (head || view.method === 'GET') && isNotModified(view.headers, value.h);
+    return { replay: true, status: value.s, headers, body, notModified };
   }
 
   /** Gives up computations no request has taken (call when the app closes). */
@@ -157,15 +189,27 @@ export class RouteCache<Req = unknown> {
     this.#flights.close();
   }
 
-  #compute(asked: Asked, head: boolean): RouteDecision {
+  #compute(asked: Asked, head: boolean, view: RequestView): RouteDecision {
     const flights = this.#flights;
     const policy = this.#policy;
     const capture: Capture = {
       maxBytes: policy.maxBytes,
       xCache: xCacheOf(asked.asker),
-      finish(status, headers, body) {
+      finish: (status, headers, body) => {
         const stored = body === undefined ? undefined : toStored(status, headers, body, policy, head);
-        flights.complete(asked, stored ?? NOT_SHARED);
+        const varied = stored && unhonouredVary(stored, policy.vary);
+        if (varied) {
+          this.#warn(
+            `vary:${varied}`,
+            view,
+            `a response says Vary: ${varied}, a request header the route does not vary on, so it is not stored ` +
+              `(it would be replayed to requests with another ${varied}); ` +
+              (varied === '*'
+                ? 'a response that varies on everything cannot be cached'
+                : `add it to the route's vary option (vary: ['${varied}']) to cache one response per value`),
+          );
+        }
+        flights.complete(asked, varied ? VARIES : (stored ?? NOT_SHARED));
       },
       abort() {
         flights.complete(asked, NOT_SHARED);
@@ -180,27 +224,84 @@ export class RouteCache<Req = unknown> {
     return headers;
   }
 
-  #noteBypass(key: Extract<KeyResult, { ok: false }>, view: RequestView): void {
+  /** Counts a request that does not use the cache, with its reason, and says BYPASS. */
+  #bypassFor(reason: BypassReason | 'disabled' | 'unkeyable'): RouteDecision {
+    this.#cache.recordBypass(this.route.kind, reason);
+    return this.#bypass;
+  }
+
+  /** A request the route cannot key: warned once, counted, BYPASS (or thrown when the cache is strict). */
+  #refuse(key: Extract<KeyResult, { ok: false }>, view: RequestView): RouteDecision {
+    const method = view.method;
     if (key.reason === 'unparsed-body') {
       this.#warn(
         'unparsed-body',
-        `a ${view.method} request has a body the framework did not parse, so it cannot be keyed and bypasses the ` +
+        view,
+        `a ${method} request has a body the framework did not parse, so it cannot be keyed and bypasses the ` +
           'cache (Express: mount express.json() before cacheRoute)',
       );
     } else if (key.reason === 'body-type') {
       this.#warn(
         'body-type',
-        `a ${view.method} request has a body that is not JSON (an upload, a form), so it bypasses the cache: only ` +
+        view,
+        `a ${method} request has a body that is not JSON (an upload, a form), so it bypasses the cache: only ` +
           'JSON bodies are keyed; give the route a key function to cache such requests',
       );
     } else if (key.reason === 'key') {
-      this.#warn('key', `its key function threw (${(key.error as Error)?.message}); requests bypass`);
+      const problem = describeKeyProblem(key);
+      if (this.#cache.settings.strict) {
+        if (key.error !== undefined) throw key.error;
+        throw new UnkeyableError(`infercache: route ${this.#labelOf(view)}: ${problem}, which cannot key a request`);
+      }
+      this.#warn(
+        key.empty ? 'key-empty' : 'key-threw',
+        view,
+        `${problem}, so requests it gives no key for bypass the cache (they never share an entry)`,
+      );
+    } else if (key.reason === 'method' && this.#site.warnMethods) {
+      this.#warnMethod(view);
     }
+    return this.#bypassFor(key.reason);
   }
 
-  #warn(id: string, message: string): void {
-    if (this.#warned.has(id)) return;
-    this.#warned.add(id);
-    this.#cache.settings.logger?.warn(`infercache: route ${this.#label}: ${message}`);
+  #unkeyable(error: Error, view: RequestView): RouteDecision {
+    if (!this.route.key) {
+      this.#warn('unkeyable', view, `its key parts cannot be hashed (${error.message}); requests bypass the cache`);
+      return this.#bypassFor('unkeyable');
+    }
+    const problem = `its key function returned something that cannot be keyed (${error.message})`;
+    if (this.#cache.settings.strict) {
+      throw new UnkeyableError(`infercache: route ${this.#labelOf(view)}: ${problem}`, { cause: error });
+    }
+    this.#warn('key-unkeyable', view, `${problem}; such requests bypass the cache`);
+    return this.#bypassFor('key');
+  }
+
+  #warnMethod(view: RequestView): void {
+    const method = view.method;
+    const cached = this.route.methods;
+    if (method === 'HEAD' && cached.has('GET')) return; // the HEAD of a route caching GET only: as asked
+    const list = [...cached].join(', ');
+    const fix =
+      method === 'POST'
+        ? "add it to the route's methods: cacheRoute(cache, { methods: ['POST'] })"
+        : `${method} responses are never cached (only GET, HEAD and POST are): remove cacheRoute from this route`;
+    this.#warn(
+      `method:${method}`,
+      view,
+      `${method} requests bypass the cache: ${method} is not among the cached methods (${list}); ${fix}`,
+    );
+  }
+
+  #labelOf(view: RequestView): string {
+    return this.#site.label ?? `${view.method} ${view.owner}`;
+  }
+
+  /** Warns once per route (per owner, for a middleware serving several) and `id`. */
+  #warn(id: string, view: RequestView, message: string): void {
+    const once = this.#site.label === undefined ? `${id} ${view.owner}` : id;
+    if (this.#warned.has(once)) return;
+    this.#warned.add(once);
+    this.#cache.settings.logger?.warn(`infercache: route ${this.#labelOf(view)}: ${message}`);
   }
 }

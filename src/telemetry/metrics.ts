@@ -22,12 +22,17 @@ export class StatsMetrics implements StatsListener {
     this.#current = current;
   }
 
-  /** Counts one served call (from `Stats`): requests, time saved and cost saved. */
-  result(kind: string, result: CacheResult, savedSeconds: number, costSaved: number): void {
+  /** Counts one served call (from `Stats`): requests (a bypass with its reason), time saved and cost saved. */
+  result(kind: string, result: CacheResult, savedSeconds: number, costSaved: number, reason?: string): void {
     const m = this.#current();
     if (!m) return;
     try {
-      m.requests.add(1, { [C.ATTR_KIND]: kind, [C.ATTR_RESULT]: result });
+      m.requests.add(
+        1,
+        reason === undefined
+          ? { [C.ATTR_KIND]: kind, [C.ATTR_RESULT]: result }
+          : { [C.ATTR_KIND]: kind, [C.ATTR_RESULT]: result, [C.ATTR_BYPASS_REASON]: reason },
+      );
       if (savedSeconds > 0) m.timeSaved.add(savedSeconds, { [C.ATTR_KIND]: kind });
       if (costSaved > 0) m.costSaved.add(costSaved, { [C.ATTR_KIND]: kind });
     } catch (error) {

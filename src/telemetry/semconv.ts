@@ -22,6 +22,12 @@ export const SPAN_REFRESH = 'infercache refresh';
 export const ATTR_KIND = 'infercache.kind';
 /** `hit | miss | stale | bypass | error`. */
 export const ATTR_RESULT = 'infercache.result';
+/**
+ * Why a call bypassed the cache, on `infercache.requests` with result `bypass` only: `disabled`, `unkeyable`,
+ * `unavailable`; for routes also `method`, `no-cache`, `authorization`, `cookie`, `body-type`, `unparsed-body`,
+ * `key`, `vary`.
+ */
+export const ATTR_BYPASS_REASON = 'infercache.bypass.reason';
 /** Tier that served a hit: `memory | redis`. */
 export const ATTR_TIER = 'infercache.tier';
 /** Encoded size in bytes of the entry read from Redis. */

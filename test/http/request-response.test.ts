@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { ConfigError } from '../../src/index.js';
 import { resolveRouteOptions } from '../../src/http/options.js';
 import { requestKey, sortedQuery, type RequestView } from '../../src/http/request.js';
-import { mergeVary, replayHeaders, toStored, type StorePolicy } from '../../src/http/response.js';
+import { mergeVary, replayHeaders, toStored, unhonouredVary, type StorePolicy } from '../../src/http/response.js';
+import { isNotModified } from '../../src/http/conditional.js';
 import { bearerToken, resolveAdmin } from '../../src/http/admin.js';
 import { normalisePrefix, parseTarget } from '../../src/http/endpoints.js';
 
@@ -12,6 +13,7 @@ const view = (over: Partial<RequestView> = {}): RequestView => ({
   url: '/predict',
   headers: {},
   body: undefined,
+  owner: '/predict',
   ...over,
 });
 const route = (options = {}) => resolveRouteOptions(options, 'route');
@@ -77,7 +79,10 @@ describe('src/http: request keys', () => {
     const empty = requestKey(r, view({ method: 'POST', body: {} }), null);
     expect(empty).to.deep.equal({ ok: true, parts: ['POST', '/predict', [], null, null] });
     const keyed = route({ methods: ['POST'], key: () => 'image-1' });
-    expect(requestKey(keyed, post('application/octet-stream', {}), null)).to.deep.equal({ ok: true, parts: 'image-1' });
+    expect(requestKey(keyed, post('application/octet-stream', {}), null)).to.deep.equal({
+      ok: true,
+      parts: '/predict#image-1',
+    });
   });
 
   it('applies the credential rule: Authorization and Cookie bypass unless varied on or public', () => {
@@ -105,12 +110,22 @@ describe('src/http: request keys', () => {
     ).to.equal(true);
   });
 
-  it('uses a route key as is, keeps HEAD apart, and reports a key function that throws', () => {
-    const r = route({ key: (req: { id: string }) => req.id });
-    expect(requestKey(r, view(), { id: 'CHG_001' })).to.deep.equal({ ok: true, parts: 'CHG_001' });
-    expect(requestKey(r, view({ method: 'HEAD' }), { id: 'CHG_001' })).to.deep.equal({
+  it('scopes a route key to its route, keeps HEAD apart, and reports a key function that throws', () => {
+    const r = route({ key: (req: { id: unknown }) => req.id });
+    const owned = view({ owner: '/chargers/:id/status' });
+    expect(requestKey(r, owned, { id: 'CHG_001' })).to.deep.equal({ ok: true, parts: '/chargers/:id/status#CHG_001' });
+    expect(requestKey(r, owned, { id: 7 })).to.deep.equal({ ok: true, parts: '/chargers/:id/status#7' });
+    expect(requestKey(r, owned, { id: { a: 1 } })).to.deep.equal({
       ok: true,
-      parts: ['HEAD', 'CHG_001'],
+      parts: ['/chargers/:id/status', { a: 1 }],
+    });
+    expect(requestKey(r, view({ owner: '/other/:id' }), { id: 'CHG_001' })).to.deep.equal({
+      ok: true,
+      parts: '/other/:id#CHG_001',
+    });
+    expect(requestKey(r, view({ method: 'HEAD', owner: '/c' }), { id: 'CHG_001' })).to.deep.equal({
+      ok: true,
+      parts: ['HEAD', '/c#CHG_001'],
     });
     const failing = route({
       key: () => {
@@ -119,6 +134,16 @@ describe('src/http: request keys', () => {
     });
     expect(requestKey(failing, view(), null)).to.include({ ok: false, reason: 'key' });
     expect(requestKey(route(), view({ method: 'POST' }), null)).to.include({ reason: 'method' });
+  });
+
+  it('bypasses a request whose route key returns undefined, null, an empty string or NaN', () => {
+    const r = route({ key: (req: { id: unknown }) => req.id });
+    for (const id of [undefined, null, '', NaN]) {
+      const key = requestKey(r, view(), { id });
+      expect(key, String(id)).to.deep.include({ ok: false, reason: 'key' });
+      expect(key, String(id)).to.have.deep.property('empty', { value: id });
+    }
+    for (const id of [0, false, 'x', []]) expect(requestKey(r, view(), { id }).ok, String(id)).to.equal(true);
   });
 });
 
@@ -147,14 +172,13 @@ describe('src/http: what is stored and replayed', () => {
       expect(toStored(status, {}, body, policy), String(status)).to.equal(undefined);
   });
 
-  it('refuses cookies, no-store, private, no-cache, Vary: *, unvaried encodings and large bodies', () => {
+  it('refuses cookies, no-store, private, no-cache, unvaried encodings and large bodies', () => {
     const refused = [
       { 'set-cookie': ['a=1'] },
       { 'cache-control': 'public, no-store' },
       { 'cache-control': 'private' },
       { 'cache-control': 'no-cache' },
       { 'cache-control': 'private="x"' },
-      { vary: 'accept, *' },
       { 'content-encoding': 'gzip' },
     ];
     for (const headers of refused)
@@ -164,6 +188,18 @@ describe('src/http: what is stored and replayed', () => {
       undefined,
     );
     expect(toStored(200, {}, Buffer.alloc(1025), policy)).to.equal(undefined);
+  });
+
+  it("finds the request headers a response's Vary names that the route does not vary on", () => {
+    const vary = (value: string | string[], on: string[] = []) =>
+      unhonouredVary(toStored(200, { vary: value }, body, policy)!, on);
+    expect(vary('X-Units')).to.equal('x-units');
+    expect(vary('X-Units', ['x-units'])).to.equal(undefined);
+    expect(vary('accept, *', ['accept'])).to.equal('*');
+    expect(vary('*', ['*'])).to.equal('*');
+    expect(vary(['Accept-Language', 'Accept'], ['accept-language'])).to.equal('accept');
+    expect(vary('Accept-Encoding')).to.equal(undefined); // an unencoded body suits every request
+    expect(unhonouredVary(toStored(200, {}, body, policy)!, [])).to.equal(undefined);
   });
 
   it('stores the Content-Length of a HEAD response only, and a HEAD replay announces it', () => {
@@ -197,6 +233,27 @@ describe('src/http: what is stored and replayed', () => {
   });
 });
 
+describe('src/http: conditional requests', () => {
+  const stored: Array<[string, string]> = [
+    ['etag', '"v1"'],
+    ['last-modified', 'Tue, 01 Jul 2025 10:00:00 GMT'],
+  ];
+  it('matches If-None-Match against the stored ETag, weakly, and If-Modified-Since against Last-Modified', () => {
+    expect(isNotModified({}, stored)).to.equal(false);
+    expect(isNotModified({ 'if-none-match': '"v1"' }, stored)).to.equal(true);
+    expect(isNotModified({ 'if-none-match': '"v0", W/"v1"' }, stored)).to.equal(true);
+    expect(isNotModified({ 'if-none-match': '*' }, stored)).to.equal(true);
+    expect(isNotModified({ 'if-none-match': '"v2"' }, stored)).to.equal(false);
+    expect(isNotModified({ 'if-none-match': '"v1"' }, [])).to.equal(false);
+    expect(isNotModified({ 'if-modified-since': 'Tue, 01 Jul 2025 10:00:00 GMT' }, stored)).to.equal(true);
+    expect(isNotModified({ 'if-modified-since': 'Wed, 02 Jul 2025 10:00:00 GMT' }, stored)).to.equal(true);
+    expect(isNotModified({ 'if-modified-since': 'Mon, 30 Jun 2025 10:00:00 GMT' }, stored)).to.equal(false);
+    expect(isNotModified({ 'if-modified-since': 'not a date' }, stored)).to.equal(false);
+    expect(isNotModified({ 'if-modified-since': 'Wed, 02 Jul 2025 10:00:00 GMT' }, [])).to.equal(false);
+    expect(isNotModified({ 'if-none-match': '"v1"', 'cache-control': 'no-cache' }, stored)).to.equal(false);
+  });
+});
+
 describe('src/http: options and admin', () => {
   it('validates route options once, naming the option and the route', () => {
     const bad: Array<[object, string]> = [
@@ -219,6 +276,21 @@ describe('src/http: options and admin', () => {
     }
     expect(() => resolveRouteOptions(null as never, 'route')).to.throw(ConfigError);
     expect(resolveRouteOptions(true, 'route').methods).to.deep.equal(new Set(['GET', 'HEAD']));
+  });
+
+  it("rejects an unknown route option with the nearest known one: unknown option 'ttll', did you mean 'ttl'?", () => {
+    expect(() => resolveRouteOptions({ ttll: '5m' } as never, 'config.cache', 'GET /x'))
+      .to.throw(ConfigError, "unknown option 'ttll'; did you mean 'ttl'? (route GET /x)")
+      .with.property('setting', 'config.cache.ttll');
+    expect(() => resolveRouteOptions({ allownocache: true } as never, 'cacheRoute')).to.throw(
+      ConfigError,
+      "did you mean 'allowNoCache'?",
+    );
+    // nothing close: the known options are listed
+    expect(() => resolveRouteOptions({ expiry: '5m' } as never, 'cacheRoute')).to.throw(
+      ConfigError,
+      "unknown option 'expiry'; known options: kind, ttl, key, tags, methods, vary, public, allowNoCache",
+    );
   });
 
   it('gives one stable entry options object per route', () => {

@@ -162,11 +162,13 @@ for (const [framework, harness] of Object.entries(harnesses)) {
       expect((await call('POST', '/cache/invalidate', { body: '{"all":true}', headers: charset })).status).to.equal(
         200,
       );
-      const form = { ...auth, 'content-type': 'application/x-www-form-urlencoded' };
-      const unsupported = await call('POST', '/cache/invalidate', { body: 'all=true', headers: form });
-      expect(unsupported.status).to.equal(415);
-      expect(unsupported.body.error).to.equal('Unsupported Media Type');
-      expect(unsupported.body.message).to.be.a('string').with.length.above(0);
+      for (const type of ['application/x-www-form-urlencoded', 'text/plain', 'text/plain; charset=utf-8']) {
+        const headers = { ...auth, 'content-type': type };
+        const unsupported = await call('POST', '/cache/invalidate', { body: '{"all":true}', headers });
+        expect(unsupported.status, type).to.equal(415);
+        expect(unsupported.body.error, type).to.equal('Unsupported Media Type');
+        expect(unsupported.body.message, type).to.be.a('string').with.length.above(0);
+      }
       const tags = Array.from({ length: 70_000 }, (_, i) => `region:${i}-abcdef`); // about 1.3 MB of JSON
       const large = await call('POST', '/cache/invalidate', { body: JSON.stringify({ tags }), headers: auth });
       expect(large.status).to.equal(413);

@@ -53,6 +53,33 @@ for (const [label, express] of EXPRESS_VERSIONS) {
       expect((await request(app).get('/api/v1/cache/stats')).status).to.equal(404);
     });
 
+    it("serves /cache/stats when mounted at its prefix, app.use('/cache', ...), as when mounted without a path", async () => {
+      const cache = testCache();
+      const idiomatic = express();
+      idiomatic.use('/cache', cacheRouter(cache, { admin: { token: TOKEN } }));
+      idiomatic.get('/cache/mine', (_req, res) => void res.json({ mine: true }));
+      expect((await request(idiomatic).get('/cache/stats')).status).to.equal(200);
+      expect((await request(idiomatic).get('/CACHE/health')).body.status).to.equal('healthy');
+      const invalidated = await request(idiomatic).post('/cache/invalidate').set(auth).send({ kind: 'price' });
+      expect(invalidated.body).to.deep.equal({ invalidated: { kind: 'price' } });
+      expect((await request(idiomatic).get('/cache/cache/stats')).status).to.equal(404);
+      expect((await request(idiomatic).get('/cache/mine')).body).to.deep.equal({ mine: true });
+      const nested = express();
+      nested.use('/v1/cache', cacheRouter(cache));
+      expect((await request(nested).get('/v1/cache/stats')).status).to.equal(200);
+      const plain = express();
+      plain.use(cacheRouter(cache));
+      expect((await request(plain).get('/cache/stats')).status).to.equal(200);
+      const custom = express();
+      custom.use('/ops', cacheRouter(cache, { prefix: '/ops' }));
+      expect((await request(custom).get('/ops/stats')).status).to.equal(200);
+      // a mount path that only ends with the same letters is not the prefix
+      const other = express();
+      other.use('/mycache', cacheRouter(cache));
+      expect((await request(other).get('/mycache/cache/stats')).status).to.equal(200);
+      expect((await request(other).get('/mycache/stats')).status).to.equal(404);
+    });
+
     it('leaves other paths and methods to the app, and matches paths as Express routes do', async () => {
       const app = express();
       app.use(cacheRouter(testCache()));

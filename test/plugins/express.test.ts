@@ -9,7 +9,7 @@ import { createServer } from 'node:http';
 import { ConfigError } from '../../src/index.js';
 import { cacheRoute } from '../../plugins/express.js';
 import { sleep, warnings } from '../helpers.js';
-import { BINARY, fakeModel, listen, testCache } from './helpers.js';
+import { BINARY, fakeModel, listen, storedKey, testCache } from './helpers.js';
 import { EXPRESS_VERSIONS } from './express-versions.js';
 
 /** supertest parser keeping the raw bytes. */
@@ -309,6 +309,168 @@ for (const [label, express, version] of EXPRESS_VERSIONS) {
       expect(res.text).to.equal('early handled');
     });
 
+    it('never serves one route the entry of another with the same key', async () => {
+      const cache = testCache();
+      const app = express();
+      const byId = cacheRoute(cache, { key: (req) => req.params.id });
+      app.get('/chargers/:id/status', cacheRoute(cache, { key: (req) => req.params.id }), (req, res) => {
+        res.json({ status: 'charging', id: req.params.id });
+      });
+      app.get('/chargers/:id/history', cacheRoute(cache, { key: (req) => req.params.id }), (req, res) => {
+        res.json({ history: [], id: req.params.id });
+      });
+      // one middleware on two routes: still one entry per route
+      app.get('/a/:id', byId, (_req, res) => void res.json('a'));
+      app.get('/b/:id', byId, (_req, res) => void res.json('b'));
+      const api = express.Router();
+      api.get('/chargers/:id/status', cacheRoute(cache, { key: (req) => req.params.id }), (_req, res) => {
+        res.json('api');
+      });
+      app.use('/api', api);
+
+      expect((await request(app).get('/chargers/CHG_001/status')).body).to.deep.equal({
+        status: 'charging',
+        id: 'CHG_001',
+      });
+      const history = await request(app).get('/chargers/CHG_001/history');
+      expect(history.headers['x-cache']).to.equal('MISS');
+      expect(history.body).to.deep.equal({ history: [], id: 'CHG_001' });
+      expect((await request(app).get('/chargers/CHG_001/status')).headers['x-cache']).to.equal('HIT');
+      await request(app).get('/a/1');
+      const b = await request(app).get('/b/1');
+      expect([b.headers['x-cache'], b.body]).to.deep.equal(['MISS', 'b']);
+      const mounted = await request(app).get('/api/chargers/CHG_001/status');
+      expect([mounted.headers['x-cache'], mounted.body]).to.deep.equal(['MISS', 'api']);
+      // readable in redis-cli: the route's path pattern, '#', the id
+      await storedKey('infercache:http:v1:/chargers/:id/status#CHG_001');
+      await storedKey('infercache:http:v1:/chargers/:id/history#CHG_001');
+      await storedKey('infercache:http:v1:/api/chargers/:id/status#CHG_001');
+    });
+
+    it("bypasses uploads whose key header is missing: a 10-byte upload never gets the 4-byte upload's answer", async () => {
+      const cache = testCache();
+      const app = express();
+      const sizeOf: RequestHandler = (req, res) => {
+        let size = 0;
+        req.on('data', (chunk: Buffer) => (size += chunk.length));
+        req.on('end', () => void res.json({ bytes: size }));
+      };
+      app.post('/classify', cacheRoute(cache, { methods: ['POST'], key: (req) => req.get('x-image-sha256') }), sizeOf);
+      const upload = (bytes: number, sha?: string) => {
+        const req = request(app).post('/classify').set('content-type', 'application/octet-stream');
+        return (sha ? req.set('x-image-sha256', sha) : req).send(Buffer.alloc(bytes));
+      };
+      const small = await upload(4);
+      const large = await upload(10);
+      expect(small.body).to.deep.equal({ bytes: 4 });
+      expect(large.body).to.deep.equal({ bytes: 10 });
+      expect([small.headers['x-cache'], large.headers['x-cache']]).to.deep.equal(['BYPASS', 'BYPASS']);
+      expect((await upload(10, 'sha-10')).headers['x-cache']).to.equal('MISS');
+      expect((await upload(10, 'sha-10')).headers['x-cache']).to.equal('HIT');
+      const warned = warnings.filter((w) => w.includes('key function returned undefined'));
+      expect(warned).to.have.length(1);
+      expect(warned[0]).to.include('/classify');
+      expect(cache.stats().bypassReasons).to.deep.equal({ key: 2 });
+    });
+
+    it('hands the request to the error handler when a key returns nothing and the cache is strict', async () => {
+      const app = express();
+      let calls = 0;
+      app.post(
+        '/classify',
+        cacheRoute(testCache({ strict: true }), { methods: ['POST'], key: (req) => req.get('x-image-sha256') }),
+        (_req, res) => void res.json(++calls),
+      );
+      app.use(((error, _req, res, _next) => void res.status(500).json({ code: error.code })) as ErrorRequestHandler);
+      const res = await request(app).post('/classify').set('content-type', 'application/octet-stream').send('abcd');
+      expect(res.status).to.equal(500);
+      expect(res.body).to.deep.equal({ code: 'E_CACHE_UNKEYABLE' });
+      expect(calls).to.equal(0);
+    });
+
+    it('does not replay the JSON answer of res.format() to a request that accepts HTML', async () => {
+      const cache = testCache();
+      const app = express();
+      let calls = 0;
+      app.get('/report', cacheRoute(cache), (_req, res) => {
+        calls++;
+        res.format({
+          'application/json': () => void res.json({ report: 1 }),
+          'text/html': () => void res.send('<p>report 1</p>'),
+        });
+      });
+      const json = await request(app).get('/report').set('accept', 'application/json');
+      const html = await request(app).get('/report').set('accept', 'text/html');
+      expect(json.body).to.deep.equal({ report: 1 });
+      expect(html.headers['x-cache']).to.not.equal('HIT');
+      expect(html.text).to.equal('<p>report 1</p>');
+      expect(html.headers['content-type']).to.match(/^text\/html/);
+      expect(calls).to.equal(2);
+      expect(cache.stats().bypassReasons).to.deep.equal({ vary: 2 });
+      expect(warnings.filter((w) => w.includes('Vary: accept') && w.includes("vary: ['accept']"))).to.have.length(1);
+
+      // varying on Accept: one entry per Accept value
+      const varied = express();
+      varied.get('/report', cacheRoute(cache, { vary: ['accept'] }), (_req, res) => {
+        res.format({
+          'application/json': () => void res.json({ report: 2 }),
+          'text/html': () => void res.send('<p>report 2</p>'),
+        });
+      });
+      for (const accept of ['application/json', 'text/html'])
+        await request(varied).get('/report').set('accept', accept);
+      const hit = await request(varied).get('/report').set('accept', 'text/html');
+      expect([hit.headers['x-cache'], hit.text]).to.deep.equal(['HIT', '<p>report 2</p>']);
+    });
+
+    it("warns once when a POST route is cached without methods: ['POST'], and counts its bypasses", async () => {
+      const cache = testCache();
+      const app = express();
+      let calls = 0;
+      app.post('/predict', express.json(), cacheRoute(cache, { kind: 'price' }), (_req, res) => void res.json(++calls));
+      for (let i = 0; i < 3; i++) {
+        const res = await request(app).post('/predict').send({ area: 1 });
+        expect(res.headers['x-cache']).to.equal('BYPASS');
+      }
+      const warned = warnings.filter((w) => w.includes('POST /predict'));
+      expect(warned).to.have.length(1);
+      expect(warned[0]).to.include("methods: ['POST']");
+      expect(cache.stats().kinds.price).to.deep.include({ bypasses: 3, bypassReasons: { method: 3 } });
+    });
+
+    it('does not warn about HEAD requests on a route caching GET only', async () => {
+      const cache = testCache();
+      const app = express();
+      app.get('/doc', cacheRoute(cache, { methods: ['GET'] }), (_req, res) => void res.json({ doc: 1 }));
+      expect((await request(app).head('/doc')).headers['x-cache']).to.equal('BYPASS');
+      expect(warnings).to.deep.equal([]);
+      expect(cache.stats().bypassReasons).to.deep.equal({ method: 1 });
+    });
+
+    it('counts every bypass with its reason in stats()', async () => {
+      const cache = testCache();
+      const app = express();
+      app.post(
+        '/p',
+        cacheRoute(cache, { methods: ['GET', 'POST'], allowNoCache: true }),
+        (_req, res) => void res.json('p'),
+      );
+      app.get('/p', cacheRoute(cache, { allowNoCache: true }), (_req, res) => void res.json('p'));
+      await request(app).get('/p').set('authorization', 'Bearer a');
+      await request(app).get('/p').set('cookie', 'sid=1');
+      await request(app).get('/p').set('cache-control', 'no-cache');
+      await request(app).post('/p').set('content-type', 'text/plain').send('text');
+      await request(app).post('/p').set('content-type', 'application/json').send('{"a":1}');
+      expect(cache.stats().bypasses).to.equal(5);
+      expect(cache.stats().bypassReasons).to.deep.equal({
+        authorization: 1,
+        cookie: 1,
+        'no-cache': 1,
+        'body-type': 1,
+        'unparsed-body': 1,
+      });
+    });
+
     it('keeps answering after the computing request is aborted', async () => {
       const app = express();
       let calls = 0;
@@ -355,7 +517,10 @@ describe('infercache/express: cacheRoute outside an app', () => {
       .to.throw(ConfigError, 'PUT')
       .with.property('setting', 'cacheRoute.methods');
     expect(() => cacheRoute(cache, { vary: ['bad header'] })).to.throw(ConfigError);
-    expect(() => cacheRoute(cache, { tll: '5m' } as never)).to.throw(ConfigError, 'unknown option');
+    expect(() => cacheRoute(cache, { tll: '5m' } as never)).to.throw(
+      ConfigError,
+      "unknown option 'tll'; did you mean 'ttl'?",
+    );
     expect(() => cacheRoute(undefined as never)).to.throw(TypeError, 'needs a Cache');
   });
 });

@@ -4,7 +4,7 @@ import { createCache, type Cache } from '../../src/index.js';
 import infercache from '../../plugins/fastify.js';
 import { sleep, warnings } from '../helpers.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
-import { BINARY, fakeModel, fastifyApp, testCache } from './helpers.js';
+import { BINARY, fakeModel, fastifyApp, storedKey, testCache } from './helpers.js';
 
 const quiet = { logger: false as const };
 
@@ -271,7 +271,7 @@ describe('infercache/fastify: route caching', () => {
     expect(hit.headers['content-length']).to.equal('0');
   });
 
-  it('uses the route key, kind and tags: readable keys, invalidation by tag', async () => {
+  it('uses the route key, kind and tags: readable keys scoped to the route, invalidation by tag', async () => {
     const app = await appWith(testCache({ namespace: 'prediction' }));
     let calls = 0;
     app.get(
@@ -288,8 +288,8 @@ describe('infercache/fastify: route caching', () => {
       async () => ({ calls: ++calls }),
     );
     await app.inject('/chargers/CHG_001/failure');
-    await sleep(20);
-    expect(await adminClient().exists('prediction:failure:v1:CHG_001')).to.equal(1);
+    // the id, scoped to its route: readable in redis-cli
+    await storedKey('prediction:failure:v1:/chargers/:id/failure#CHG_001');
     expect((await app.inject('/chargers/CHG_001/failure')).headers['x-cache']).to.equal('HIT');
     await app.cache.invalidateTags('charger:CHG_001');
     expect((await app.inject('/chargers/CHG_001/failure')).headers['x-cache']).to.equal('MISS');
@@ -340,5 +340,196 @@ describe('infercache/fastify: route caching', () => {
     await app.inject('/x');
     await app.close();
     expect(cache.enabled).to.equal(false);
+  });
+
+  it("never serves one route the entry of another with the same key: /a/1 then /b/1 is a MISS with b's body", async () => {
+    const app = await appWith();
+    const id = (req: { params: unknown }) => (req.params as { id: string }).id;
+    app.get('/a/:id', { config: { cache: { key: id } } }, async (req) => ({ route: 'a', id: id(req) }));
+    app.get('/b/:id', { config: { cache: { key: id } } }, async (req) => ({ route: 'b', id: id(req) }));
+    expect((await app.inject('/a/1')).json()).to.deep.equal({ route: 'a', id: '1' });
+    const b = await app.inject('/b/1');
+    expect(b.headers['x-cache']).to.equal('MISS');
+    expect(b.json()).to.deep.equal({ route: 'b', id: '1' });
+    const again = await app.inject('/a/1');
+    expect(again.headers['x-cache']).to.equal('HIT');
+    expect(again.json()).to.deep.equal({ route: 'a', id: '1' });
+    await storedKey('infercache:http:v1:/a/:id#1');
+    await storedKey('infercache:http:v1:/b/:id#1');
+  });
+
+  it('scopes route keys of any type to the route path with its plugin prefix', async () => {
+    const app = await appWith();
+    await app.register(
+      async (api) => {
+        api.get(
+          '/x/:id',
+          { config: { cache: { key: (req) => ({ id: (req.params as { id: string }).id }) } } },
+          async () => 'x',
+        );
+        api.get(
+          '/y/:id',
+          { config: { cache: { key: (req) => ({ id: (req.params as { id: string }).id }) } } },
+          async () => 'y',
+        );
+        api.get('/z/:id', { config: { cache: { key: (req) => (req.params as { id: string }).id } } }, async () => 'z');
+      },
+      { prefix: '/v1' },
+    );
+    await app.inject('/v1/z/1');
+    await storedKey('infercache:http:v1:/v1/z/:id#1');
+    await app.inject('/v1/x/1');
+    const y = await app.inject('/v1/y/1');
+    expect([y.headers['x-cache'], y.body]).to.deep.equal(['MISS', 'y']);
+    expect((await app.inject('/v1/y/1')).headers['x-cache']).to.equal('HIT');
+    const x = await app.inject('/v1/x/1');
+    expect([x.headers['x-cache'], x.body]).to.deep.equal(['HIT', 'x']);
+  });
+
+  it('bypasses, counts and warns once per route when a key function returns nothing to key by', async () => {
+    const cache = testCache();
+    const app = await appWith(cache);
+    let calls = 0;
+    app.get('/img', { config: { cache: { key: (req) => req.headers['x-image-sha256'] } } }, async (req) => ({
+      n: ++calls,
+      sha: req.headers['x-image-sha256'] ?? null,
+    }));
+    const first = await app.inject('/img');
+    const second = await app.inject('/img');
+    expect([first.headers['x-cache'], second.headers['x-cache']]).to.deep.equal(['BYPASS', 'BYPASS']);
+    expect(second.json()).to.deep.equal({ n: 2, sha: null });
+    expect((await app.inject({ url: '/img', headers: { 'x-image-sha256': '' } })).headers['x-cache']).to.equal(
+      'BYPASS',
+    );
+    expect((await app.inject({ url: '/img', headers: { 'x-image-sha256': 'abc' } })).headers['x-cache']).to.equal(
+      'MISS',
+    );
+    const warned = warnings.filter((w) => w.includes('GET /img') && w.includes('key function returned'));
+    expect(warned).to.have.length(1);
+    expect(cache.stats().kinds.http!.bypassReasons).to.deep.equal({ key: 3 });
+  });
+
+  it('fails the request through the error handler when a key function returns nothing and the cache is strict', async () => {
+    const app = await appWith(testCache({ strict: true }));
+    let calls = 0;
+    app.get('/img', { config: { cache: { key: (req) => req.headers['x-image-sha256'] } } }, async () => ++calls);
+    app.setErrorHandler((error, _req, reply) => reply.code(500).send({ code: (error as { code?: string }).code }));
+    const res = await app.inject('/img');
+    expect(res.statusCode).to.equal(500);
+    expect(res.json()).to.deep.equal({ code: 'E_CACHE_UNKEYABLE' });
+    expect(calls).to.equal(0);
+  });
+
+  it('does not store a response whose Vary names a header the route does not vary on, and says so', async () => {
+    const cache = testCache();
+    const app = await appWith(cache);
+    let calls = 0;
+    app.get('/distance', { config: { cache: true } }, async (req, reply) => {
+      calls++;
+      reply.header('vary', 'x-units');
+      return { km: 10, units: req.headers['x-units'] };
+    });
+    const imperial = await app.inject({ url: '/distance', headers: { 'x-units': 'imperial' } });
+    const metric = await app.inject({ url: '/distance', headers: { 'x-units': 'metric' } });
+    expect(imperial.json()).to.deep.equal({ km: 10, units: 'imperial' });
+    expect(metric.json()).to.deep.equal({ km: 10, units: 'metric' });
+    expect([imperial.headers['x-cache'], metric.headers['x-cache']]).to.deep.equal(['BYPASS', 'BYPASS']);
+    expect(calls).to.equal(2);
+    expect(cache.stats().kinds.http).to.deep.include({ bypasses: 2, misses: 0, bypassReasons: { vary: 2 } });
+    const warned = warnings.filter((w) => w.includes('Vary: x-units'));
+    expect(warned).to.have.length(1);
+    expect(warned[0]).to.include('GET /distance').and.include("vary: ['x-units']");
+  });
+
+  it('runs their own handler for requests waiting on a response whose Vary the route does not honour', async () => {
+    const app = await appWith();
+    let calls = 0;
+    app.get('/distance', { config: { cache: true } }, async (req, reply) => {
+      calls++;
+      await sleep(40);
+      reply.header('vary', 'X-Units');
+      return { units: req.headers['x-units'] };
+    });
+    const units = ['imperial', 'metric', 'metric', 'imperial'];
+    const responses = await Promise.all(units.map((u) => app.inject({ url: '/distance', headers: { 'x-units': u } })));
+    expect(responses.map((r) => r.json().units)).to.deep.equal(units);
+    expect(calls).to.equal(4);
+  });
+
+  it('stores one response per value of a header the route varies on', async () => {
+    const app = await appWith();
+    let calls = 0;
+    app.get('/distance', { config: { cache: { vary: ['x-units'] } } }, async (req, reply) => {
+      calls++;
+      reply.header('vary', 'x-units');
+      return { units: req.headers['x-units'] };
+    });
+    const as = (units: string) => app.inject({ url: '/distance', headers: { 'x-units': units } });
+    const answers = [await as('imperial'), await as('metric'), await as('imperial'), await as('metric')];
+    expect(answers.map((r) => r.headers['x-cache'])).to.deep.equal(['MISS', 'MISS', 'HIT', 'HIT']);
+    expect(answers.map((r) => r.json().units)).to.deep.equal(['imperial', 'metric', 'imperial', 'metric']);
+    expect(calls).to.equal(2);
+  });
+
+  it('answers 304 without a body to a hit whose ETag or Last-Modified the client already has, as Express does', async () => {
+    const app = await appWith();
+    let calls = 0;
+    const modified = 'Tue, 01 Jul 2025 10:00:00 GMT';
+    app.get('/doc', { config: { cache: true } }, async (_req, reply) => {
+      reply.header('etag', '"doc-1"').header('last-modified', modified);
+      return { doc: 1, calls: ++calls };
+    });
+    const first = await app.inject('/doc');
+    const etag = await app.inject({ url: '/doc', headers: { 'if-none-match': '"doc-1"' } });
+    expect(etag.statusCode).to.equal(304);
+    expect(etag.body).to.equal('');
+    expect(etag.headers['x-cache']).to.equal('HIT');
+    expect(etag.headers.etag).to.equal('"doc-1"');
+    expect(etag.headers['content-length']).to.equal(undefined);
+    expect(etag.headers['content-type']).to.equal(undefined);
+    const since = await app.inject({ url: '/doc', headers: { 'if-modified-since': modified } });
+    expect(since.statusCode).to.equal(304);
+    expect(since.body).to.equal('');
+    const other = await app.inject({ url: '/doc', headers: { 'if-none-match': '"doc-0"' } });
+    expect(other.statusCode).to.equal(200);
+    expect(other.body).to.equal(first.body);
+    const head = await app.inject({ method: 'HEAD', url: '/doc' });
+    expect(head.statusCode).to.equal(200);
+    const headHit = await app.inject({ method: 'HEAD', url: '/doc', headers: { 'if-none-match': '"doc-1"' } });
+    expect([headHit.statusCode, headHit.headers['x-cache']]).to.deep.equal([304, 'HIT']);
+    expect(calls).to.equal(2);
+  });
+
+  it('counts every bypass with its reason in stats()', async () => {
+    const cache = testCache();
+    const app = await appWith(cache);
+    app.route({
+      method: ['GET', 'POST'],
+      url: '/r',
+      config: { cache: { allowNoCache: true, methods: ['GET', 'POST'] } },
+      handler: async () => 'r',
+    });
+    app.route({ method: ['GET', 'PUT'], url: '/put', config: { cache: true }, handler: async () => 'p' });
+    await app.inject({ url: '/r', headers: { authorization: 'Bearer a' } });
+    await app.inject({ url: '/r', headers: { cookie: 'sid=1' } });
+    await app.inject({ url: '/r', headers: { 'cache-control': 'no-cache' } });
+    await app.inject({ method: 'POST', url: '/r', payload: 'text', headers: { 'content-type': 'text/plain' } });
+    await app.inject({ method: 'PUT', url: '/put' });
+    expect(cache.stats().bypasses).to.equal(5);
+    expect(cache.stats().bypassReasons).to.deep.equal({
+      authorization: 1,
+      cookie: 1,
+      'no-cache': 1,
+      'body-type': 1,
+      method: 1,
+    });
+  });
+
+  it('counts requests to a disabled cache as bypasses with reason disabled', async () => {
+    const cache = testCache({ enabled: false });
+    const app = await appWith(cache);
+    app.get('/d', { config: { cache: true } }, async () => 'x');
+    await app.inject('/d');
+    expect(cache.stats().kinds.http).to.deep.include({ bypasses: 1, bypassReasons: { disabled: 1 } });
   });
 });

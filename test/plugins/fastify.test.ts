@@ -85,6 +85,36 @@ describe('infercache/fastify: registration and lifecycle', () => {
       .with.property('setting', 'config.cache.ttl');
   });
 
+  it("rejects an unknown config.cache option when the route is added: unknown option 'ttll', did you mean 'ttl'?", async () => {
+    const app = fastifyApp();
+    await app.register(infercache, { cache: testCache() });
+    expect(() => app.get('/typo', { config: { cache: { ttll: '5m' } as never } }, async () => 1))
+      .to.throw(ConfigError, "unknown option 'ttll'; did you mean 'ttl'? (route GET /typo)")
+      .with.property('setting', 'config.cache.ttll');
+  });
+
+  it('rejects unknown plugin options with a did-you-mean, and refuses telemetry, costPerCall or bus next to a cache', async () => {
+    for (const [options, setting, message] of [
+      [{ cache: testCache(), endpoint: true }, 'endpoint', "did you mean 'endpoints'?"],
+      [{ cache: testCache(), bus: false }, 'bus', 'either cache or cache options'],
+      [{ cache: testCache(), costPerCall: { llm: 1 } }, 'costPerCall', 'either cache or cache options'],
+      [{ cache: testCache(), telemetry: { enabled: false } }, 'telemetry', 'either cache or cache options'],
+    ] as const) {
+      const app = fastifyApp();
+      app.register(infercache, options as never);
+      const error = await app.ready().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(error, setting).to.be.instanceOf(ConfigError);
+      expect((error as ConfigError).setting, setting).to.equal(setting);
+      expect((error as ConfigError).message, setting).to.include(message);
+    }
+    // Fastify's own register options are passed along with the plugin's: they are accepted
+    const app = fastifyApp();
+    await app.register(infercache, { cache: testCache(), prefix: '/p', logLevel: 'warn' } as never);
+  });
+
   it('refuses config.cache on a POST route that does not list POST in methods', async () => {
     const app = fastifyApp();
     await app.register(infercache, { cache: testCache() });

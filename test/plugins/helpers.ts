@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 import { spawn } from 'node:child_process';
 import { findRedisServer } from '../../src/testing.js';
 import type { CacheOptions } from '../../src/index.js';
+import { expect } from 'chai';
 import { newCache, sleep } from '../helpers.js';
+import { adminClient } from '../setup/root-hooks.js';
 
 const apps: FastifyInstance[] = [];
 const servers: Server[] = [];
@@ -76,6 +78,15 @@ export async function redisOnPort(port: number): Promise<{ stop(): Promise<void>
         child.kill('SIGKILL');
       }),
   };
+}
+
+/** Resolves once `key` exists in the test Redis (an entry is written after its response is sent); fails after 2 s. */
+export async function storedKey(key: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if ((await adminClient().exists(key)) === 1) return;
+    await sleep(10);
+  }
+  expect.fail(`${key} was never stored; keys: ${(await adminClient().keys('*')).join(' ')}`);
 }
 
 /** Bytes that are not valid UTF-8, to check replays are byte-identical. */

@@ -3,6 +3,8 @@ import { metrics } from '@opentelemetry/api';
 import { newCache, counted } from '../helpers.js';
 import { otel, ready } from './otel.js';
 import { CachedModel } from '../../src/index.js';
+import infercache from '../../plugins/fastify.js';
+import { fastifyApp } from '../plugins/helpers.js';
 
 const sum = (points: Array<{ value: unknown }>) => points.reduce((t, p) => t + (p.value as number), 0);
 const count = (points: Array<{ value: unknown }>) =>
@@ -45,6 +47,43 @@ describe('telemetry: metrics', () => {
     expect(stats.costSaved).to.be.closeTo(0.004, 1e-12);
     expect(cache.stats().kinds.prediction!.costSaved).to.equal(0);
     expect(await o.points('infercache.cost_saved', { 'infercache.kind': 'prediction' })).to.have.length(0);
+  });
+
+  it('counts every bypass with its reason, in stats() and as infercache.bypass.reason on bypass results only', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    await cache.wrap('prediction', 'p', async () => 1); // miss: no reason
+    await cache.wrap('prediction', [() => 1], async () => 1); // arguments that cannot be keyed
+    const app = fastifyApp({ logger: false });
+    await app.register(infercache, { cache });
+    app.get('/r', { config: { cache: { kind: 'route' } } }, async () => 'r');
+    await app.inject({ url: '/r', headers: { authorization: 'Bearer a' } });
+    await app.inject({ url: '/r', headers: { cookie: 'sid=1' } });
+    const down = newCache({ redis: { url: 'redis://127.0.0.1:1' }, telemetry: o.telemetry, operationTimeout: 50 });
+    await down.wrap('prediction', 'p', async () => 1); // Redis cannot be read
+    const off = newCache({ enabled: false, telemetry: o.telemetry });
+    await off.wrap('prediction', 'p', async () => 1);
+
+    const reasons = (await o.points('infercache.requests', { 'infercache.result': 'bypass' })).map((p) => [
+      p.attributes['infercache.kind'],
+      p.attributes['infercache.bypass.reason'],
+      p.value,
+    ]);
+    expect(reasons).to.have.deep.members([
+      ['prediction', 'unkeyable', 1],
+      ['prediction', 'unavailable', 1],
+      ['prediction', 'disabled', 1],
+      ['route', 'authorization', 1],
+      ['route', 'cookie', 1],
+    ]);
+    const others = await o.points('infercache.requests', { 'infercache.result': 'miss' });
+    expect(others.every((p) => !('infercache.bypass.reason' in p.attributes))).to.equal(true);
+    expect(cache.stats()).to.deep.include({
+      bypasses: 3,
+      bypassReasons: { unkeyable: 1, authorization: 1, cookie: 1 },
+    });
+    expect(cache.stats().kinds.route!.bypassReasons).to.deep.equal({ authorization: 1, cookie: 1 });
+    expect(down.stats().bypassReasons).to.deep.equal({ unavailable: 1 });
+    expect(off.stats().bypassReasons).to.deep.equal({ disabled: 1 });
   });
 
   it('records operation durations in seconds by result, with the advised buckets', async () => {
