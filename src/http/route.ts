@@ -79,6 +79,9 @@ function xCacheOf(asker: Asker | undefined): Promise<XCache> {
   );
 }
 
+/** Methods whose responses can be cached. */
+const CACHEABLE: ReadonlySet<string> = new Set(['GET', 'HEAD', 'POST']);
+
 /** Longest wait of a refresh for a request to compute it. */
 const MAX_PENDING_MS = 30_000;
 
@@ -282,10 +285,9 @@ export class RouteCache<Req = unknown> {
     const cached = this.route.methods;
     if (method === 'HEAD' && cached.has('GET')) return; // the HEAD of a route caching GET only: as asked
     const list = [...cached].join(', ');
-    const fix =
-      method === 'POST'
-        ? "add it to the route's methods: cacheRoute(cache, { methods: ['POST'] })"
-        : `${method} responses are never cached (only GET, HEAD and POST are): remove cacheRoute from this route`;
+    const fix = CACHEABLE.has(method)
+      ? `add it to the route's methods: cacheRoute(cache, { methods: ${JSON.stringify([...cached, method])} })`
+      : `${method} responses are never cached (only GET, HEAD and POST are): remove cacheRoute from this route`;
     this.#warn(
       `method:${method}`,
       view,
