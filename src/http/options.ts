@@ -54,6 +54,8 @@ export interface RouteCacheOptions<Req = unknown> {
 export interface ResolvedRoute<Req> {
   kind: string;
   methods: ReadonlySet<string>;
+  /** Whether `methods` is the default (GET and HEAD), not given. */
+  defaultMethods: boolean;
   /** Lower-case header names. */
   vary: readonly string[];
   varyAuthorization: boolean;
@@ -163,6 +165,7 @@ function resolve<Req>(options: RouteCacheOptions<Req> | true, where: string, rou
   return {
     kind,
     methods,
+    defaultMethods: o.methods === undefined,
     vary,
     varyAuthorization: vary.includes('authorization'),
     varyCookie: vary.includes('cookie'),

@@ -285,8 +285,10 @@ export class RouteCache<Req = unknown> {
     const cached = this.route.methods;
     if (method === 'HEAD' && cached.has('GET')) return; // the HEAD of a route caching GET only: as asked
     const list = [...cached].join(', ');
+    // on a route of the default methods (GET, HEAD), the request's method is likely the route's only one
+    const wanted = this.route.defaultMethods ? [method] : [...cached, method];
     const fix = CACHEABLE.has(method)
-      ? `add it to the route's methods: cacheRoute(cache, { methods: ${JSON.stringify([...cached, method])} })`
+      ? `add it to the route's methods: cacheRoute(cache, { methods: [${wanted.map((m) => `'${m}'`).join(', ')}] })`
       : `${method} responses are never cached (only GET, HEAD and POST are): remove cacheRoute from this route`;
     this.#warn(
       `method:${method}`,

@@ -438,13 +438,18 @@ for (const [label, express, version] of EXPRESS_VERSIONS) {
       expect(cache.stats().kinds.price).to.deep.include({ bypasses: 3, bypassReasons: { method: 3 } });
     });
 
-    it('does not warn about HEAD requests on a route caching GET only', async () => {
+    it('does not warn about HEAD requests on a route caching GET only, and names the fix for GET on a POST route', async () => {
       const cache = testCache();
       const app = express();
       app.get('/doc', cacheRoute(cache, { methods: ['GET'] }), (_req, res) => void res.json({ doc: 1 }));
       expect((await request(app).head('/doc')).headers['x-cache']).to.equal('BYPASS');
       expect(warnings).to.deep.equal([]);
       expect(cache.stats().bypassReasons).to.deep.equal({ method: 1 });
+      // a route caching POST only, asked with GET: the fix keeps POST
+      app.get('/post-only', cacheRoute(cache, { methods: ['POST'] }), (_req, res) => void res.json(1));
+      expect((await request(app).get('/post-only')).headers['x-cache']).to.equal('BYPASS');
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.include('GET /post-only').and.include("methods: ['POST', 'GET']");
     });
 
     it('counts every bypass with its reason in stats()', async () => {
