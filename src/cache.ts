@@ -6,7 +6,7 @@ import { buildKey, type KeySpec } from './keys.js';
 import { createCodec } from './codec.js';
 import { Tiers } from './store.js';
 import { RedisTier, type SendReport } from './redis/tier.js';
-import { createBackend } from './redis/connection.js';
+import { CLOSE_GRACE_MS, createBackend } from './redis/connection.js';
 import { resolveSettings, type Settings } from './config.js';
 import { resolveEntry, type ResolvedEntry } from './entry.js';
 import { Stats, type CacheStats } from './stats.js';
@@ -232,12 +232,17 @@ export class Cache {
     return describe(this, this.#redis, this.#tiers.memory.size);
   }
 
-  /** Closes the Redis connection it created and clears the memory tier. Calls after close run uncached. */
+  /**
+   * Closes the Redis connection it created and clears the memory tier. Calls after close run uncached. Writes,
+   * invalidations and bus messages already sent are waited for first (at most 1 s), so they land and nothing is
+   * logged for them.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearDefaultCache(this);
     this.#tiers.clearMemory();
+    await this.#redis?.drain(CLOSE_GRACE_MS); // before the bus closes: a write that lands publishes its message
     await this.#bus?.close();
     await this.#redis?.close();
   }
