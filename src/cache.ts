@@ -5,6 +5,7 @@
 import { buildKey, type KeySpec } from './keys.js';
 import { createCodec } from './codec.js';
 import { Tiers } from './store.js';
+import { valueOf } from './memory.js';
 import { RedisTier, type SendReport } from './redis/tier.js';
 import { CLOSE_GRACE_MS, createBackend } from './redis/connection.js';
 import { resolveSettings, type Settings } from './config.js';
@@ -157,7 +158,7 @@ export class Cache {
   async get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
     const key = buildKey(this.#spec(kind), keyParts);
     const mem = this.#tiers.memoryFor(kind).get(key);
-    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return mem.record.v as T;
+    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return valueOf(mem) as T;
     const record = await this.#tiers.readUntagged(key, kind);
     return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
   }
@@ -169,7 +170,7 @@ export class Cache {
     const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
     const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
     const sent: SendReport = {};
-    const stored = await this.#tiers.write(key, entry, args, value, 0, gens, 0, undefined, undefined, sent);
+    const stored = await this.#tiers.write(key, entry, value, { args, ms: 0, gens, report: sent });
     if (sent.failed !== undefined) this.#telemetry.redisError(); // on the `set` span: the call itself resolves false
     if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
     return stored;
@@ -255,7 +256,11 @@ export class Cache {
     let byKind = this.#entries.get(options);
     if (!byKind) this.#entries.set(options, (byKind = new Map()));
     let entry = byKind.get(kindOf);
-    if (!entry) byKind.set(kindOf, (entry = resolveEntry(kindOf, options, 'wrap options')));
+    if (!entry) {
+      byKind.set(kindOf, (entry = resolveEntry(kindOf, options, 'wrap options')));
+      const by = options.spanName;
+      if (by && by !== 'wrap') entry.owner = `${by} (kind '${kindOf}')`;
+    }
     return entry;
   }
 

@@ -27,6 +27,8 @@ export interface KindStats {
   computeSeconds: number;
   /** Entries not stored because they were larger than `maxEntryBytes`. */
   oversize: number;
+  /** Results the codec cannot store (class instances, functions, symbols, cycles): not cached, or memory only. */
+  unstorable: number;
 }
 
 /** Everything `stats()` returns. */
@@ -50,6 +52,7 @@ function empty(): KindStats {
     costSaved: 0,
     computeSeconds: 0,
     oversize: 0,
+    unstorable: 0,
   };
 }
 
@@ -122,6 +125,11 @@ export class Stats {
   /** Counts an entry not stored for its size. */
   oversize(kind: string): void {
     this.#of(kind).oversize++;
+  }
+
+  /** Counts a result that could not be stored because the codec refused it. */
+  unstorable(kind: string): void {
+    this.#of(kind).unstorable++;
   }
 
   /** Counts an error that did not change the call's result (a corrupt entry, a failed write). */
