@@ -33,9 +33,11 @@ export interface MemoryBounds {
 export class MemoryTier {
   readonly #lru: LRUCache<string, MemoryEntry>;
   readonly #maxTtl: number | undefined;
+  readonly #maxBytes: number;
 
   constructor(bounds: MemoryBounds) {
     this.#maxTtl = bounds.maxTtl;
+    this.#maxBytes = bounds.maxBytes;
     this.#lru = new LRUCache<string, MemoryEntry>({
       max: bounds.maxEntries,
       maxSize: bounds.maxBytes,
@@ -61,6 +63,11 @@ export class MemoryTier {
     if (this.#maxTtl !== undefined) ttl = Math.min(ttl, this.#maxTtl);
     if (ttl <= 0) return;
     this.#lru.set(key, entry, { ttl, size: Math.max(1, size) });
+  }
+
+  /** Whether an entry of `size` bytes can be kept at all (not above `maxBytes`). */
+  fits(size: number): boolean {
+    return size <= this.#maxBytes;
   }
 
   /** Drops one entry. */

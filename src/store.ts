@@ -451,7 +451,7 @@ export class Tiers {
    */
   remember(key: string, entry: ResolvedEntry, record: CacheRecord, how: RememberOptions): void {
     const tier = this.tierOf(entry);
-    if (!tier || (how.epoch !== undefined && this.droppedSince(key, how.epoch))) return;
+    if (!tier || !tier.fits(how.size) || (how.epoch !== undefined && this.droppedSince(key, how.epoch))) return;
     const form = memoryForm(this.#codec, record, { shared: entry.shared, body: how.body, size: how.size });
     if (form) tier.set(key, { record: form.record, kind: entry.kind, tags: how.tags, copy: form.copy }, form.size);
     else if (entry.serialize) {

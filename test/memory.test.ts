@@ -17,6 +17,14 @@ describe('memory tier size', () => {
     expect(memory.entries).to.equal(5); // 5 × ~200 KB fit in 1 MiB, 6 do not
   });
 
+  it('keeps no value whose uncompressed size is above maxBytes, however well it compresses', async () => {
+    const cache = newCache({ memory: { maxBytes: MiB } });
+    const fn = counted(() => 'a'.repeat(2 * MiB));
+    await cache.wrap('text', 'big', fn, { memory: true });
+    expect((await cache.wrapDetailed('text', 'big', fn, { memory: true })).tier).to.equal('redis');
+    expect((await cache.info()).memory).to.deep.equal({ entries: 0, bytes: 0 });
+  });
+
   it('counts the uncompressed size of values read from Redis against maxBytes', async () => {
     const writer = newCache();
     for (let i = 0; i < 20; i++) await writer.set('text', i, compressible(i));
