@@ -5,8 +5,9 @@
 import { buildKey, type KeySpec } from './keys.js';
 import { createCodec } from './codec.js';
 import { Tiers } from './store.js';
+import { valueOf } from './memory.js';
 import { RedisTier, type SendReport } from './redis/tier.js';
-import { createBackend } from './redis/connection.js';
+import { CLOSE_GRACE_MS, createBackend } from './redis/connection.js';
 import { resolveSettings, type Settings } from './config.js';
 import { resolveEntry, type ResolvedEntry } from './entry.js';
 import { Stats, type CacheStats } from './stats.js';
@@ -163,7 +164,7 @@ export class Cache {
   async get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
     const key = buildKey(this.#spec(kind), keyParts);
     const mem = this.#tiers.memoryFor(kind).get(key);
-    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return mem.record.v as T;
+    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return valueOf(mem) as T;
     const record = await this.#tiers.readUntagged(key, kind);
     return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
   }
@@ -175,7 +176,7 @@ export class Cache {
     const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
     const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
     const sent: SendReport = {};
-    const stored = await this.#tiers.write(key, entry, args, value, 0, gens, 0, undefined, undefined, sent);
+    const stored = await this.#tiers.write(key, entry, value, { args, ms: 0, gens, report: sent });
     if (sent.failed !== undefined) this.#telemetry.redisError(); // on the `set` span: the call itself resolves false
     if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
     return stored;
@@ -246,12 +247,17 @@ export class Cache {
     return describe(this, this.#redis, this.#tiers.memory.size);
   }
 
-  /** Closes the Redis connection it created and clears the memory tier. Calls after close run uncached. */
+  /**
+   * Closes the Redis connection it created and clears the memory tier. Calls after close run uncached. Writes,
+   * invalidations and bus messages already sent are waited for first (at most 1 s), so they land and nothing is
+   * logged for them.
+   */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearDefaultCache(this);
     this.#tiers.clearMemory();
+    await this.#redis?.drain(CLOSE_GRACE_MS); // before the bus closes: a write that lands publishes its message
     await this.#bus?.close();
     await this.#redis?.close();
   }
@@ -264,7 +270,11 @@ export class Cache {
     let byKind = this.#entries.get(options);
     if (!byKind) this.#entries.set(options, (byKind = new Map()));
     let entry = byKind.get(kindOf);
-    if (!entry) byKind.set(kindOf, (entry = resolveEntry(kindOf, options, 'wrap options')));
+    if (!entry) {
+      byKind.set(kindOf, (entry = resolveEntry(kindOf, options, 'wrap options')));
+      const by = options.spanName;
+      if (by && by !== 'wrap') entry.owner = `${by} (kind '${kindOf}')`;
+    }
     return entry;
   }
 

@@ -29,12 +29,23 @@ export interface CodecOptions {
   maxDecompressedBytes?: number;
 }
 
-/** Turns values into stored bytes and back. */
+/**
+ * Turns values into stored bytes and back, in two steps each way: the value's MessagePack body (`pack`/`unpack`),
+ * and the stored entry around it, compressed and encrypted (`seal`/`open`).
+ */
 export interface Codec {
   /** Value → bytes. `aad` (e.g. the Redis key) is bound into the authentication tag when encrypting, so an entry copied under another key fails to decode. Throws UnserializableError for values it cannot round-trip exactly. */
   encode(value: unknown, aad?: string): Buffer;
   /** Bytes → value. Throws CodecError on anything that is not a valid entry (garbage, truncated, wrong key, tampered, wrong aad, unknown format version). Never returns garbage. */
   decode(bytes: Uint8Array, aad?: string): unknown;
+  /** Value → its MessagePack body, before compression and encryption (its length is the value's uncompressed size). Throws UnserializableError like `encode`. */
+  pack(value: unknown): Buffer;
+  /** Body → stored entry: `encode(value, aad)` is `seal(pack(value), aad)`. */
+  seal(body: Buffer, aad?: string): Buffer;
+  /** Stored entry → body (decompressed, decrypted); CodecError like `decode`. */
+  open(bytes: Uint8Array, aad?: string): Buffer;
+  /** Body → a new copy of the value; CodecError like `decode`. `decode(bytes, aad)` is `unpack(open(bytes, aad))`. */
+  unpack(body: Buffer): unknown;
 }
 
 const MAX_DEPTH = 1000;
@@ -112,7 +123,7 @@ BUILT_INS.push(Uint8ClampedArray, Int16Array, Uint16Array, Int32Array, Uint32Arr
 BUILT_INS.push(BigInt64Array, BigUint64Array);
 const AS_IS = new Set<unknown>(BUILT_INS.map((builtIn) => builtIn.prototype));
 
-/** Thrown by the walk and annotated with the path on its way out. */
+/** Thrown by the walk and annotated with the path on its way out; its message is the reason (what was refused). */
 class Refusal extends Error {
   path = '';
 }
@@ -255,11 +266,19 @@ function prepareRoot(value: unknown): unknown {
   } catch (error) {
     if (error instanceof Refusal) {
       const path = error.path.length > 200 ? `${error.path.slice(0, 200)}…` : error.path;
-      throw new UnserializableError(`infercache: cannot serialise ${error.message} at $${path}`);
+      throw new UnserializableError(`infercache: cannot serialise ${error.message} at $${path}`, {
+        reason: error.message,
+      });
     }
     const reason = error instanceof RangeError ? 'value nested too deeply' : 'reading the value threw';
-    throw new UnserializableError(`infercache: cannot serialise value: ${reason}`, { cause: error });
+    throw new UnserializableError(`infercache: cannot serialise value: ${reason}`, { cause: error, reason });
   }
+}
+
+/** A CodecError for an entry that failed to open or unpack. */
+function invalid(error: unknown): CodecError {
+  if (error instanceof CodecError) return error;
+  return new CodecError('infercache: entry is not valid MessagePack of an infercache value', { cause: error });
 }
 
 /** Codec over the one shared Packr; holds no per-call state. */
@@ -267,22 +286,40 @@ class MessagePackCodec implements Codec {
   constructor(private readonly envelope: Envelope) {}
 
   encode(value: unknown, aad?: string): Buffer {
-    const prepared = prepareRoot(value);
-    let body: Buffer;
-    try {
-      body = packr.pack(prepared);
-    } catch (cause) {
-      throw new UnserializableError('infercache: cannot serialise value: MessagePack encoding failed', { cause });
-    }
-    return this.envelope.wrap(body, aad);
+    return this.envelope.wrap(this.pack(value), aad);
   }
 
   decode(bytes: Uint8Array, aad?: string): unknown {
+    return this.unpack(this.envelope.unwrap(bytes, aad));
+  }
+
+  pack(value: unknown): Buffer {
+    const prepared = prepareRoot(value);
     try {
-      return packr.unpack(this.envelope.unwrap(bytes, aad));
+      return packr.pack(prepared);
+    } catch (cause) {
+      const reason = 'MessagePack encoding failed';
+      throw new UnserializableError(`infercache: cannot serialise value: ${reason}`, { cause, reason });
+    }
+  }
+
+  seal(body: Buffer, aad?: string): Buffer {
+    return this.envelope.wrap(body, aad);
+  }
+
+  open(bytes: Uint8Array, aad?: string): Buffer {
+    try {
+      return this.envelope.unwrap(bytes, aad);
     } catch (error) {
-      if (error instanceof CodecError) throw error;
-      throw new CodecError('infercache: entry is not valid MessagePack of an infercache value', { cause: error });
+      throw invalid(error);
+    }
+  }
+
+  unpack(body: Buffer): unknown {
+    try {
+      return packr.unpack(body);
+    } catch (error) {
+      throw invalid(error);
     }
   }
 }

@@ -15,6 +15,10 @@ export interface ResolvedEntry {
   tags: (args: readonly unknown[]) => readonly string[];
   swr: number;
   memory: MemoryBounds | boolean;
+  /** Memory hits share the stored value as it is (`memory.shared`), instead of a read-only copy. */
+  shared: boolean;
+  /** Who stores results of this entry, for warnings: `Class.method`, `route GET /path`, or the kind. */
+  owner: string;
   when: ((result: unknown, args: readonly unknown[]) => boolean) | undefined;
   negative: { ttl: number; when: ((error: unknown) => boolean) | undefined } | undefined;
   serialize: ((value: unknown) => Uint8Array | Promise<Uint8Array>) | undefined;
@@ -53,6 +57,26 @@ function lockSettings(value: unknown, setting: string): LockSettings | undefined
   return { ttl: ttlMs, wait: wait === undefined ? ttlMs : parseDuration(wait, `${setting}.wait`) };
 }
 
+/** The `memory` option: whether and which tier (`true` the cache-wide one, bounds a kind's own), and `shared`. */
+function memoryOption(value: unknown, setting: string): { memory: MemoryBounds | boolean; shared: boolean } {
+  if (value === undefined || typeof value === 'boolean') return { memory: value ?? false, shared: false };
+  if (typeof value !== 'object' || value === null || !('shared' in value))
+    return { memory: memoryBounds(value, setting), shared: false };
+  const { shared, ...bounds } = value as { shared?: unknown };
+  if (typeof shared !== 'boolean') throw new ConfigError(`${setting}.shared`, 'expected a boolean');
+  return { memory: Object.keys(bounds).length === 0 ? true : memoryBounds(bounds, setting), shared };
+}
+
+/**
+ * The `memory` option with `shared: true` unless it says otherwise: for `@CachedModel`, whose results are live
+ * objects meant to be shared. `false` stays false.
+ */
+export function sharedMemory(memory: EntryOptions['memory']): EntryOptions['memory'] {
+  if (memory === false) return false;
+  if (memory === undefined || memory === true) return { shared: true };
+  return typeof memory === 'object' && memory !== null && !('shared' in memory) ? { ...memory, shared: true } : memory;
+}
+
 /** Validates entry options for `kind`; `where` prefixes setting names in errors (e.g. `@CachedPrediction(PriceService.predict)`). */
 export function resolveEntry(kind: string, options: EntryOptions<any>, where: string): ResolvedEntry {
   validateSegment(kind, `${where}.kind`);
@@ -78,10 +102,7 @@ export function resolveEntry(kind: string, options: EntryOptions<any>, where: st
     };
   } else if (ce !== undefined && ce !== false)
     throw new ConfigError(`${where}.cacheErrors`, 'expected a boolean, a duration or { ttl, when }');
-  const memory =
-    options.memory === undefined || typeof options.memory === 'boolean'
-      ? (options.memory ?? false)
-      : memoryBounds(options.memory, `${where}.memory`);
+  const { memory, shared } = memoryOption(options.memory, `${where}.memory`);
   const serialize = fn<ResolvedEntry['serialize']>(options.serialize, `${where}.serialize`);
   const deserialize = fn<ResolvedEntry['deserialize']>(options.deserialize, `${where}.deserialize`);
   if (!serialize !== !deserialize) throw new ConfigError(`${where}.serialize`, 'give both serialize and deserialize');
@@ -94,6 +115,8 @@ export function resolveEntry(kind: string, options: EntryOptions<any>, where: st
         ? 0
         : parseDuration(options.staleWhileRevalidate, `${where}.staleWhileRevalidate`),
     memory,
+    shared,
+    owner: `kind '${kind}'`,
     when: fn(options.when, `${where}.when`),
     negative,
     serialize,

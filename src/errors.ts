@@ -38,8 +38,11 @@ export class CodecError extends InfercacheError {
 
 /** A value cannot be serialised for the Redis tier (a live handle, a function, a class instance the codec does not know). */
 export class UnserializableError extends InfercacheError {
-  constructor(message: string, options?: { cause?: unknown }) {
+  /** What was refused, without where it was (e.g. `class instance Session`, `circular reference`, `symbol`). */
+  readonly reason: string;
+  constructor(message: string, options?: { cause?: unknown; reason?: string }) {
     super('E_CACHE_UNSERIALIZABLE', message, options);
+    this.reason = options?.reason ?? message;
   }
 }
 

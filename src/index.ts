@@ -27,6 +27,7 @@ export type {
   EntryOptions,
   RedisOptions,
   MemoryOptions,
+  EntryMemoryOptions,
   BreakerOptions,
   Logger,
   TelemetryOptions,

@@ -10,7 +10,7 @@ import type { Stats, CacheResult } from './stats.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 import type { Bus } from './bus.js';
 import type { Leases } from './lease.js';
-import type { MemoryEntry } from './memory.js';
+import { valueOf, type MemoryEntry } from './memory.js';
 import type { RedisTier } from './redis/tier.js';
 
 /** What `wrapDetailed` returns: the value and how it was served. */
@@ -140,23 +140,26 @@ export class Loader {
     if (!found || !this.coherent(found)) return undefined;
     const r = found.record;
     const t = now();
-    if (t <= r.f) return this.#served(entry, r, 'hit', 'memory');
+    if (t <= r.f) return this.#served(entry, r, 'hit', found);
     if (t <= r.s) {
       this.#refresh(key, entry, args, fn);
-      return this.#served(entry, r, 'stale', 'memory');
+      return this.#served(entry, r, 'stale', found);
     }
     return undefined;
   }
 
+  /** A hit: from memory (`from`, whose value is shared or copied for this caller) or from Redis (its own decoding). */
   #served(
     entry: ResolvedEntry,
     r: CacheRecord,
     result: 'hit' | 'stale',
-    tier: 'memory' | 'redis',
+    from: MemoryEntry | 'redis',
   ): WrapOutcome<unknown> {
     this.#stats.record(entry.kind, result, r.c);
     if (r.x === 1) throw new CachedError(r.v as Record<string, unknown>);
-    return { value: r.v, result, age: Math.max(0, Math.floor((now() - r.t) / 1000)), tier };
+    const age = Math.max(0, Math.floor((now() - r.t) / 1000));
+    if (from === 'redis') return { value: r.v, result, age, tier: 'redis' };
+    return { value: valueOf(from), result, age, tier: 'memory' };
   }
 
   async #load(
@@ -178,9 +181,8 @@ export class Loader {
     const r = found.record?.x === 2 ? undefined : found.record;
     if (r) {
       const t = now();
-      const tier = this.#tiers.tierOf(entry);
-      if (t <= r.s && tier && !this.#tiers.droppedSince(key, epoch))
-        tier.set(key, { record: r, kind: entry.kind, tags }, found.size ?? 1);
+      if (t <= r.s && entry.memory)
+        this.#tiers.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
       flight.ms = r.c;
       if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
       if (t <= r.s) {
@@ -228,8 +230,8 @@ export class Loader {
           code: (error as { code?: unknown })?.code,
         };
         const ms = performance.now() - started;
-        written = this.#telemetry.store(entry.kind, (sent) =>
-          this.#tiers.write(key, entry, args, stored, ms, gens, 1, tags, epoch, sent),
+        written = this.#telemetry.store(entry.kind, (report) =>
+          this.#tiers.write(key, entry, stored, { args, ms, gens, error: true, tags, epoch, report }),
         );
       }
       this.#release(key, lease, written);
@@ -239,8 +241,8 @@ export class Loader {
     this.#stats.compute(entry.kind, ms);
     const store = !entry.when || entry.when(value, args);
     const written = store
-      ? this.#telemetry.store(entry.kind, (sent) =>
-          this.#tiers.write(key, entry, args, value, ms, gens, 0, tags, epoch, sent),
+      ? this.#telemetry.store(entry.kind, (report) =>
+          this.#tiers.write(key, entry, value, { args, ms, gens, tags, epoch, report }),
         )
       : undefined;
     this.#release(key, lease, written);

@@ -1,5 +1,6 @@
 /** The in-process tier: an LRU bounded by entries and bytes, holding records with their kind and tags. */
 import { LRUCache } from 'lru-cache';
+import { copyUnfrozen } from './frozen.js';
 import type { CacheRecord } from './record.js';
 
 /** A record in the memory tier, with what invalidation needs. */
@@ -9,6 +10,16 @@ export interface MemoryEntry {
   tags: readonly string[];
   /** When it was put in this tier (ms since the epoch), set by `set`. */
   at?: number;
+  /**
+   * The record's value holds parts that cannot be frozen (a Date, a Map, a Buffer…): each caller gets its own copy
+   * of them (`valueOf`). Otherwise the value is shared as it is: frozen, or shared on purpose (`memory.shared`).
+   */
+  copy?: boolean;
+}
+
+/** The value a caller gets from a memory entry: the shared one, or its own copy of the parts that are not frozen. */
+export function valueOf(entry: MemoryEntry): unknown {
+  return entry.copy ? copyUnfrozen(entry.record.v) : entry.record.v;
 }
 
 /** Bounds of the memory tier, already validated, in ms and bytes. */
@@ -22,9 +33,11 @@ export interface MemoryBounds {
 export class MemoryTier {
   readonly #lru: LRUCache<string, MemoryEntry>;
   readonly #maxTtl: number | undefined;
+  readonly #maxBytes: number;
 
   constructor(bounds: MemoryBounds) {
     this.#maxTtl = bounds.maxTtl;
+    this.#maxBytes = bounds.maxBytes;
     this.#lru = new LRUCache<string, MemoryEntry>({
       max: bounds.maxEntries,
       maxSize: bounds.maxBytes,
@@ -39,7 +52,10 @@ export class MemoryTier {
     return this.#lru.get(key);
   }
 
-  /** Stores an entry until its stale deadline (or the tier's `maxTtl`); `size` in bytes when known. */
+  /**
+   * Stores an entry until its stale deadline (or the tier's `maxTtl`); `size` is what it is counted as against
+   * `maxBytes`: the value's uncompressed encoded size (1 when it has none).
+   */
   set(key: string, entry: MemoryEntry, size: number): void {
     const t = Date.now();
     entry.at = t;
@@ -47,6 +63,11 @@ export class MemoryTier {
     if (this.#maxTtl !== undefined) ttl = Math.min(ttl, this.#maxTtl);
     if (ttl <= 0) return;
     this.#lru.set(key, entry, { ttl, size: Math.max(1, size) });
+  }
+
+  /** Whether an entry of `size` bytes can be kept at all (not above `maxBytes`). */
+  fits(size: number): boolean {
+    return size <= this.#maxBytes;
   }
 
   /** Drops one entry. */

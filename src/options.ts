@@ -41,8 +41,10 @@ export interface MemoryOptions {
   /** Most entries kept. @default 1000 */
   maxEntries?: number;
   /**
-   * Most bytes kept, counted as encoded sizes (live objects take 2–5× that on the heap; a value
-   * that cannot be encoded counts as 1 byte). @default 64 MiB
+   * Most bytes kept, each entry counted as its value's uncompressed encoded size (MessagePack, before compression
+   * and encryption): compression in Redis does not let more into memory. Live objects take about 2–5× that on the
+   * heap (strings, Buffers and typed arrays about 1×); a value that cannot be encoded (kept with `shared: true`)
+   * counts as 1 byte. @default 64 MiB
    */
   maxBytes?: number;
   /** Longest time an entry is served from memory without looking at Redis again. @default undefined (the entry's TTL) */
@@ -53,6 +55,18 @@ export interface MemoryOptions {
    * @default '1s'
    */
   busDownTtl?: Duration;
+}
+
+/** The `memory` option of one entry (a method, a route, a `wrap` call): the tier's bounds, and how hits are shared. */
+export interface EntryMemoryOptions extends MemoryOptions {
+  /**
+   * Hand every memory hit the same object, as it was stored (zero-copy): you promise not to mutate results. Without
+   * it each hit is read-only (plain objects and arrays deeply frozen) or a copy (the parts that cannot be frozen:
+   * Date, Map, Set, Buffer, typed arrays), so no caller can change what the next one gets; values that cannot be
+   * encoded are then not kept. Only `{ shared: true }` uses the cache-wide tier; with bounds, the kind's own.
+   * @default false (true for `@CachedModel`: a model is a live object meant to be shared)
+   */
+  shared?: boolean;
 }
 
 /** Circuit breaker around Redis. */
@@ -149,8 +163,11 @@ export interface EntryOptions<T = unknown> {
   tags?: readonly string[] | ArgsFn<readonly string[]>;
   /** Keep serving an expired value for this long while one background refresh runs. @default 0 */
   staleWhileRevalidate?: Duration;
-  /** Use the in-process tier: `true` or its bounds for this kind. @default false (true for `@CachedModel`) */
-  memory?: boolean | MemoryOptions;
+  /**
+   * Use the in-process tier: `true`, or its bounds for this kind and `shared`. Hits are read-only copies unless
+   * `shared: true`. @default false (`{ shared: true }` for `@CachedModel`)
+   */
+  memory?: boolean | EntryMemoryOptions;
   /** Cache only results for which this returns true. */
   when?: (result: T, args: readonly unknown[]) => boolean;
   /** Cache errors (negative caching) for this long; `true` uses 10 s. @default false */

@@ -33,6 +33,8 @@ export interface KindStats {
    * `vary`.
    */
   bypassReasons: Record<string, number>;
+  /** Results the codec cannot store (class instances, functions, symbols, cycles): not cached, or memory only. */
+  unstorable: number;
 }
 
 /** Everything `stats()` returns. */
@@ -57,6 +59,7 @@ function empty(): KindStats {
     computeSeconds: 0,
     oversize: 0,
     bypassReasons: {},
+    unstorable: 0,
   };
 }
 
@@ -151,6 +154,11 @@ export class Stats {
   /** Counts an entry not stored for its size. */
   oversize(kind: string): void {
     this.#of(kind).oversize++;
+  }
+
+  /** Counts a result that could not be stored because the codec refused it. */
+  unstorable(kind: string): void {
+    this.#of(kind).unstorable++;
   }
 
   /** Counts an error that did not change the call's result (a corrupt entry, a failed write). */

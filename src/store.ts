@@ -4,6 +4,7 @@
  */
 import { hashArgs } from './keys.js';
 import { MemoryTier, type MemoryEntry } from './memory.js';
+import { memoryForm } from './frozen.js';
 import { CodecError, UnserializableError } from './errors.js';
 import { fromWire, parseGeneration, sameGenerations, toWire, type CacheRecord } from './record.js';
 import type { Codec } from './codec.js';
@@ -19,7 +20,39 @@ export interface ReadResult {
   record: CacheRecord | undefined;
   gens: number[] | undefined;
   failed: boolean;
+  /** The record's MessagePack body (decompressed, decrypted), when its value was decoded from it: for `remember`. */
+  body?: Buffer;
+  /** The length of that body (also with a user `deserialize`). */
   size?: number;
+}
+
+/** What `write` stores besides the value. */
+export interface WriteOptions {
+  /** The call's arguments, for `ttl` and `tags` functions. */
+  args: readonly unknown[];
+  /** Milliseconds the computation took. */
+  ms: number;
+  /** Generations read before the computation; without them (Redis failed) nothing goes to Redis. */
+  gens: number[] | undefined;
+  /** The value is a cached error (negative caching). @default false */
+  error?: boolean;
+  /** The entry's tags, when already computed. @default entry.tags(args) */
+  tags?: readonly string[];
+  /** The memory epoch the computation began in: a value computed across a drop is not kept in memory. */
+  epoch?: number;
+  /** Filled when the Redis write was sent and failed. */
+  report?: SendReport;
+}
+
+/** How `remember` puts a record in memory. */
+export interface RememberOptions {
+  tags: readonly string[];
+  /** The record's MessagePack body, when its value was encoded as it is (not by a user `serialize`). */
+  body: Buffer | undefined;
+  /** Its size against `memory.maxBytes`: the uncompressed encoded length (1 when the value cannot be encoded). */
+  size: number;
+  /** The memory epoch the value's computation or read began in. */
+  epoch: number | undefined;
 }
 
 /** Kinds are few; past this many, generation keys are built on each read rather than remembered. */
@@ -222,17 +255,14 @@ export class Tiers {
     if (missing && !(await this.#seed(keys, offset, gens))) return { record: undefined, gens: undefined, failed: true };
     const raw = gensOnly ? null : replies[0];
     if (!raw) return { record: undefined, gens, failed: false };
-    const decoded = this.decode(key, kind, raw, entry);
+    const found: ReadResult = { record: undefined, gens, failed: false, body: undefined, size: undefined };
+    const decoded = this.#decode(key, kind, raw, entry, found);
     const record = decoded instanceof Promise ? await decoded : decoded; // a user deserialize only
     // with `anyTags`, only the namespace and kind generations are checked here: `readUntagged` checks the tags'
     const valid =
       record && (anyTags && record.tg ? sameGenerations(record.g.slice(0, 2), gens) : sameGenerations(record.g, gens));
-    return {
-      record: valid ? record : undefined,
-      gens,
-      failed: false,
-      size: raw.length,
-    };
+    if (valid) found.record = record;
+    return found;
   }
 
   /**
@@ -281,22 +311,32 @@ export class Tiers {
     return gens && sameGenerations(record.g, gens) ? record : undefined;
   }
 
-  /** Bytes → record; undefined (counted, warned once, deleted) when unreadable. A promise only for a user `deserialize`. */
-  decode(
+  /**
+   * Bytes → record; undefined (counted, warned once, deleted) when unreadable. A promise only for a user
+   * `deserialize`. Puts the MessagePack body in `found.body` when the record's value was decoded from it.
+   */
+  #decode(
     key: string,
     kind: string,
     raw: Buffer,
     entry: ResolvedEntry | undefined,
+    found: ReadResult,
   ): CacheRecord | undefined | Promise<CacheRecord | undefined> {
     let record: CacheRecord | undefined;
+    let body: Buffer;
     try {
-      record = fromWire(this.#codec.decode(raw, key));
+      body = this.#codec.open(raw, key);
+      record = fromWire(this.#codec.unpack(body));
       if (!record) throw new CodecError('not an infercache entry');
     } catch (error) {
       return this.#unreadable(key, kind, error);
     }
+    found.size = body.length;
     // Bytes from a user `serialize`: only a reader with the matching `deserialize` can use them.
-    if (record.x !== 2 || !entry?.deserialize) return record;
+    if (record.x !== 2 || !entry?.deserialize) {
+      found.body = body;
+      return record;
+    }
     return this.#deserialize(key, kind, record, entry.deserialize);
   }
 
@@ -325,18 +365,24 @@ export class Tiers {
     return undefined;
   }
 
-  async write(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    value: unknown,
-    ms: number,
-    gens: number[] | undefined,
-    x: 0 | 1,
-    tags = entry.tags(args),
-    epoch?: number,
-    report?: SendReport,
-  ): Promise<boolean> {
+  /**
+   * Stores a computed value (or a cached error): in the entry's memory tier, and in Redis when the generations were
+   * read. Resolves true when Redis took it. A value that cannot be encoded is counted (`unstorable`), warned about
+   * once per owner and reason, and kept in memory only when the entry shares its memory hits.
+   */
+  async write(key: string, entry: ResolvedEntry, value: unknown, options: WriteOptions): Promise<boolean> {
+    const release = this.#redis?.hold(); // `close()` waits for a write, even one still in a user `serialize`
+    try {
+      return await this.#write(key, entry, value, options);
+    } finally {
+      release?.();
+    }
+  }
+
+  async #write(key: string, entry: ResolvedEntry, value: unknown, options: WriteOptions): Promise<boolean> {
+    const { args, ms, gens, epoch } = options;
+    const tags = options.tags ?? entry.tags(args);
+    const x = options.error ? 1 : 0;
     const ttl =
       x === 1
         ? entry.negative!.ttl
@@ -350,23 +396,17 @@ export class Tiers {
     const t = now();
     const record: CacheRecord = { v: value, t, f: t + ttl, s: t + ttl + entry.swr, c: ms, g: gens ?? [], x };
     if (tags.length) record.tg = tags;
-    let bytes: Buffer | undefined;
+    const custom = x === 0 && entry.serialize !== undefined;
+    let body: Buffer | undefined;
     try {
-      if (entry.serialize && x === 0) record.v = await entry.serialize(value as never);
-      bytes = this.#codec.encode(toWire(x === 0 && entry.serialize ? { ...record, x: 2 } : record), key);
+      const wire = toWire(custom ? { ...record, v: await entry.serialize!(value as never), x: 2 } : record);
+      body = this.#codec.pack(wire);
     } catch (error) {
-      if (!(error instanceof UnserializableError)) this.#stats.error(entry.kind);
-      this.#warnOnce(
-        `encode:${entry.kind}`,
-        `infercache: results of kind '${entry.kind}' cannot be stored in Redis (${(error as Error).message}); ${entry.memory ? 'kept in memory only' : 'not cached'}`,
-      );
+      this.#refused(entry, error);
     }
-    record.v = value;
-    const tier = this.tierOf(entry);
-    // not when memory was invalidated since the computation began (`epoch`): the value may predate it
-    if (epoch === undefined || !this.droppedSince(key, epoch))
-      tier?.set(key, { record, kind: entry.kind, tags }, bytes?.length ?? 1);
-    if (!bytes || !this.#redis || !gens) return false;
+    this.remember(key, entry, record, { tags, body: custom ? undefined : body, size: body?.length ?? 1, epoch });
+    if (!body || !this.#redis || !gens) return false;
+    const bytes = this.#codec.seal(body, key);
     if (bytes.length > this.#settings.maxEntryBytes) {
       this.#stats.oversize(entry.kind);
       this.#warnOnce(
@@ -381,10 +421,46 @@ export class Tiers {
       const counter = this.genKey('tag', tag);
       void this.#redis.send(counter, false, ['PEXPIRE', counter, String(life + TAG_COUNTER_MARGIN_MS)]);
     }
-    const sent: SendReport = report ?? {};
+    const sent: SendReport = options.report ?? {};
     const reply = await this.#redis.send(key, false, ['SET', key, bytes, 'PX', String(life)], sent);
     if (sent.failed !== undefined) this.#stats.error(entry.kind); // refused (OOM) or lost: the call is unaffected
-    if (reply !== undefined && tier) this.onStored?.(key, entry.kind);
+    if (reply !== undefined && this.tierOf(entry)) this.onStored?.(key, entry.kind);
     return reply !== undefined;
+  }
+
+  /** Counts and reports (once per owner and reason) a value that cannot be stored, or a user `serialize` that threw. */
+  #refused(entry: ResolvedEntry, error: unknown): void {
+    const unstorable = error instanceof UnserializableError;
+    if (unstorable) this.#stats.unstorable(entry.kind);
+    else this.#stats.error(entry.kind); // the user's serialize failed
+    const reason = unstorable ? error.reason : 'serialize threw';
+    const fate = entry.memory && entry.shared ? 'kept in memory only' : 'not cached';
+    const hint =
+      entry.memory && !entry.shared ? ' (memory: { shared: true } keeps such results in memory as they are)' : '';
+    // the codec saw the record's wire form: the value is its first item, `$[0]`; say where in the value
+    const message = String((error as Error)?.message).replace(' at $[0]', ' at $');
+    this.#warnOnce(
+      `unstorable:${entry.owner}:${reason}`,
+      `infercache: results of ${entry.owner} cannot be stored: ${message}; ${fate}${hint}`,
+    );
+  }
+
+  /**
+   * Puts a record in the entry's memory tier, unless the entry has none or memory was dropped for `key` since
+   * `how.epoch` (the value may predate the drop).
+   */
+  remember(key: string, entry: ResolvedEntry, record: CacheRecord, how: RememberOptions): void {
+    const tier = this.tierOf(entry);
+    if (!tier || !tier.fits(how.size) || (how.epoch !== undefined && this.droppedSince(key, how.epoch))) return;
+    const form = memoryForm(this.#codec, record, { shared: entry.shared, body: how.body, size: how.size });
+    if (form) tier.set(key, { record: form.record, kind: entry.kind, tags: how.tags, copy: form.copy }, form.size);
+    else if (entry.serialize) {
+      // stored in Redis through the user's serialize, but the memory tier cannot make a copy the codec refuses
+      this.#warnOnce(
+        `memory-copy:${entry.owner}`,
+        `infercache: results of ${entry.owner} are not kept in memory: they cannot be copied for each caller; ` +
+          'memory: { shared: true } keeps them as they are',
+      );
+    }
   }
 }

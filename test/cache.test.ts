@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { newCache, counted, sleep, warnings } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
-import { CachedError } from '../src/index.js';
+import { CachedError, CachedPrediction } from '../src/index.js';
 
 describe('Cache.wrap', () => {
   it('computes on a miss and serves the stored value on the next call', async () => {
@@ -218,7 +218,7 @@ describe('Cache.wrap', () => {
     expect((await cache.health()).status).to.equal('disabled');
   });
 
-  it('keeps values that cannot be serialised in the memory tier only', async () => {
+  it('keeps values that cannot be serialised in a shared memory tier only', async () => {
     const cache = newCache();
     class InferenceSession {
       run() {
@@ -226,11 +226,25 @@ describe('Cache.wrap', () => {
       }
     }
     const fn = counted(() => new InferenceSession());
-    const first = await cache.wrap('model', 'onnx', fn, { memory: true });
-    const second = await cache.wrap('model', 'onnx', fn, { memory: true });
+    const first = await cache.wrap('model', 'onnx', fn, { memory: { shared: true } });
+    const second = await cache.wrap('model', 'onnx', fn, { memory: { shared: true } });
     expect(second).to.equal(first);
     expect(fn.calls).to.equal(1);
     expect(await adminClient().keys('infercache:model:*')).to.deep.equal([]);
+    expect(cache.stats().unstorable).to.equal(1);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include('class instance InferenceSession').and.include('kept in memory only');
+  });
+
+  it('does not keep values that cannot be serialised in a memory tier that hands out copies', async () => {
+    const cache = newCache();
+    class InferenceSession {}
+    const fn = counted(() => new InferenceSession());
+    await cache.wrap('model', 'onnx', fn, { memory: true });
+    await cache.wrap('model', 'onnx', fn, { memory: true });
+    expect(fn.calls).to.equal(2);
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include('not cached').and.include('memory: { shared: true }');
   });
 
   it('stores a model through user serialize/deserialize', async () => {
@@ -245,6 +259,65 @@ describe('Cache.wrap', () => {
     const read = await newCache().wrap('model', 'w', async () => new Weights([9]), options);
     expect(read).to.be.instanceOf(Weights);
     expect(read.w).to.deep.equal([1, 2]);
+  });
+});
+
+describe('results that cannot be stored', () => {
+  class Session {}
+  const circular = () => {
+    const o: Record<string, unknown> = {};
+    o.self = o;
+    return o;
+  };
+  const cases: Array<[string, () => unknown, string]> = [
+    ['a class instance', () => ({ model: new Session() }), 'class instance Session'],
+    ['a function', () => function score() {}, 'function score'],
+    ['a circular object', circular, 'circular reference'],
+    ['a symbol', () => [Symbol('s')], 'symbol'],
+  ];
+  for (const [what, make, reason] of cases) {
+    it(`leaves ${what} uncached, counts it as unstorable (not an error) and warns once with the reason`, async () => {
+      const cache = newCache();
+      const fn = counted(make);
+      await cache.wrap('p', 'k', fn);
+      await cache.wrap('p', 'k', fn);
+      expect(fn.calls).to.equal(2);
+      expect(await adminClient().keys('infercache:p:*')).to.deep.equal([]);
+      const s = cache.stats();
+      expect(s.unstorable).to.equal(2);
+      expect(s.kinds.p!.unstorable).to.equal(2);
+      expect(s.errors).to.equal(0);
+      expect(warnings).to.have.length(1);
+      expect(warnings[0]).to.include(`cannot serialise ${reason}`).and.include("kind 'p'").and.include('not cached');
+    });
+  }
+
+  it('warns once per method or route and reason, naming them', async () => {
+    const cache = newCache();
+    const method = { spanName: 'Scorer.score' };
+    const route = { spanName: 'route GET /score/:id' };
+    await cache.wrap('p', 'a', async () => new Session(), method);
+    await cache.wrap('p', 'b', async () => new Session(), method); // same method, same reason: said already
+    await cache.wrap('p', 'c', async () => circular(), method); // another reason
+    await cache.wrap('p', 'd', async () => new Session(), route); // another owner
+    expect(warnings).to.have.length(3);
+    expect(warnings[0]).to.include("Scorer.score (kind 'p')").and.include('class instance Session');
+    expect(warnings[1]).to.include("Scorer.score (kind 'p')").and.include('circular reference');
+    expect(warnings[2]).to.include("route GET /score/:id (kind 'p')").and.include('class instance Session');
+    expect(cache.stats().unstorable).to.equal(4);
+  });
+
+  it('names the decorated method whose results cannot be stored', async () => {
+    const cache = newCache();
+    class Scorer {
+      @CachedPrediction({ cache, kind: 'score' })
+      async score(id: string) {
+        return { id, session: new Session() };
+      }
+    }
+    await new Scorer().score('x');
+    expect(warnings).to.have.length(1);
+    expect(warnings[0]).to.include("Scorer.score (kind 'score')").and.include('class instance Session at $.session');
   });
 });
 

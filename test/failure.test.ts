@@ -1,7 +1,7 @@
 /** Redis stopped, paused, unreachable at start-up and returning garbage: every call still returns the right value. */
 import { expect } from 'chai';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
-import { newCache, counted, sleep } from './helpers.js';
+import { newCache, counted, sleep, warnings } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
 
 const model = (x: number) => ({ score: x * 2 });
@@ -272,6 +272,54 @@ describe('close()', () => {
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
+    }
+  });
+});
+
+describe('close() right after a write or an invalidation', () => {
+  it("lets a miss's background write land, logging nothing", async () => {
+    const cache = newCache({ operationTimeout: '50ms' });
+    await cache.connect();
+    // wrap returns before its SET is answered; close() is called at once
+    expect(await cache.wrap('p', 'k1', async () => ({ score: 1 }))).to.deep.equal({ score: 1 });
+    await cache.close();
+    expect(warnings).to.deep.equal([]);
+    expect(await adminClient().exists('infercache:p:v1:k1')).to.equal(1);
+  });
+
+  it('lets a write of a memory-tier entry land and publish its bus message, logging nothing', async () => {
+    const listener = adminClient().duplicate();
+    await listener.connect();
+    try {
+      const message = new Promise<string>((resolve) => void listener.subscribe('infercache:__bus', resolve));
+      await sleep(0);
+      const cache = newCache({ operationTimeout: '50ms' });
+      await cache.connect();
+      expect(await cache.wrap('m', 'k2', async () => 'v', { memory: true })).to.equal('v');
+      await cache.close(); // the PUBLISH follows the SET's reply, after wrap returned
+      expect(JSON.parse(await message)).to.include({ key: 'infercache:m:v1:k2', kind: 'm' });
+      expect(warnings).to.deep.equal([]);
+      expect(await adminClient().exists('infercache:m:v1:k2')).to.equal(1);
+    } finally {
+      await listener.close();
+    }
+  });
+
+  it("lets invalidateKind's bus message go out, logging nothing", async () => {
+    const listener = adminClient().duplicate();
+    await listener.connect();
+    try {
+      const message = new Promise<string>((resolve) => void listener.subscribe('infercache:__bus', resolve));
+      await sleep(0);
+      const cache = newCache({ operationTimeout: '50ms' });
+      await cache.connect();
+      await cache.invalidateKind('p');
+      await cache.close();
+      expect(JSON.parse(await message)).to.include({ kind: 'p' });
+      expect(warnings).to.deep.equal([]);
+      expect(Number(await adminClient().get('infercache:__gen:kind:p'))).to.be.above(0);
+    } finally {
+      await listener.close();
     }
   });
 });

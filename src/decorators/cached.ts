@@ -1,5 +1,5 @@
 /** `@CachedPrediction` and `@CachedModel`: cache a method's result through `cache.wrap`. */
-import { resolveEntry } from '../entry.js';
+import { resolveEntry, sharedMemory } from '../entry.js';
 import { callAsync, methodDecorator, type AsyncMethodDecorator } from './adapter.js';
 import { cacheFor } from './registry.js';
 import type { EntryOptions } from '../options.js';
@@ -29,7 +29,7 @@ function cached(
   const entryOptions: EntryOptions = {
     ...options,
     kind,
-    memory: options.memory ?? defaults.memory,
+    memory: defaults.memory ? sharedMemory(options.memory) : options.memory, // a model is shared as it is
     lock: options.lock ?? defaults.lock,
   };
   resolveEntry(kind, entryOptions, `@${decoratorName}`); // fail at class definition, not on the first call

@@ -203,7 +203,9 @@ function entryOptions<Req>(
   if (typeof tags === 'function') entry.tags = (request: Req) => tags(request);
   else if (tags !== undefined) entry.tags = tags;
   if (o.staleWhileRevalidate !== undefined) entry.staleWhileRevalidate = o.staleWhileRevalidate;
-  if (o.memory !== undefined) entry.memory = o.memory;
+  // A stored response never reaches user code (it is written to the socket), so memory hits share it: no copy per hit.
+  if (o.memory !== undefined && o.memory !== false)
+    entry.memory = { ...(o.memory === true ? {} : o.memory), shared: true };
   resolveEntry(kind, entry, where);
   return entry;
 }

@@ -106,8 +106,8 @@ export interface EmitterLike {
   destroy?(): unknown;
 }
 
-/** How long a graceful close may wait for replies to commands already sent. */
-const CLOSE_GRACE_MS = 1000;
+/** How long a graceful close may wait for replies to commands already sent (and `Cache.close` for work in flight). */
+export const CLOSE_GRACE_MS = 1000;
 
 /**
  * Closes a connection without ever hanging: gracefully (pending replies arrive) when it is ready, for at most

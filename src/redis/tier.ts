@@ -60,6 +60,10 @@ export class RedisTier {
   /** A read was sent in this tick: the next ones wait for its end (`#reads`) and go together in one MGET. */
   #batching = false;
   #reads: PendingRead[] = [];
+  /** Commands sent and not settled, plus work holding the connection open (`hold`): what `close()` waits for. */
+  #busy = 0;
+  /** Told when `#busy` falls to 0 (`drain`). */
+  #idle: (() => void) | undefined;
 
   constructor(backend: Backend, settings: RedisTierSettings) {
     this.backend = backend;
@@ -191,7 +195,9 @@ export class RedisTier {
       this.counters.skipped += operations;
       return deliver(undefined);
     }
+    this.#busy++;
     const watch = this.#deadlines.watch('mget', (error) => {
+      this.#done();
       this.#failed(error);
       deliver(undefined);
     });
@@ -204,11 +210,13 @@ export class RedisTier {
     sent.then(
       (replies) => {
         if (!this.#deadlines.settle(watch)) return;
+        this.#done();
         this.breaker.success();
         deliver(replies);
       },
       (error: unknown) => {
         if (!this.#deadlines.settle(watch)) return;
+        this.#done();
         this.#failed(error);
         deliver(undefined);
       },
@@ -227,20 +235,63 @@ export class RedisTier {
 
   /** Sends a command and throws on failure, for admin operations that must report it (invalidate, health). */
   async sendOrThrow(key: string | undefined, readonly: boolean, args: Array<string | Buffer>): Promise<unknown> {
-    if (!(await this.#ready())) throw new UnavailableError('infercache: Redis is not connected');
+    this.#busy++;
     try {
+      if (!(await this.#ready())) throw new UnavailableError('infercache: Redis is not connected');
       const reply = await this.#deadlines.race(this.backend.send(key, readonly, args), String(args[0]));
       this.breaker.success();
       return reply;
     } catch (error) {
+      if (error instanceof UnavailableError) throw error;
       this.#failed(error);
       throw new UnavailableError(`infercache: Redis ${String(args[0])} failed: ${this.#message(error)}`, {
         cause: error instanceof ErrorReply ? error : undefined, // Redis's answer (no secret in it)
       });
+    } finally {
+      this.#done();
     }
   }
 
-  /** Stops everything; pending operations resolve as skipped. */
+  /**
+   * Marks work that will send commands (a write waiting for a user `serialize`) so that `drain` waits for it too;
+   * call the returned function once it is done.
+   */
+  hold(): () => void {
+    this.#busy++;
+    let held = true;
+    return () => {
+      if (!held) return;
+      held = false;
+      this.#done();
+    };
+  }
+
+  /**
+   * Waits until no command is in flight (writes, publishes and invalidations sent just before), including those that
+   * a reply sends next (the publish that follows a write), for at most `ms`. Commands keep running meanwhile.
+   */
+  async drain(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    for (;;) {
+      // the follow-ups of a reply (a publish after a write) are sent from promise callbacks: let them run first
+      if (this.#busy === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (this.#busy === 0) return;
+      const left = until - Date.now();
+      if (left <= 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idle = resolve;
+        timer = setTimeout(resolve, left);
+      });
+      clearTimeout(timer);
+      this.#idle = undefined;
+    }
+  }
+
+  /**
+   * Stops everything: what is still pending (only after a `drain` that ran out of time) resolves as skipped, and
+   * nothing is logged from here on.
+   */
   async close(): Promise<void> {
     this.#status = 'closed';
     this.#deadlines.clear();
@@ -254,15 +305,16 @@ export class RedisTier {
 
   /** Runs one command fail-open; `operations` is how many callers it serves (for the skipped counter). */
   async #run<T>(op: string, call: () => Promise<T>, operations = 1, report?: SendReport): Promise<T | undefined> {
-    if (!this.backend.isReady() && !(await this.#ready())) {
-      this.counters.skipped += operations;
-      return undefined;
-    }
-    if (!this.breaker.allow()) {
-      this.counters.skipped += operations;
-      return undefined;
-    }
+    this.#busy++;
     try {
+      if (!this.backend.isReady() && !(await this.#ready())) {
+        this.counters.skipped += operations;
+        return undefined;
+      }
+      if (!this.breaker.allow()) {
+        this.counters.skipped += operations;
+        return undefined;
+      }
       const reply = await this.#deadlines.race(call(), op);
       this.breaker.success();
       return reply;
@@ -270,7 +322,14 @@ export class RedisTier {
       this.#failed(error);
       if (report) report.failed = this.#message(error);
       return undefined;
+    } finally {
+      this.#done();
     }
+  }
+
+  /** One command (or held piece of work) fewer in flight; wakes `drain` at zero. */
+  #done(): void {
+    if (--this.#busy === 0) this.#idle?.();
   }
 
   /** Waits for the first connection attempt (bounded by the operation timeout); later, never waits. */
@@ -296,7 +355,9 @@ export class RedisTier {
   #record(error: unknown): void {
     this.counters.errors++;
     const message = this.#message(error);
-    if (message !== this.counters.lastError) this.#settings.logger?.warn(`infercache: Redis error: ${message}`);
+    // after close, what fails is what closing cut short (reported by nobody's call): say nothing
+    if (message !== this.counters.lastError && this.#status !== 'closed')
+      this.#settings.logger?.warn(`infercache: Redis error: ${message}`);
     this.counters.lastError = message;
   }
 

@@ -1,0 +1,115 @@
+/**
+ * Memory-tier values that callers cannot corrupt. A value kept in memory is a copy that nobody else holds, decoded
+ * from its MessagePack body (`memoryForm`); `freezeDeep` freezes every plain object and array in it whose contents
+ * are immutable, so one frozen copy is handed to every caller at no cost per hit (writing to it throws in strict
+ * mode). What cannot be frozen (a Date, Map, Set, RegExp, Buffer, typed array, and the objects that contain one) is
+ * copied for each caller by `copyUnfrozen`, which shares every frozen part it meets.
+ */
+import type { Codec } from './codec.js';
+import { fromWire, type CacheRecord } from './record.js';
+
+/** A record ready for the memory tier, with its size and whether callers get copies. */
+export interface MemoryForm {
+  record: CacheRecord;
+  /** Counted against `memory.maxBytes`: the uncompressed encoded length (1 when the value cannot be encoded). */
+  size: number;
+  /** Callers get their own copy of the value's unfrozen parts (see `MemoryEntry.copy`). */
+  copy: boolean;
+}
+
+/**
+ * What the memory tier keeps for `record`: the record itself when its entry shares memory hits (`shared`); else a
+ * copy decoded from the MessagePack (`body`, the record's, when its value was encoded as it is), frozen where it can
+ * be, so that no caller can change what the next one gets. Undefined when the value cannot be encoded.
+ */
+export function memoryForm(
+  codec: Codec,
+  record: CacheRecord,
+  how: { shared: boolean; body: Buffer | undefined; size: number },
+): MemoryForm | undefined {
+  if (how.shared) return { record, size: how.size, copy: false };
+  let copy: CacheRecord | undefined;
+  let size: number;
+  try {
+    if (how.body) {
+      copy = fromWire(codec.unpack(how.body));
+      size = how.body.length;
+    } else {
+      const body = codec.pack(record.v);
+      copy = { ...record, v: codec.unpack(body) };
+      size = body.length;
+    }
+  } catch {
+    return undefined; // refused by the codec: only a shared tier keeps it
+  }
+  return copy && { record: copy, size, copy: !freezeDeep(copy.v) };
+}
+
+/**
+ * Freezes the plain objects and arrays of `value` (a codec copy: only the types the codec decodes), bottom up, that
+ * hold only primitives and frozen parts. True when `value` itself is then immutable: it can be shared as it is.
+ */
+export function freezeDeep(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Array.prototype) {
+    let all = true;
+    for (const item of value as unknown[]) if (!freezeDeep(item)) all = false;
+    if (all) Object.freeze(value);
+    return all;
+  }
+  if (proto === Object.prototype || proto === null) {
+    let all = true;
+    const object = value as Record<string, unknown>;
+    for (const key of Object.keys(object)) if (!freezeDeep(object[key])) all = false;
+    if (all) Object.freeze(value);
+    return all;
+  }
+  // their contents can be frozen, the containers cannot: `copyUnfrozen` copies the container only
+  if (proto === Map.prototype) {
+    for (const [key, item] of value as Map<unknown, unknown>) {
+      freezeDeep(key);
+      freezeDeep(item);
+    }
+  } else if (proto === Set.prototype) {
+    for (const item of value as Set<unknown>) freezeDeep(item);
+  }
+  return false;
+}
+
+/** A copy of `value` for one caller: frozen parts (and primitives) are shared, everything else is copied. */
+export function copyUnfrozen(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto === Array.prototype) return (value as unknown[]).map(copyUnfrozen);
+  if (proto === Object.prototype || proto === null) {
+    const object = value as Record<string, unknown>;
+    const copy: Record<string, unknown> = proto === null ? Object.create(null) : {};
+    for (const key of Object.keys(object)) {
+      const item = copyUnfrozen(object[key]);
+      // defineProperty, so a `__proto__` key stays an own property, as the codec decodes it
+      if (key === '__proto__')
+        Object.defineProperty(copy, key, { value: item, writable: true, enumerable: true, configurable: true });
+      else copy[key] = item;
+    }
+    return copy;
+  }
+  if (proto === Map.prototype) {
+    const copy = new Map<unknown, unknown>();
+    for (const [key, item] of value as Map<unknown, unknown>) copy.set(copyUnfrozen(key), copyUnfrozen(item));
+    return copy;
+  }
+  if (proto === Set.prototype) return new Set(Array.from(value as Set<unknown>, copyUnfrozen));
+  if (proto === Date.prototype) return new Date((value as Date).getTime());
+  if (proto === RegExp.prototype) return new RegExp((value as RegExp).source, (value as RegExp).flags);
+  if (Buffer.isBuffer(value)) return Buffer.from(value);
+  if (value instanceof DataView) {
+    return new DataView(value.buffer.slice(value.byteOffset, value.byteOffset + value.byteLength));
+  }
+  if (ArrayBuffer.isView(value)) {
+    const TypedArray = value.constructor as new (source: ArrayBufferView) => unknown;
+    return new TypedArray(value);
+  }
+  if (value instanceof ArrayBuffer) return value.slice(0);
+  return value; // not a type the codec decodes: never reached for values it gave
+}
