@@ -155,7 +155,9 @@ describe('the packed package, installed into a fresh project', function () {
   let project: string;
   let installed: string;
 
-  const node = async (file: string) => (await exec(process.execPath, [file], { cwd: project })).stdout.trim();
+  // A bounded run: an app that never exits (an open handle) fails its test instead of holding the suite.
+  const node = async (file: string) =>
+    (await exec(process.execPath, [file], { cwd: project, timeout: 60_000 })).stdout.trim();
 
   before(async () => {
     ensureBuilt();

@@ -2,7 +2,7 @@
  * Every ```ts sample of README.md type-checks under `strict` against the built package, as a user's ES module that
  * imports `infercache` (resolved through the package's own `exports`, like an installed copy). A sample may use the
  * names in {@link READER_CODE}, which stand for the reader's own code (their model, their handlers, the cache made in
- * the quick start); anything else it uses it must import or declare. A block preceded by
+ * the quick start), and `app` (see {@link preamble}); anything else it uses it must import or declare. A block preceded by
  * `<!-- readme-check: skip (why) -->` is not checked; the reason is required.
  */
 import { expect } from 'chai';
@@ -27,13 +27,25 @@ declare const catalogue: { find(id: string): Promise<Product | undefined> };
 declare function loadModelFromDisk(region: string): Promise<Model>;
 declare function retrainModels(): Promise<void>;
 declare function callLlm(prompt: string): Promise<string>;
-/** An Express app and its own middleware. */
-declare const app: import('express').Express;
+/** An Express app's own middleware. */
 declare const authenticate: import('express').RequestHandler;
 declare const predictHandler: import('express').RequestHandler;
 declare const statusHandler: import('express').RequestHandler;
 declare const retrainHandler: import('express').RequestHandler;
 `;
+
+/**
+ * The line put before a sample: declares `app` when the sample uses it without making it, as the framework its
+ * section (else its code) is about.
+ */
+function preamble(block: CodeBlock): string {
+  if (/\b(?:const|let|var)\s+app\b/.test(block.code)) return '';
+  for (const text of [block.section, block.code]) {
+    if (/fastify/i.test(text)) return "declare const app: import('fastify').FastifyInstance;";
+    if (/express/i.test(text)) return "declare const app: import('express').Express;";
+  }
+  return '';
+}
 
 const TS_LANGS = new Set(['ts', 'typescript']);
 const samples = readmeBlocks().filter((block) => TS_LANGS.has(block.lang));
@@ -73,7 +85,7 @@ describe('README samples', function () {
     for (const block of samples) {
       if (block.skip !== undefined) continue;
       const file = join(dir, `sample-${block.line}.mts`);
-      writeFileSync(file, `${block.code}\nexport {};\n`);
+      writeFileSync(file, `${preamble(block)}\n${block.code}\nexport {};\n`);
       files.set(file, block);
       errors.set(block, []);
     }
@@ -88,9 +100,10 @@ describe('README samples', function () {
       const hint = [2304, 2552].includes(diagnostic.code)
         ? " (import or declare it in the sample; if it stands for the reader's own code, add it to READER_CODE in test/readme.test.ts)"
         : '';
+      // line is 0-based and counts the preamble's line.
       errors
         .get(block)!
-        .push(`README.md:${block.line + line}:${character + 1}: TS${diagnostic.code}: ${message}${hint}`);
+        .push(`README.md:${block.line + line - 1}:${character + 1}: TS${diagnostic.code}: ${message}${hint}`);
     }
   });
 
