@@ -1,9 +1,10 @@
 // Builds dist/esm and dist/cjs with declarations, each with a package.json naming its module type.
+// Source maps carry their sources (inlineSources): the package ships dist/ only, not src/.
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 
 const tsc = (args) =>
-  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '--inlineSources', ...args], { stdio: 'inherit' });
 rmSync('dist', { recursive: true, force: true });
 tsc(['-p', 'tsconfig.build.json', '--outDir', 'dist/esm', '--module', 'ESNext', '--moduleResolution', 'Bundler']);
 tsc(['-p', 'tsconfig.build.json', '--outDir', 'dist/cjs', '--module', 'CommonJS', '--moduleResolution', 'Node10']);

@@ -1,6 +1,6 @@
 /**
  * Helpers for testing an application that uses infercache: a private Redis per test run,
- * started from the `redis-server` on PATH through redis-memory-server, never downloaded.
+ * started from the `redis-server` on PATH through redis-memory-server (an optional peer dependency), never downloaded.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -46,10 +46,39 @@ export function findRedisServer(): string {
   );
 }
 
+/** How to install the optional peer dependency without its postinstall download of Redis (quoted in errors). */
+const REDIS_MEMORY_SERVER_INSTALL = 'REDISMS_DISABLE_POSTINSTALL=1 npm install --save-dev redis-memory-server';
+
+type RedisMemoryServerModule = typeof import('redis-memory-server');
+
+/** Whether `error` says that `name` itself (not one of its own dependencies) cannot be found. */
+function isMissingModule(error: unknown, name: string): boolean {
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    (code === 'MODULE_NOT_FOUND' || code === 'ERR_MODULE_NOT_FOUND') &&
+    typeof message === 'string' &&
+    message.includes(`'${name}'`)
+  );
+}
+
+/** Loads redis-memory-server, or throws an error that says how to install it. */
+async function loadRedisMemoryServer(): Promise<RedisMemoryServerModule> {
+  try {
+    return await import('redis-memory-server');
+  } catch (error) {
+    if (!isMissingModule(error, 'redis-memory-server')) throw error;
+    throw new Error(
+      'infercache/testing needs redis-memory-server, an optional peer dependency that is not installed. ' +
+        `Install it without its download of Redis (infercache/testing uses your redis-server): ${REDIS_MEMORY_SERVER_INSTALL}`,
+      { cause: error },
+    );
+  }
+}
+
 /** Starts a private Redis on a free port (nothing persisted) and returns its URL and a `stop()`. */
 export async function startTestRedis(options: TestRedisOptions = {}): Promise<TestRedis> {
+  const { RedisMemoryServer } = await loadRedisMemoryServer();
   const systemBinary = options.binary ?? findRedisServer();
-  const { RedisMemoryServer } = await import('redis-memory-server');
   const server = await RedisMemoryServer.create({
     binary: { systemBinary },
     instance: { port: options.port ?? null, args: ['--save', '', '--appendonly', 'no', ...(options.args ?? [])] },

@@ -1,18 +1,13 @@
 /** The published entry points load from both module systems (after `npm run build`). */
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { ensureBuilt } from './setup/build.js';
 
 const run = (args: string[]) => execFileSync(process.execPath, args, { encoding: 'utf8', cwd: process.cwd() }).trim();
 
 describe('package entry points', function () {
   this.timeout(120_000);
-  before(() => {
-    const built = ['dist/cjs/src/index.js', 'dist/esm/src/index.js', 'dist/cjs/plugins/express.js'];
-    if (!built.every((file) => existsSync(file))) {
-      execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-    }
-  });
+  before(ensureBuilt);
 
   it('loads infercache and infercache/testing with require (CommonJS)', () => {
     const out = run([
