@@ -8,6 +8,7 @@
  */
 import { ConfigError } from '../errors.js';
 import type { Cache } from '../cache.js';
+import type { MethodSite } from './adapter.js';
 
 /** A global slot shared by every copy of infercache loaded in the process, created by the first one. */
 function slot<T extends object>(name: string, create: () => T): T {
@@ -73,18 +74,16 @@ const warnedClasses = new WeakSet<object>();
  * Says once per class (console.warn: there is no cache, so no logger) that a decorated method found no cache and ran
  * uncached, or that `@Invalidates` did nothing, and how to fix it.
  */
-export function warnNoCache(
-  decoratorName: string,
-  site: { name: string; className: string; ctor: object | undefined },
-) {
+export function warnNoCache(decoratorName: string, site: MethodSite): void {
   const key = site.ctor ?? site;
   if (warnedClasses.has(key)) return;
   warnedClasses.add(key);
   const effect = decoratorName === 'Invalidates' ? 'invalidates nothing' : 'runs uncached';
   console.warn(
     `infercache: @${decoratorName} on ${site.name} ${effect}: no cache was created. Create one with createCache() ` +
-      `before the first call, pass \`cache\` in the decorator's options, or put @UseCache(cache) on ${site.className || 'the class'}. ` +
-      'A cache created by another copy of infercache that predates shared registries (an ESM and a CommonJS copy) ' +
-      'is not visible either: import one format. Shown once per class.',
+      `before the first call, pass \`cache\` in the decorator's options, or put @UseCache(cache) on ` +
+      `${site.className || 'the class'}. If you did create one: a cache made by another copy of infercache that ` +
+      'does not share its default (an older version loaded as CommonJS next to this ESM one, or the reverse) is not ' +
+      'visible here; import one format. Shown once per class.',
   );
 }
