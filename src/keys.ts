@@ -110,8 +110,16 @@ export function buildKey(spec: KeySpec, parts: unknown): string {
     }
   }
   // Past the readable-id fast path: an empty key would put every call in one entry.
-  if (parts === undefined || parts === null || parts === '' || parts !== parts) throw emptyKey(parts);
+  if (isEmptyKey(parts)) throw emptyKey(parts);
   return memo.prefix + hashArgs(parts);
+}
+
+/**
+ * Whether key parts are empty (`undefined`, `null`, `''` or `NaN`, as a key function returns for a missing field):
+ * buildKey refuses them, since every such call would share one entry. For callers that hash key parts themselves.
+ */
+export function isEmptyKey(parts: unknown): boolean {
+  return parts === undefined || parts === null || parts === '' || parts !== parts;
 }
 
 function emptyKey(parts: unknown): UnkeyableError {

@@ -1,5 +1,6 @@
 /** `@CachedPrediction` and `@CachedModel`: cache a method's result through `cache.wrap`. */
 import { resolveEntry } from '../entry.js';
+import { ConfigError } from '../errors.js';
 import { validateSegment } from '../keys.js';
 import { callAsync, methodDecorator, type AsyncMethodDecorator, type NoInferred } from './adapter.js';
 import { cacheFor, claimKind, warnNoCache } from './registry.js';
@@ -58,9 +59,7 @@ function cached<A extends unknown[], R>(
   const where = `@${decoratorName}`;
   resolveEntry(kind, entryOptions, where); // fail at class definition, not on the first call
   if (name !== undefined) validateSegment(name, `${where}.name`);
-  if (keyFn !== undefined && typeof keyFn !== 'function') {
-    throw new TypeError(`infercache: invalid ${where}.key: expected a function`);
-  }
+  if (keyFn !== undefined && typeof keyFn !== 'function') throw new ConfigError(`${where}.key`, 'expected a function');
   return methodDecorator<A, R>(decoratorName, options, (original, site) => {
     const owner = name ?? site.name;
     // With an explicit kind the ids stay readable as they are, so the kind must have one owner.

@@ -212,7 +212,7 @@ describe(`decorators (${mode} mode): keys`, () => {
     expect(await adminClient().exists('infercache:prediction:v1:keys-shared-risk#CHG_001')).to.equal(1);
   });
 
-  it('rejects a bad name at class definition with a ConfigError naming the option', () => {
+  it('rejects a bad name or key at class definition with a ConfigError naming the option', () => {
     for (const name of ['', 'a#b', 'with space', 'x'.repeat(65)]) {
       expect(() => CachedPrediction({ name }), JSON.stringify(name))
         .to.throw(ConfigError)
@@ -221,6 +221,9 @@ describe(`decorators (${mode} mode): keys`, () => {
     expect(() => CachedModel({ name: 'a#b' }))
       .to.throw(ConfigError)
       .with.property('setting', '@CachedModel.name');
+    expect(() => CachedPrediction({ key: 'id' as never }))
+      .to.throw(ConfigError)
+      .with.property('setting', '@CachedPrediction.key');
   });
 
   describe('a key function that returns nothing', () => {
