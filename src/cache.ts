@@ -151,9 +151,12 @@ export class Cache {
       key = buildKey(this.#spec(entry.kind), keyParts);
     } catch (error) {
       if (!(error instanceof UnkeyableError) || this.settings.strict) throw error;
+      // Once per method or route (decorators and plugins pass its name as spanName), else per kind.
+      const where = options.spanName ?? `kind '${entry.kind}'`;
       this.#warnOnce(
-        `unkeyable:${entry.kind}`,
-        `infercache: arguments of kind '${entry.kind}' cannot be keyed (${error.message}); calls bypass the cache`,
+        `unkeyable:${where}`,
+        `infercache: a call of ${where} cannot be keyed: ${error.message.replace(/^infercache: /, '')}. ` +
+          'Such calls bypass the cache (strict: true throws instead); this warning is shown once',
       );
       return this.#bypass(entry, fn, 'unkeyable');
     }

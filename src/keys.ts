@@ -80,11 +80,12 @@ export interface KeySpec {
 /**
  * `{namespace}:{kind}:{version}:{discriminator}`. The discriminator is `parts` itself when parts is a string or a
  * finite number and hashKeys is false (readable in redis-cli, e.g. `prediction:failure:v1:CHG_001`; the number 1 and
- * the string '1' then name the same entry) — unless the string is empty, longer than 200 chars, contains
+ * the string '1' then name the same entry) — unless the string is longer than 200 chars, contains
  * whitespace, control or invisible format characters or lone surrogates, or looks like a hash (43 base64url chars,
  * so an id can never land on another call's hashed key); then it is hashed. Anything else is hashArgs(parts).
- * With hashKeys true, strings and numbers are hashed too ('1' and 1 still differ). The segments are not checked
- * here (this runs on every call): validate them once with validateSegment.
+ * With hashKeys true, strings and numbers are hashed too ('1' and 1 still differ). An empty key (`undefined`, `null`,
+ * `''` or `NaN`, as a key function returns for a missing field) throws UnkeyableError: it would put every call in one
+ * entry. The segments are not checked here (this runs on every call): validate them once with validateSegment.
  */
 export function buildKey(spec: KeySpec, parts: unknown): string {
   const memo = memoOf(spec);
@@ -108,7 +109,22 @@ export function buildKey(spec: KeySpec, parts: unknown): string {
       return key;
     }
   }
+  // Past the readable-id fast path: an empty key would put every call in one entry.
+  if (isEmptyKey(parts)) throw emptyKey(parts);
   return memo.prefix + hashArgs(parts);
+}
+
+/**
+ * Whether key parts are empty (`undefined`, `null`, `''` or `NaN`, as a key function returns for a missing field):
+ * buildKey refuses them, since every such call would share one entry. For callers that hash key parts themselves.
+ */
+export function isEmptyKey(parts: unknown): boolean {
+  return parts === undefined || parts === null || parts === '' || parts !== parts;
+}
+
+function emptyKey(parts: unknown): UnkeyableError {
+  const what = parts === '' ? "''" : String(parts);
+  return new UnkeyableError(`infercache: the key is empty (${what}), so every such call would share one entry`);
 }
 
 /**

@@ -101,7 +101,7 @@ describe('many instances: one computation per key with a Redis lease', () => {
     class Models {
       @CachedModel({ cache: cache!, name: 'price-model', key: (region: string) => region })
       async load(region: string): Promise<string> {
-        lockSeen = await adminClient().exists('infercache:__lock:model:v1:eu');
+        lockSeen = await adminClient().exists('infercache:__lock:model:v1:price-model#eu');
         return `model-${region}`;
       }
     }

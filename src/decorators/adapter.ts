@@ -6,14 +6,23 @@ import { DecoratorError } from '../errors.js';
 
 type AsyncMethod = (this: any, ...args: any[]) => Promise<any>;
 
-/** A method decorator usable in both modes; only async methods type-check. */
-export interface AsyncMethodDecorator {
-  <T extends AsyncMethod>(value: T, context: ClassMethodDecoratorContext<any, T>): T;
-  <T extends AsyncMethod>(
-    target: object,
-    propertyKey: string | symbol,
-    descriptor: TypedPropertyDescriptor<T>,
-  ): TypedPropertyDescriptor<T> | void;
+/**
+ * Blocks inference from a position: `A` and `R` of a decorator are inferred from the method it decorates (TypeScript
+ * gives a decorator expression the decorated method's type as its contextual type), never from the annotations of a
+ * callback, which are checked against them instead. The built-in `NoInfer` (TS 5.4) does not work on rest parameters
+ * here, and this form works on every TypeScript 5.
+ */
+export type NoInferred<T> = [T][T extends any ? 0 : never];
+
+/**
+ * A method decorator usable in both modes; only async methods type-check. `A` and `R` are the decorated method's
+ * parameters and result, inferred from the method when the decorator is written on it (`@CachedPrediction({ ... })`),
+ * or given explicitly (`CachedPrediction<[string], Risk>({ ... })`) when the decorator is made elsewhere.
+ */
+export interface AsyncMethodDecorator<A extends unknown[] = any[], R = any> {
+  (value: (this: any, ...args: A) => Promise<R>, context: ClassMethodDecoratorContext<any, any>): void;
+  // Not TypedPropertyDescriptor<M>: its `set` makes it invariant, which refuses generic methods.
+  (target: object, propertyKey: string | symbol, descriptor: { value?: (this: any, ...args: A) => Promise<R> }): void;
 }
 
 /** What a decorator needs to know about the method it wraps. */
@@ -22,16 +31,22 @@ export interface MethodSite {
   name: string;
   className: string;
   methodName: string;
+  /** The declaring class, when known. */
+  ctor: object | undefined;
 }
 
 const METADATA_KEY = 'infercache:options';
 
-/** Builds a dual-mode decorator from `wrap(original, site) => replacement`. */
-export function methodDecorator(
+/**
+ * Builds a dual-mode decorator from `wrap(original, site) => replacement`. `wrap` runs once, as soon as the declaring
+ * class is known: when the class is defined (legacy mode), or when its first instance is created or the method is
+ * first called (standard mode, where a method decorator does not see its class); it may throw a ConfigError then.
+ */
+export function methodDecorator<A extends unknown[], R>(
   decoratorName: string,
   options: object,
   wrap: (original: AsyncMethod, site: MethodSite) => AsyncMethod,
-): AsyncMethodDecorator {
+): AsyncMethodDecorator<A, R> {
   return function decorator(a: unknown, b: unknown, c?: unknown): any {
     if (typeof b === 'object' && b !== null && 'kind' in b) {
       const context = b as ClassMethodDecoratorContext;
@@ -51,6 +66,11 @@ export function methodDecorator(
         replacement ??= wrap(original, declaringSite(this, context.name, lazy));
         return replacement.apply(this, args);
       };
+      if (typeof context.addInitializer === 'function') {
+        context.addInitializer(function (this: unknown) {
+          replacement ??= wrap(original, declaringSite(this, context.name, lazy));
+        });
+      }
       return named(lazy, original.name);
     }
     if ((typeof b === 'string' || typeof b === 'symbol') && typeof c === 'object' && c !== null) {
@@ -59,8 +79,9 @@ export function methodDecorator(
         throw new DecoratorError(`${decoratorName} cannot decorate static method ${String(b)}`);
       if (typeof descriptor.value !== 'function')
         throw new DecoratorError(`${decoratorName} applies to methods, not to ${String(b)}`);
-      const className = (a as { constructor?: { name?: string } }).constructor?.name ?? '';
-      const site = { name: `${className}.${String(b)}`, className, methodName: String(b) };
+      const ctor = (a as { constructor?: { name?: string } }).constructor;
+      const className = ctor?.name ?? '';
+      const site = { name: `${className}.${String(b)}`, className, methodName: String(b), ctor };
       const reflect = Reflect as unknown as {
         defineMetadata?: (k: string, v: unknown, t: object, p: string | symbol) => void;
       };
@@ -69,7 +90,7 @@ export function methodDecorator(
       return descriptor;
     }
     throw new DecoratorError(`${decoratorName} applies to methods`);
-  } as AsyncMethodDecorator;
+  } as AsyncMethodDecorator<A, R>;
 }
 
 /**
@@ -93,8 +114,9 @@ function declaringSite(self: unknown, key: string | symbol, method: unknown): Me
   let proto: unknown = self !== null && typeof self === 'object' ? Object.getPrototypeOf(self) : undefined;
   while (proto && Object.getOwnPropertyDescriptor(proto, key)?.value !== method) proto = Object.getPrototypeOf(proto);
   const owner = (proto ?? Object.getPrototypeOf(self ?? {})) as { constructor?: { name?: string } } | undefined;
-  const className = owner?.constructor?.name ?? '';
-  return { name: `${className}.${String(key)}`, className, methodName: String(key) };
+  const ctor = owner?.constructor;
+  const className = ctor?.name ?? '';
+  return { name: `${className}.${String(key)}`, className, methodName: String(key), ctor };
 }
 
 function named<F extends (...args: any[]) => any>(fn: F, name: string): F {

@@ -1,22 +1,38 @@
-/** Which cache a decorated method uses: its own `cache` option, then `@UseCache` on its class, then the default. */
+/**
+ * Which cache a decorated method uses (its own `cache` option, then `@UseCache` on its class, then the default), and
+ * which owner each explicit kind with a custom key belongs to.
+ *
+ * The state lives in global slots (`Symbol.for`), not in this module: when an app loads two copies of infercache (an
+ * ESM and a CommonJS one, or two versions), both see the same default cache, the same `@UseCache` choices and the
+ * same kind owners.
+ */
+import { ConfigError } from '../errors.js';
 import type { Cache } from '../cache.js';
+import type { MethodSite } from './adapter.js';
 
-let defaultCache: Cache | undefined;
-const classCaches = new WeakMap<object, Cache>();
+/** A global slot shared by every copy of infercache loaded in the process, created by the first one. */
+function slot<T extends object>(name: string, create: () => T): T {
+  const global = globalThis as unknown as Record<symbol, T | undefined>;
+  return (global[Symbol.for(name)] ??= create());
+}
+
+const defaults = slot<{ cache?: Cache }>('infercache.defaultCache', () => ({}));
+const classCaches = slot('infercache.classCaches', () => new WeakMap<object, Cache>());
+const kindOwners = slot('infercache.kindOwners', () => new Map<string, string>());
 
 /** Makes `cache` the process default (only if none is set, unless `force`). */
 export function setDefaultCache(cache: Cache, force = false): void {
-  if (force || !defaultCache) defaultCache = cache;
+  if (force || !defaults.cache) defaults.cache = cache;
 }
 
 /** Forgets `cache` as the default when it closes. */
 export function clearDefaultCache(cache: Cache): void {
-  if (defaultCache === cache) defaultCache = undefined;
+  if (defaults.cache === cache) defaults.cache = undefined;
 }
 
-/** The process default cache, if one was created. */
+/** The process default cache, if one was created (by this copy of infercache or another). */
 export function getDefaultCache(): Cache | undefined {
-  return defaultCache;
+  return defaults.cache;
 }
 
 /** Records the cache chosen for a class by `@UseCache`. */
@@ -32,5 +48,42 @@ export function cacheFor(self: unknown): Cache | undefined {
     if (found) return found;
     ctor = Object.getPrototypeOf(ctor);
   }
-  return defaultCache;
+  return defaults.cache;
+}
+
+/**
+ * Claims `kind` for `owner`: a method with an explicit kind and a custom key keeps its ids as they are
+ * (`prediction:failure:v1:CHG_001`), so a second owner of the kind would read the first one's entries. The same owner
+ * claiming again (a module reloaded, a class defined again) is fine. Throws ConfigError naming both owners otherwise.
+ */
+export function claimKind(kind: string, owner: string, setting: string): void {
+  const current = kindOwners.get(kind);
+  if (current === undefined) kindOwners.set(kind, owner);
+  else if (current !== owner) {
+    throw new ConfigError(
+      setting,
+      `kind '${kind}' with a custom key is already used by ${current}: ${owner} would read its entries. ` +
+        `Give one of them a distinct kind, or give both the same \`name\` to share entries on purpose`,
+    );
+  }
+}
+
+const warnedClasses = new WeakSet<object>();
+
+/**
+ * Says once per class (console.warn: there is no cache, so no logger) that a decorated method found no cache and ran
+ * uncached, or that `@Invalidates` did nothing, and how to fix it.
+ */
+export function warnNoCache(decoratorName: string, site: MethodSite): void {
+  const key = site.ctor ?? site;
+  if (warnedClasses.has(key)) return;
+  warnedClasses.add(key);
+  const effect = decoratorName === 'Invalidates' ? 'invalidates nothing' : 'runs uncached';
+  console.warn(
+    `infercache: @${decoratorName} on ${site.name} ${effect}: no cache was created. Create one with createCache() ` +
+      `before the first call, pass \`cache\` in the decorator's options, or put @UseCache(cache) on ` +
+      `${site.className || 'the class'}. If you did create one: a cache made by another copy of infercache that ` +
+      'does not share its default (an older version loaded as CommonJS next to this ESM one, or the reverse) is not ' +
+      'visible here; import one format. Shown once per class.',
+  );
 }

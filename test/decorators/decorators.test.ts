@@ -13,6 +13,7 @@ import {
   DecoratorError,
 } from '../../src/index.js';
 import { newCache, sleep } from '../helpers.js';
+import { consoleWarnings } from './console.js';
 import { adminClient } from '../setup/root-hooks.js';
 import type { Cache } from '../../src/index.js';
 
@@ -56,7 +57,7 @@ describe(`decorators (${expected} mode)`, () => {
         return { region, weights: new Float32Array([1, 2]) };
       }
 
-      @CachedPrediction({ kind: 'failure', key: (id: string) => id })
+      @CachedPrediction({ kind: 'price-failure', key: (id: string) => id })
       async failure(id: string): Promise<number> {
         this.calls++;
         return id.length;
@@ -92,7 +93,7 @@ describe(`decorators (${expected} mode)`, () => {
   it('uses explicit ids as readable keys', async () => {
     const s = new (makeService(cache))();
     await s.failure('CHG_001');
-    expect(await adminClient().exists('infercache:failure:v1:CHG_001')).to.equal(1);
+    expect(await adminClient().exists('infercache:price-failure:v1:CHG_001')).to.equal(1);
   });
 
   it('@CachedModel keeps the model in the in-process tier', async () => {
@@ -156,8 +157,12 @@ describe(`decorators (${expected} mode)`, () => {
     }
     const l = new Lonely();
     // No default cache: the test caches are created with setDefault: false.
-    expect(await l.go()).to.equal(1);
-    expect(await l.go()).to.equal(2);
+    const warned = await consoleWarnings(async () => {
+      expect(await l.go()).to.equal(1);
+      expect(await l.go()).to.equal(2);
+    });
+    expect(warned).to.have.length(1);
+    expect(warned[0]).to.include('Lonely.go runs uncached').and.include('createCache()');
   });
 
   it('picks the cache from the decorator option over the default', async () => {
@@ -169,7 +174,7 @@ describe(`decorators (${expected} mode)`, () => {
       }
     }
     await new S().go();
-    expect(await adminClient().exists('other:prediction:v1:fixed')).to.equal(1);
+    expect(await adminClient().exists('other:prediction:v1:S.go#fixed')).to.equal(1);
   });
 
   it('rejects static members with a clear TypeError', () => {
