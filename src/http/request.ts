@@ -4,6 +4,7 @@
  * declares itself public), so that one user never receives another user's response.
  */
 import type { IncomingHttpHeaders } from 'node:http';
+import { isEmptyKey } from '../keys.js';
 import type { ResolvedRoute } from './options.js';
 
 /** The parts of a request that route caching reads, whatever the framework. */
@@ -38,11 +39,6 @@ export type BypassReason = 'method' | 'no-cache' | 'authorization' | 'cookie' | 
  */
 export type KeyResult =
   { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown; empty?: { value: unknown } };
-
-/** What a route `key` may not return: it names no request (`undefined`, `null`, `''`, `NaN`). */
-function isEmptyKey(value: unknown): boolean {
-  return value === undefined || value === null || value === '' || (typeof value === 'number' && Number.isNaN(value));
-}
 
 /**
  * What a route `key` returned, scoped to its route: `${owner}#${id}` for a string or number (readable in
