@@ -22,7 +22,8 @@ import { createEndpoints, errorResponse, ENDPOINT_HEADERS, type EndpointsOptions
 import { resolveAdmin, type AdminOptions } from '../src/http/admin.js';
 import { X_CACHE, bodyBytes } from '../src/http/response.js';
 import type { RouteCacheOptions } from '../src/http/options.js';
-import type { CacheOptions, Logger } from '../src/options.js';
+import { CACHE_OPTIONS, type CacheOptions, type Logger } from '../src/options.js';
+import { rejectUnknownOptions } from '../src/config.js';
 
 /** Route caching options of a Fastify route (`config: { cache: { ... } }`). */
 export type FastifyRouteCacheOptions = RouteCacheOptions<FastifyRequest>;
@@ -48,25 +49,13 @@ declare module 'fastify' {
   }
 }
 
-/** Options that configure a cache the plugin creates; refused together with `cache`. */
-const CACHE_OPTION_KEYS: ReadonlyArray<keyof CacheOptions> = [
-  'redis',
-  'namespace',
-  'version',
-  'ttl',
-  'ttlJitter',
-  'enabled',
-  'operationTimeout',
-  'hashKeys',
-  'memory',
-  'compressThreshold',
-  'maxEntryBytes',
-  'encryptionKey',
-  'breaker',
-  'strict',
-  'logger',
-  'setDefault',
-];
+/** Every option of the plugin, derived from its type; the cache options among them are refused together with `cache`. */
+const PLUGIN_OPTIONS = {
+  ...CACHE_OPTIONS,
+  cache: true,
+  closeCache: true,
+  endpoints: true,
+} as const satisfies Record<keyof InfercacheFastifyOptions, true>;
 
 /** Captures of the requests computing an entry, until their response is sent. */
 const captures = new WeakMap<FastifyRequest, Capture>();
@@ -128,11 +117,12 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
         '(or another plugin owns the name "cache")',
     );
   }
+  rejectUnknownOptions(options ?? {}, PLUGIN_OPTIONS, '');
   const { cache: given, closeCache, endpoints, ...cacheOptions } = options ?? {};
   if (given !== undefined) {
     if (typeof given?.wrapDetailed !== 'function')
       throw new ConfigError('cache', 'expected a Cache from createCache()');
-    const both = CACHE_OPTION_KEYS.find((k) => (cacheOptions as Record<string, unknown>)[k] !== undefined);
+    const both = Object.keys(cacheOptions).find((k) => (cacheOptions as Record<string, unknown>)[k] !== undefined);
     if (both) throw new ConfigError(both, 'give either cache or cache options, not both');
   }
   if (closeCache !== undefined && typeof closeCache !== 'boolean') {
