@@ -17,7 +17,6 @@ import type {
 } from 'fastify';
 import { createCache, type Cache } from '../src/cache.js';
 import { ConfigError, InfercacheError } from '../src/errors.js';
-import { didYouMean } from '../src/suggest.js';
 import { RouteCache, type Capture } from '../src/http/route.js';
 import {
   createEndpoints,
@@ -29,7 +28,8 @@ import {
 import { resolveAdmin, type AdminOptions } from '../src/http/admin.js';
 import { X_CACHE, bodyBytes } from '../src/http/response.js';
 import type { RouteCacheOptions } from '../src/http/options.js';
-import type { CacheOptions, Logger } from '../src/options.js';
+import { CACHE_OPTIONS, type CacheOptions, type Logger } from '../src/options.js';
+import { rejectUnknownOptions } from '../src/config.js';
 
 /** Route caching options of a Fastify route (`config: { cache: { ... } }`). */
 export type FastifyRouteCacheOptions = RouteCacheOptions<FastifyRequest>;
@@ -55,41 +55,15 @@ declare module 'fastify' {
   }
 }
 
-/**
- * Options that configure a cache the plugin creates; refused together with `cache`. Derived from `CacheOptions`: an
- * option added there without being listed here does not compile.
- */
-const CACHE_OPTION_KEYS = Object.keys({
-  redis: true,
-  namespace: true,
-  version: true,
-  ttl: true,
-  ttlJitter: true,
-  enabled: true,
-  operationTimeout: true,
-  hashKeys: true,
-  memory: true,
-  compressThreshold: true,
-  maxEntryBytes: true,
-  encryptionKey: true,
-  breaker: true,
-  strict: true,
-  logger: true,
-  telemetry: true,
-  costPerCall: true,
-  bus: true,
-  setDefault: true,
-} satisfies Record<keyof CacheOptions, true>) as ReadonlyArray<keyof CacheOptions>;
-
-/** Every option of the plugin, and those Fastify passes to every plugin with its own (`register` options). */
-const PLUGIN_OPTION_KEYS: readonly string[] = [
-  ...Object.keys({ cache: true, closeCache: true, endpoints: true } satisfies Record<
-    Exclude<keyof InfercacheFastifyOptions, keyof CacheOptions>,
-    true
-  >),
-  ...CACHE_OPTION_KEYS,
-];
-const REGISTER_OPTION_KEYS = new Set(['prefix', 'logLevel', 'logSerializers']);
+/** Every option of the plugin, derived from its type; the cache options among them are refused together with `cache`. */
+const PLUGIN_OPTIONS = {
+  ...CACHE_OPTIONS,
+  cache: true,
+  closeCache: true,
+  endpoints: true,
+} as const satisfies Record<keyof InfercacheFastifyOptions, true>;
+/** Options Fastify passes to every plugin along with its own (`register` options). */
+const REGISTER_OPTIONS = { prefix: true, logLevel: true, logSerializers: true } as const;
 
 /** Captures of the requests computing an entry, until their response is sent. */
 const captures = new WeakMap<FastifyRequest, Capture>();
@@ -164,19 +138,15 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
         '(or another plugin owns the name "cache")',
     );
   }
-  for (const name of Object.keys(options ?? {})) {
-    if (!PLUGIN_OPTION_KEYS.includes(name) && !REGISTER_OPTION_KEYS.has(name)) {
-      throw new ConfigError(
-        name,
-        `unknown option '${name}' of the infercache plugin${didYouMean(name, PLUGIN_OPTION_KEYS)}`,
-      );
-    }
-  }
-  const { cache: given, closeCache, endpoints, ...cacheOptions } = options ?? {};
+  rejectUnknownOptions(options ?? {}, { ...PLUGIN_OPTIONS, ...REGISTER_OPTIONS }, '');
+  const { cache: given, closeCache, endpoints, ...rest } = options ?? {};
+  const cacheOptions: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(rest))
+    if (!Object.hasOwn(REGISTER_OPTIONS, name)) cacheOptions[name] = value;
   if (given !== undefined) {
     if (typeof given?.wrapDetailed !== 'function')
       throw new ConfigError('cache', 'expected a Cache from createCache()');
-    const both = CACHE_OPTION_KEYS.find((k) => (cacheOptions as Record<string, unknown>)[k] !== undefined);
+    const both = Object.keys(cacheOptions).find((k) => cacheOptions[k] !== undefined);
     if (both) throw new ConfigError(both, 'give either cache or cache options, not both');
   }
   if (closeCache !== undefined && typeof closeCache !== 'boolean') {

@@ -1,8 +1,7 @@
 /** `health()` and `info()`: what the operational endpoints report. Admin-path only, never on a cached call. */
-import { redactUrl } from './redis/connection.js';
 import type { RedisTier } from './redis/tier.js';
 import type { Cache } from './cache.js';
-import type { BusCounters } from './bus.js';
+import type { Bus, BusCounters } from './bus.js';
 
 /** Health of the cache. */
 export interface CacheHealth {
@@ -44,7 +43,10 @@ export interface CacheInfo {
 
 const SCAN_LIMIT = 10_000;
 
-/** Runs the read/write probe and classifies the cache's health. */
+/**
+ * Runs the read/write probe and classifies the cache's health: `healthy` only once the probe's commands succeeded
+ * on a connection that is ready, never on the client's word alone.
+ */
 export async function probeHealth(cache: Cache, redis: RedisTier | undefined): Promise<CacheHealth> {
   const base: CacheHealth['redis'] = {
     configured: redis !== undefined,
@@ -80,17 +82,21 @@ export async function probeHealth(cache: Cache, redis: RedisTier | undefined): P
   // A successful probe closes an open breaker: keep the state the calls were seeing when the check began.
   if (redis.breaker.state !== 'closed') base.breaker = redis.breaker.state;
   let status: CacheHealth['status'] = 'healthy';
-  if (base.probe === 'failed') status = 'unavailable';
+  if (base.probe !== 'ok') status = 'unavailable';
+  else if (base.status !== 'ready') status = 'degraded';
   else if (base.breaker !== 'closed' || (base.latencyMs ?? 0) > cache.settings.operationTimeout) status = 'degraded';
   return { status, redis: base, checkedAt };
 }
 
+/** What `info()` reads inside the cache. */
+export interface Described {
+  redis: RedisTier | undefined;
+  bus: Bus | undefined;
+  memory: { entries: number; bytes: number };
+}
+
 /** Collects `info()`. */
-export async function describe(
-  cache: Cache,
-  redis: RedisTier | undefined,
-  memory: { entries: number; bytes: number },
-): Promise<CacheInfo> {
+export async function describe(cache: Cache, { redis, bus, memory }: Described): Promise<CacheInfo> {
   const s = cache.settings;
   const info: CacheInfo = {
     namespace: s.namespace,
@@ -101,14 +107,13 @@ export async function describe(
     ttl: s.ttl.settings(),
     redis: undefined,
     memory,
-    bus: cache.bus && { channel: cache.bus.channel, up: cache.bus.up, ...cache.bus.counters },
+    bus: bus && { channel: bus.channel, up: bus.up, ...bus.counters },
     entries: undefined,
   };
   if (!redis || !s.redis) return info;
-  const url = s.redis.url ?? s.redis.cluster?.rootNodes[0]?.url;
   info.redis = {
     mode: redis.backend.kind,
-    url: url ? redactUrl(url) : undefined,
+    url: s.redis.url, // without its password
     status: redis.status,
     usedMemory: undefined,
   };

@@ -8,7 +8,7 @@ import { Tiers } from './store.js';
 import { valueOf } from './memory.js';
 import { RedisTier, type SendReport } from './redis/tier.js';
 import { CLOSE_GRACE_MS, createBackend } from './redis/connection.js';
-import { resolveSettings, type Settings } from './config.js';
+import { publicSettings, resolveSettings, type CacheSettings, type Settings } from './config.js';
 import { resolveEntry, type ResolvedEntry } from './entry.js';
 import { Stats, type CacheStats } from './stats.js';
 import { Loader, type WrapOutcome } from './loader.js';
@@ -41,10 +41,23 @@ export interface WrapOptions<T> extends EntryOptions<T> {
 const now = Date.now;
 const NO_OPTIONS: WrapOptions<any> = Object.freeze({});
 
+/** What infercache's own modules (and its tests) reach inside a cache; not part of the package's API. */
+export interface CacheInternals {
+  /** The Redis tier, when configured and enabled. */
+  readonly redis: RedisTier | undefined;
+  /** The invalidation bus between instances, when Redis is configured and `bus` is on. */
+  readonly bus: Bus | undefined;
+  /** The validated settings as given, secrets included. */
+  readonly settings: Settings;
+}
+
+let internals: (cache: Cache) => CacheInternals;
+
 /** A Redis-backed, fail-open cache for expensive computations. Create it with `createCache`. */
 export class Cache {
-  /** Validated settings (read-only). */
-  readonly settings: Settings;
+  /** Validated settings (read-only), without any secret: passwords and the encryption key are left out. */
+  readonly settings: CacheSettings;
+  readonly #settings: Settings;
   readonly #redis: RedisTier | undefined;
   readonly #tiers: Tiers;
   readonly #stats = new Stats();
@@ -56,9 +69,13 @@ export class Cache {
   readonly #loader: Loader;
   #closed = false;
 
+  static {
+    internals = (cache) => ({ redis: cache.#redis, bus: cache.#bus, settings: cache.#settings });
+  }
+
   constructor(options: CacheOptions = {}) {
-    this.settings = resolveSettings(options);
-    const s = this.settings;
+    const s = (this.#settings = resolveSettings(options));
+    this.settings = publicSettings(s);
     if (s.redis && s.enabled) {
       const backend = createBackend(s.redis, { connectTimeout: s.connectTimeout, socketTimeout: s.socketTimeout });
       this.#redis = new RedisTier(backend, {
@@ -99,12 +116,7 @@ export class Cache {
 
   /** Whether the cache is on (`enabled` option and not closed). */
   get enabled(): boolean {
-    return this.settings.enabled && !this.#closed;
-  }
-
-  /** The Redis tier, when configured (for health, telemetry and plugins). */
-  get redis(): RedisTier | undefined {
-    return this.#redis;
+    return this.#settings.enabled && !this.#closed;
   }
 
   /**
@@ -115,14 +127,9 @@ export class Cache {
     await this.#redis?.connect();
     if (!this.#bus) return;
     let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.settings.connectTimeout)));
+    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#settings.connectTimeout)));
     await Promise.race([this.#bus.start(), limit]);
     clearTimeout(timer);
-  }
-
-  /** The invalidation bus between instances, when Redis is configured and `bus` is on (for health and tests). */
-  get bus(): Bus | undefined {
-    return this.#bus;
   }
 
   /** Returns the cached result of `fn` for (kind, keyParts), computing and storing it on a miss. */
@@ -150,7 +157,7 @@ export class Cache {
     try {
       key = buildKey(this.#spec(entry.kind), keyParts);
     } catch (error) {
-      if (!(error instanceof UnkeyableError) || this.settings.strict) throw error;
+      if (!(error instanceof UnkeyableError) || this.#settings.strict) throw error;
       // Once per method or route (decorators and plugins pass its name as spanName), else per kind.
       const where = options.spanName ?? `kind '${entry.kind}'`;
       this.#warnOnce(
@@ -247,7 +254,7 @@ export class Cache {
 
   /** Namespace, version, TTL settings, entries per kind, Redis memory used; never a password. */
   info(): Promise<CacheInfo> {
-    return describe(this, this.#redis, this.#tiers.memory.size);
+    return describe(this, { redis: this.#redis, bus: this.#bus, memory: this.#tiers.memory.size });
   }
 
   /**
@@ -284,7 +291,7 @@ export class Cache {
   #spec(kind: string): KeySpec {
     let spec = this.#specs.get(kind);
     if (!spec) {
-      const s = this.settings;
+      const s = this.#settings;
       this.#specs.set(kind, (spec = { namespace: s.namespace, kind, version: s.version, hashKeys: s.hashKeys }));
     }
     return spec;
@@ -298,13 +305,18 @@ export class Cache {
   #warnOnce(id: string, message: string): void {
     if (this.#warned.has(id)) return;
     this.#warned.add(id);
-    this.settings.logger?.warn(message);
+    this.#settings.logger?.warn(message);
   }
 
   /** Tells the other instances (fail-open, never waits). */
   #publish(message: BusMessage): void {
     this.#bus?.publish(message);
   }
+}
+
+/** The Redis tier, bus and full settings of `cache`, for infercache's own modules and tests (not exported). */
+export function internalsOf(cache: Cache): CacheInternals {
+  return internals(cache);
 }
 
 /** Creates a cache; the first one created becomes the default that decorators use. */

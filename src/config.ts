@@ -2,10 +2,22 @@
 import { ConfigError } from './errors.js';
 import { parseDuration, parseTimeout } from './duration.js';
 import { parseRedisUrl } from './redis/url.js';
+import { checkClient, redactUrl } from './redis/connection.js';
 import { validateSegment } from './keys.js';
 import { TtlRegistry } from './ttl.js';
 import { parseEncryptionKey } from './codec.js';
-import type { CacheOptions, Logger, RedisOptions } from './options.js';
+import { didYouMean } from './suggest.js';
+import {
+  BREAKER_OPTIONS,
+  CACHE_OPTIONS,
+  CLUSTER_OPTIONS,
+  MEMORY_OPTIONS,
+  REDIS_OPTIONS,
+  TELEMETRY_OPTIONS,
+  type CacheOptions,
+  type Logger,
+  type RedisOptions,
+} from './options.js';
 import type { TelemetrySettings } from './telemetry/telemetry.js';
 import type { MemoryBounds } from './memory.js';
 
@@ -14,6 +26,8 @@ export const DEFAULTS = {
   namespace: 'infercache',
   version: 'v1',
   operationTimeoutMs: 50,
+  /** Longest operation timeout accepted: a longer wait on the request path defeats failing open. */
+  maxOperationTimeoutMs: 10_000,
   connectTimeoutMs: 2000,
   compressThreshold: 16 * 1024,
   maxEntryBytes: 4 * 1024 * 1024,
@@ -25,7 +39,7 @@ export const DEFAULTS = {
   lockTtlMs: 10_000,
 } as const;
 
-/** Options after validation. */
+/** Options after validation (internal: they hold the Redis options and the encryption key as given). */
 export interface Settings {
   enabled: boolean;
   namespace: string;
@@ -51,6 +65,61 @@ export interface Settings {
   telemetry: TelemetrySettings;
   /** Cost of one computation per kind (a null-prototype record). */
   costPerCall: Readonly<Record<string, number>>;
+}
+
+/**
+ * What `cache.settings` shows: the validated settings with no secret in them, safe to log, inspect or serialise.
+ * The Redis options (passwords, TLS keys, a client object) are summed up as a mode and a URL without its password,
+ * and the encryption key as a flag.
+ */
+export interface CacheSettings extends Readonly<Omit<Settings, 'redis' | 'encryptionKey' | 'secrets'>> {
+  /** How Redis is reached; the URL (of the first root node, for a cluster) with its password as `***`. */
+  readonly redis: { readonly mode: 'url' | 'client' | 'cluster'; readonly url: string | undefined } | undefined;
+  /** Whether values are encrypted at rest (`encryptionKey`); the key itself is never shown. */
+  readonly encrypted: boolean;
+}
+
+/** The public, secret-free view of `settings` (frozen). */
+export function publicSettings(settings: Settings): CacheSettings {
+  const { redis, encryptionKey, secrets: _secrets, ...rest } = settings;
+  const url = redis?.url ?? redis?.cluster?.rootNodes[0]?.url;
+  const mode = redis?.cluster ? 'cluster' : redis?.client ? 'client' : 'url';
+  return Object.freeze({
+    ...rest,
+    redis: redis && Object.freeze({ mode, url: url === undefined ? undefined : redactUrl(url) }),
+    encrypted: encryptionKey !== undefined,
+  });
+}
+
+/**
+ * Throws a ConfigError naming the first own key of `value` that `known` does not list, with the closest known name:
+ * an option that is misspelt must not be ignored. `path` is the option holding them ('' at the top level).
+ */
+export function rejectUnknownOptions(value: object, known: Readonly<Record<string, true>>, path: string): void {
+  for (const name of Object.keys(value)) {
+    if (Object.hasOwn(known, name)) continue;
+    throw new ConfigError(
+      path ? `${path}.${name}` : name,
+      `is not ${path ? `a ${path}` : 'an'} option${didYouMean(name, Object.keys(known))}`,
+    );
+  }
+}
+
+/**
+ * Parses `operationTimeout` to ms: a timeout (> 0) of at most 10 s, naming `setting`. A number is seconds, so a
+ * number above 10 is refused with the milliseconds it probably meant.
+ */
+export function operationTimeoutMs(value: unknown, setting: string): number {
+  const ms = parseTimeout(value, setting);
+  if (ms > DEFAULTS.maxOperationTimeoutMs) {
+    const hint = typeof value === 'number' ? ` (a number is seconds: did you mean '${value}ms'?)` : '';
+    throw new ConfigError(
+      setting,
+      `must be at most 10s, got ${JSON.stringify(value)}${hint}: a Redis operation on the request path should ` +
+        'give up long before the computation it saves',
+    );
+  }
+  return ms;
 }
 
 const consoleLogger: Logger = {
@@ -87,6 +156,7 @@ export function memoryBounds(value: unknown, setting: string): MemoryBounds {
     throw new ConfigError(setting, 'expected an object { maxEntries, maxBytes, maxTtl }');
   }
   const m = (value ?? {}) as Record<string, unknown>;
+  rejectUnknownOptions(m, MEMORY_OPTIONS, setting);
   return {
     maxEntries: positiveInt(m.maxEntries, DEFAULTS.memory.maxEntries, `${setting}.maxEntries`),
     maxBytes: positiveInt(m.maxBytes, DEFAULTS.memory.maxBytes, `${setting}.maxBytes`),
@@ -99,9 +169,15 @@ function redisOptions(value: unknown): RedisOptions | undefined {
   if (typeof value !== 'object' || value === null)
     throw new ConfigError('redis', 'expected { url } | { client } | { cluster }');
   const r = value as RedisOptions;
+  rejectUnknownOptions(r, REDIS_OPTIONS, 'redis');
   const sources = [r.url !== undefined, r.client !== undefined, r.cluster !== undefined].filter(Boolean).length;
   if (sources > 1) throw new ConfigError('redis', 'give only one of url, client, cluster');
   const fromUrl = r.url === undefined ? undefined : parseRedisUrl(r.url, 'redis.url');
+  if (r.client !== undefined) checkClient(r.client, 'redis.client');
+  if (r.cluster !== undefined && (typeof r.cluster !== 'object' || r.cluster === null)) {
+    throw new ConfigError('redis.cluster', 'expected { rootNodes, defaults }');
+  }
+  if (r.cluster !== undefined) rejectUnknownOptions(r.cluster, CLUSTER_OPTIONS, 'redis.cluster');
   if (r.cluster !== undefined && (!Array.isArray(r.cluster.rootNodes) || r.cluster.rootNodes.length === 0)) {
     throw new ConfigError('redis.cluster.rootNodes', 'expected a non-empty array of { url }');
   }
@@ -121,6 +197,13 @@ function redisOptions(value: unknown): RedisOptions | undefined {
   }
   if (r.db !== undefined && fromUrl?.db !== undefined) {
     throw new ConfigError('redis.db', 'the URL has a database path already: give it in one place only');
+  }
+  const tls = (r.clientOptions?.socket as { tls?: unknown } | undefined)?.tls;
+  if (fromUrl && tls !== undefined && tls !== fromUrl.tls) {
+    throw new ConfigError(
+      'redis.clientOptions.socket.tls',
+      `is ${String(tls)} but the URL is ${fromUrl.tls ? 'rediss://' : 'redis://'}: let the URL's scheme say it`,
+    );
   }
   return r;
 }
@@ -166,6 +249,7 @@ function telemetryOptions(value: unknown): TelemetrySettings {
     throw new ConfigError('telemetry', 'expected an object { enabled, tracerProvider, meterProvider, recordKeys }');
   }
   const t = (value ?? {}) as Record<string, unknown>;
+  rejectUnknownOptions(t, TELEMETRY_OPTIONS, 'telemetry');
   const provider = (p: unknown, name: string, method: string) => {
     if (p !== undefined && typeof (p as Record<string, unknown> | null)?.[method] !== 'function') {
       throw new ConfigError(`telemetry.${name}`, `expected an OpenTelemetry ${name} (with ${method}())`);
@@ -184,6 +268,22 @@ function telemetryOptions(value: unknown): TelemetrySettings {
   };
 }
 
+/** Checks `ttlEnv`: `CACHE_TTL_<KIND>` variables only, each a string (the TTL registry parses them). */
+function ttlEnv(value: unknown): Record<string, string | undefined> {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ConfigError('ttlEnv', 'expected { CACHE_TTL_<KIND>: duration }, as configFromEnv() returns it');
+  }
+  for (const [name, raw] of Object.entries(value)) {
+    if (!name.startsWith('CACHE_TTL_')) {
+      throw new ConfigError(`ttlEnv.${name}`, 'only CACHE_TTL_<KIND> variables are read from ttlEnv');
+    }
+    if (raw !== undefined && typeof raw !== 'string')
+      throw new ConfigError(name, `expected a string, got ${typeof raw}`);
+  }
+  return value as Record<string, string | undefined>;
+}
+
 function costs(value: unknown): Readonly<Record<string, number>> {
   const out = Object.create(null) as Record<string, number>;
   if (value === undefined) return out;
@@ -200,16 +300,24 @@ function costs(value: unknown): Readonly<Record<string, number>> {
 /** Validates options; throws a ConfigError (a TypeError) naming the first bad one. */
 export function resolveSettings(options: CacheOptions): Settings {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'expected an object');
+  rejectUnknownOptions(options, CACHE_OPTIONS, '');
   const redis = redisOptions(options.redis);
   const jitter = options.ttlJitter ?? 0;
   if (typeof jitter !== 'number' || !(jitter >= 0 && jitter <= 1)) throw new ConfigError('ttlJitter', 'expected 0..1');
   if (options.ttl !== undefined && (typeof options.ttl !== 'object' || options.ttl === null)) {
     throw new ConfigError('ttl', 'expected an object of durations per kind');
   }
+  if (options.breaker !== undefined && (typeof options.breaker !== 'object' || options.breaker === null)) {
+    throw new ConfigError('breaker', 'expected an object { threshold, cooldown, maxCooldown }');
+  }
   const breaker = (options.breaker ?? {}) as Record<string, unknown>;
+  rejectUnknownOptions(breaker, BREAKER_OPTIONS, 'breaker');
   const logger = options.logger === false ? undefined : (options.logger ?? consoleLogger);
   if (logger && typeof logger.warn !== 'function') throw new ConfigError('logger', 'expected { warn(message) }');
-  const operationTimeout = timeoutMs(options.operationTimeout, DEFAULTS.operationTimeoutMs, 'operationTimeout')!;
+  const operationTimeout =
+    options.operationTimeout === undefined
+      ? DEFAULTS.operationTimeoutMs
+      : operationTimeoutMs(options.operationTimeout, 'operationTimeout');
   return {
     enabled: bool(options.enabled, true, 'enabled'),
     namespace: validateSegment(options.namespace ?? DEFAULTS.namespace, 'namespace'),
@@ -229,7 +337,7 @@ export function resolveSettings(options: CacheOptions): Settings {
       cooldown: durationMs(breaker.cooldown, DEFAULTS.breaker.cooldownMs, 'breaker.cooldown')!,
       maxCooldown: durationMs(breaker.maxCooldown, DEFAULTS.breaker.maxCooldownMs, 'breaker.maxCooldown')!,
     },
-    ttl: new TtlRegistry({ ttl: options.ttl ?? {}, jitter }),
+    ttl: new TtlRegistry({ ttl: options.ttl ?? {}, env: ttlEnv(options.ttlEnv), jitter }),
     redis,
     logger,
     secrets: secretsOf(redis),

@@ -3,6 +3,8 @@ import { ConfigError } from './errors.js';
 import { parseDuration, parseTimeout } from './duration.js';
 import { parseRedisUrl } from './redis/url.js';
 import { parseEncryptionKey } from './codec.js';
+import { checkTtlEnvName } from './ttl.js';
+import { operationTimeoutMs } from './config.js';
 import type { CacheOptions } from './options.js';
 
 /** Environment variables read by {@link configFromEnv}, with their meaning. */
@@ -10,15 +12,16 @@ export const ENV_VARIABLES = {
   REDIS_URL: 'redis:// or rediss:// URL (user, password and db may be in it); unset means memory only',
   REDIS_PASSWORD: 'password, when not in REDIS_URL (needs REDIS_URL)',
   REDIS_DB: 'database number, when not in REDIS_URL (needs REDIS_URL)',
-  REDIS_CONNECT_TIMEOUT: 'duration of one connection attempt, > 0 (default 2s; needs REDIS_URL)',
-  REDIS_SOCKET_TIMEOUT: 'close an idle socket after this duration, > 0 (default none; needs REDIS_URL)',
+  REDIS_CONNECT_TIMEOUT: 'duration of one connection attempt, with a unit, > 0 (default 2s; needs REDIS_URL)',
+  REDIS_SOCKET_TIMEOUT: 'close an idle socket after this duration, with a unit, > 0 (default none; needs REDIS_URL)',
   CACHE_ENABLED: 'true/false, 1/0, yes/no, on/off (default true)',
   CACHE_NAMESPACE: 'key prefix (default infercache)',
   CACHE_VERSION: 'version segment of every key (default v1)',
-  CACHE_OPERATION_TIMEOUT: 'longest wait for one Redis operation, > 0 (default 50ms)',
+  CACHE_OPERATION_TIMEOUT:
+    'longest wait for one Redis operation, with a unit (50ms, 1s), > 0 and <= 10s (default 50ms)',
   CACHE_HASH_KEYS: 'hash explicit ids and tags too (default false)',
   CACHE_TTL_DEFAULT: 'TTL of kinds without their own (default 1h)',
-  'CACHE_TTL_<KIND>': 'TTL of one kind, e.g. CACHE_TTL_PREDICTION=5m',
+  'CACHE_TTL_<KIND>': 'TTL of one kind (kind upper-cased, - and . as _): CACHE_TTL_PRICE_MODEL=5m for price-model',
   CACHE_ENCRYPTION_KEY: '32-byte AES-256-GCM key as 64 hex chars or base64',
 } as const;
 
@@ -36,19 +39,21 @@ function bool(env: Record<string, string | undefined>, name: string): boolean | 
   throw new ConfigError(name, `expected true or false, got ${JSON.stringify(env[name])}`);
 }
 
-function duration(env: Record<string, string | undefined>, name: string): string | number | undefined {
+/**
+ * A timeout variable: a duration with a unit, > 0, that a Node.js timer can take. A bare number is refused: options
+ * read numbers as seconds, so `CACHE_OPERATION_TIMEOUT=50` would wait 50 s where 50 ms was meant.
+ */
+function timeout(env: Record<string, string | undefined>, name: string): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
-  parseDuration(raw, name);
-  return toDuration(raw);
-}
-
-/** A timeout variable: a duration > 0 that a Node.js timer can take. */
-function timeout(env: Record<string, string | undefined>, name: string): string | number | undefined {
-  const raw = env[name]?.trim();
-  if (!raw) return undefined;
+  if (/^(\d+(\.\d*)?|\.\d+)$/.test(raw)) {
+    throw new ConfigError(
+      name,
+      `needs a unit: write ${raw}ms for milliseconds (e.g. 50ms), or ${raw}s if you meant seconds (got ${JSON.stringify(raw)})`,
+    );
+  }
   parseTimeout(raw, name);
-  return toDuration(raw);
+  return raw;
 }
 
 /** The Redis connection options from REDIS_URL and the variables that refine it; undefined without REDIS_URL. */
@@ -90,7 +95,10 @@ function redisFromEnv(env: Record<string, string | undefined>): CacheOptions['re
   return redis;
 }
 
-/** Builds `createCache` options from `env` (default `process.env`); throws a ConfigError naming the bad variable. */
+/**
+ * Builds `createCache` options from `env` (default `process.env`), reading nothing else; throws a ConfigError naming
+ * the bad variable. The one reader of the environment: `createCache` itself reads no variable.
+ */
 export function configFromEnv(env: Record<string, string | undefined> = process.env): CacheOptions {
   const options: CacheOptions = {};
   const redis = redisFromEnv(env);
@@ -102,25 +110,25 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   if (env.CACHE_NAMESPACE?.trim()) options.namespace = checkSegment(env.CACHE_NAMESPACE.trim(), 'CACHE_NAMESPACE');
   if (env.CACHE_VERSION?.trim()) options.version = checkSegment(env.CACHE_VERSION.trim(), 'CACHE_VERSION');
   const operationTimeout = timeout(env, 'CACHE_OPERATION_TIMEOUT');
-  if (operationTimeout !== undefined) options.operationTimeout = operationTimeout;
-  const ttl: Record<string, string | number> = {};
+  if (operationTimeout !== undefined) {
+    operationTimeoutMs(operationTimeout, 'CACHE_OPERATION_TIMEOUT');
+    options.operationTimeout = operationTimeout;
+  }
+  // CACHE_TTL_<KIND> stay keyed by variable: the TTL registry finds a kind's variable with ttlEnvName(kind), the one
+  // mapping between the two (a variable name cannot tell `price-model` from `price_model`).
+  const ttlEnv: Record<string, string> = {};
   for (const name of Object.keys(env)) {
     if (!name.startsWith('CACHE_TTL_')) continue;
-    const value = duration(env, name);
-    if (value === undefined) continue;
-    const kind = name.slice('CACHE_TTL_'.length).toLowerCase();
-    if (!kind) throw new ConfigError(name, 'names no kind');
-    checkSegment(kind, name);
-    ttl[kind] = value;
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    checkTtlEnvName(name);
+    parseDuration(raw, name);
+    ttlEnv[name] = raw;
   }
-  if (Object.keys(ttl).length) options.ttl = ttl;
+  if (Object.keys(ttlEnv).length) options.ttlEnv = ttlEnv;
   const encryptionKey = env.CACHE_ENCRYPTION_KEY?.trim();
   if (encryptionKey) options.encryptionKey = parseEncryptionKey(encryptionKey, 'CACHE_ENCRYPTION_KEY');
   return options;
-}
-
-function toDuration(raw: string): string | number {
-  return /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : raw;
 }
 
 function checkSegment(value: string, name: string): string {

@@ -19,7 +19,11 @@ export interface RedisOptions {
   password?: string;
   /** Database number, when not in the URL (`REDIS_DB`); giving it in both is an error. @default 0 */
   db?: number;
-  /** An existing node-redis client or cluster; infercache does not close it unless `closeClient` is true. */
+  /**
+   * An existing node-redis (v5 or later) client or cluster, made with `createClient` or `createCluster` from `redis`;
+   * anything else (ioredis, node-redis 4) is refused when the cache is created. infercache does not close it unless
+   * `closeClient` is true.
+   */
   client?: RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any> | RedisClusterType;
   /** Redis Cluster: root nodes and per-node defaults (auth, TLS, timeouts). */
   cluster?: { rootNodes: Array<{ url: string }>; defaults?: Record<string, unknown> };
@@ -108,13 +112,25 @@ export interface CacheOptions {
   namespace?: string;
   /** Bump to make every earlier entry unreachable. @default 'v1' */
   version?: string;
-  /** TTL per kind, plus `default`. @default { default: '1h' } */
+  /**
+   * TTL per kind, plus `default`. A kind's TTL comes from here first, then from `ttlEnv`, then from `default`.
+   * @default { default: '1h' }
+   */
   ttl?: Record<string, TtlSpec | undefined>;
+  /**
+   * `CACHE_TTL_<KIND>` variables (durations; a bare number is seconds), as `configFromEnv()` returns them. Kind
+   * `price-model` reads `CACHE_TTL_PRICE_MODEL`: the kind upper-cased, `-` and `.` turned into `_`. `createCache`
+   * reads no environment variable by itself: these are the only ones it uses. @default {}
+   */
+  ttlEnv?: Record<string, string | undefined>;
   /** Shorten each stored TTL by up to jitter×ttl at random (0..1), so a burst does not expire at once. @default 0 */
   ttlJitter?: number;
   /** Turn the cache off: every call runs uncached. @default true */
   enabled?: boolean;
-  /** Longest wait for one Redis operation on the request path (> 0). @default '50ms' */
+  /**
+   * Longest wait for one Redis operation on the request path (> 0, at most 10 s: a number is seconds, so `50` would
+   * be 50 s and is refused; write `'50ms'`). @default '50ms'
+   */
   operationTimeout?: Duration;
   /** Hash explicit ids and tags too, so no personal data appears in a key. @default false */
   hashKeys?: boolean;
@@ -185,3 +201,74 @@ export interface EntryOptions<T = unknown> {
   /** The cache to use instead of the default one. */
   cache?: Cache;
 }
+
+/*
+ * Names of the options, derived from their types: a name missing here or not in the type fails to compile, so the
+ * lists that reject unknown options (with a did-you-mean) cannot drift from the interfaces above.
+ */
+
+/** Every `createCache` option. */
+export const CACHE_OPTIONS = {
+  redis: true,
+  namespace: true,
+  version: true,
+  ttl: true,
+  ttlEnv: true,
+  ttlJitter: true,
+  enabled: true,
+  operationTimeout: true,
+  hashKeys: true,
+  memory: true,
+  compressThreshold: true,
+  maxEntryBytes: true,
+  encryptionKey: true,
+  breaker: true,
+  strict: true,
+  logger: true,
+  telemetry: true,
+  costPerCall: true,
+  bus: true,
+  setDefault: true,
+} as const satisfies Record<keyof CacheOptions, true>;
+
+/** Every `redis` option. */
+export const REDIS_OPTIONS = {
+  url: true,
+  password: true,
+  db: true,
+  client: true,
+  cluster: true,
+  connectTimeout: true,
+  socketTimeout: true,
+  closeClient: true,
+  clientOptions: true,
+} as const satisfies Record<keyof RedisOptions, true>;
+
+/** Every `redis.cluster` option. */
+export const CLUSTER_OPTIONS = {
+  rootNodes: true,
+  defaults: true,
+} as const satisfies Record<keyof NonNullable<RedisOptions['cluster']>, true>;
+
+/** Every `memory` option (cache-wide, and of one entry). */
+export const MEMORY_OPTIONS = {
+  maxEntries: true,
+  maxBytes: true,
+  maxTtl: true,
+  busDownTtl: true,
+} as const satisfies Record<keyof MemoryOptions, true>;
+
+/** Every `breaker` option. */
+export const BREAKER_OPTIONS = {
+  threshold: true,
+  cooldown: true,
+  maxCooldown: true,
+} as const satisfies Record<keyof BreakerOptions, true>;
+
+/** Every `telemetry` option. */
+export const TELEMETRY_OPTIONS = {
+  enabled: true,
+  tracerProvider: true,
+  meterProvider: true,
+  recordKeys: true,
+} as const satisfies Record<keyof TelemetryOptions, true>;

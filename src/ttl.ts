@@ -11,8 +11,9 @@ export interface TtlRegistryOptions {
   /** Per kind, plus `default`. An `undefined` entry counts as not set. @default {} */
   ttl?: Record<string, TtlSpec | undefined>;
   /**
-   * Environment to read `CACHE_TTL_<KIND>` from (kind upper-cased, non-alphanumerics → '_', so kind `price-model`
-   * reads `CACHE_TTL_PRICE_MODEL`). An empty value counts as not set. @default process.env
+   * `CACHE_TTL_<KIND>` variables, matched to kinds by {@link ttlEnvName} (kind `price-model` reads
+   * `CACHE_TTL_PRICE_MODEL`); other names are ignored, an empty value counts as not set. The registry never reads
+   * `process.env` itself: `configFromEnv` is the one reader of the environment. @default {}
    */
   env?: Record<string, string | undefined>;
   /**
@@ -51,9 +52,33 @@ const DEFAULT_TTL_MS = 3_600_000;
 const BUILT_IN_DEFAULT: Static = { spec: 3600, ms: DEFAULT_TTL_MS, source: 'default', setting: 'ttl.default' };
 const ENV_PREFIX = 'CACHE_TTL_';
 
-/** `CACHE_TTL_<KIND>` for a kind: upper-cased, every non-alphanumeric character turned into '_'. */
+/**
+ * The variable holding a kind's TTL: `CACHE_TTL_` and the kind upper-cased, with `-` and `.` turned into `_` (kind
+ * `price-model` reads `CACHE_TTL_PRICE_MODEL`). Kinds that differ only in case or in `-`, `.`, `_` read the same
+ * variable; `createCache` refuses two such kinds in its `ttl` option.
+ */
 export function ttlEnvName(kind: string): string {
   return ENV_PREFIX + kind.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/** What may follow `CACHE_TTL_`: what {@link ttlEnvName} makes of a kind. */
+const ENV_SUFFIX_RE = /^[A-Z0-9_]{1,64}$/;
+
+/**
+ * Checks a `CACHE_TTL_*` variable's name: one that no kind can map to (`CACHE_TTL_`, `CACHE_TTL_price`) would be
+ * ignored silently, so it is an error naming the variable.
+ */
+export function checkTtlEnvName(name: string): void {
+  const suffix = name.slice(ENV_PREFIX.length);
+  if (!suffix) throw new ConfigError(name, 'names no kind (e.g. CACHE_TTL_PREDICTION)');
+  if (!ENV_SUFFIX_RE.test(suffix)) {
+    const kind = suffix.toLowerCase();
+    throw new ConfigError(
+      name,
+      `no kind reads it: a kind's variable is CACHE_TTL_ and the kind upper-cased, with - and . as _ ` +
+        `(kind '${kind}' reads ${ttlEnvName(kind)})`,
+    );
+  }
 }
 
 /**
@@ -74,7 +99,7 @@ export class TtlRegistry {
 
   constructor(options: TtlRegistryOptions = {}) {
     if (typeof options !== 'object' || options === null) throw new ConfigError('ttl', 'expected an options object');
-    const { ttl = {}, env = process.env, jitter = 0 } = options;
+    const { ttl = {}, env = {}, jitter = 0 } = options;
     if (typeof ttl !== 'object' || ttl === null || Array.isArray(ttl)) {
       throw new ConfigError('ttl', 'expected an object of TTLs per kind, e.g. { prediction: "5m", default: "1h" }');
     }
@@ -84,14 +109,26 @@ export class TtlRegistry {
     }
     this.#jitter = jitter;
 
+    const byVariable = new Map<string, string>();
     for (const [kind, spec] of Object.entries(ttl)) {
       const setting = `ttl.${kind}`;
       validateSegment(kind, setting);
+      const variable = ttlEnvName(kind);
+      const other = byVariable.get(variable);
+      if (other !== undefined) {
+        throw new ConfigError(
+          setting,
+          `kinds '${other}' and '${kind}' both read ${variable}: rename one (kinds differing only in case, - . _ ` +
+            'share one variable)',
+        );
+      }
+      byVariable.set(variable, kind);
       if (spec === undefined) continue;
       this.#options.set(kind, staticOf(TtlRegistry.validate(spec, setting), 'option', setting));
     }
     for (const [name, raw] of Object.entries(env)) {
       if (!name.startsWith(ENV_PREFIX) || raw === undefined || raw.trim() === '') continue;
+      checkTtlEnvName(name);
       this.#env.set(name, { spec: raw, ms: parseDuration(raw, name), source: 'env', setting: name });
     }
     this.#default = this.#options.get('default') ?? this.#env.get(ttlEnvName('default')) ?? BUILT_IN_DEFAULT;

@@ -4,6 +4,7 @@ import { newCache, counted, sleep } from './helpers.js';
 import { testRedis, testRedisUrl } from './setup/root-hooks.js';
 import { startProxy } from './setup/proxy.js';
 import { startTestRedis } from '../src/testing.js';
+import { internalsOf } from '../src/cache.js';
 
 describe('stats, health and info', () => {
   it('counts hits, misses and the compute time the hits saved, per kind', async () => {
@@ -77,13 +78,13 @@ describe('health() degraded', () => {
       await cache.connect();
       process.kill(server.pid!, 'SIGSTOP');
       try {
-        for (let i = 0; i < 5 && cache.redis!.breaker.state !== 'open'; i++) {
+        for (let i = 0; i < 5 && internalsOf(cache).redis!.breaker.state !== 'open'; i++) {
           expect(await cache.wrap('p', `k${i}`, async () => 'v')).to.equal('v');
         }
       } finally {
         process.kill(server.pid!, 'SIGCONT');
       }
-      expect(cache.redis!.breaker.state).to.equal('open');
+      expect(internalsOf(cache).redis!.breaker.state).to.equal('open');
       const degraded = await cache.health();
       expect(degraded.redis.probe).to.equal('ok');
       expect(degraded.redis.breaker).to.equal('open');

@@ -4,13 +4,14 @@ import { newCache, sleep, counted } from './helpers.js';
 import { adminClient, testRedis } from './setup/root-hooks.js';
 import { startProxy } from './setup/proxy.js';
 import type { Cache } from '../src/index.js';
+import { internalsOf } from '../src/cache.js';
 
 const MEM = { memory: true, tags: ['user:1'] } as const;
 
 /** Resolves when `cache` received a message from another instance; returns how long that took (ms). */
 async function received(cache: Cache, before: number, limitMs = 1000): Promise<number> {
   const started = performance.now();
-  while (cache.bus!.counters.received === before) {
+  while (internalsOf(cache).bus!.counters.received === before) {
     if (performance.now() - started > limitMs) throw new Error('no bus message arrived');
     await new Promise((resolve) => setImmediate(resolve));
   }
@@ -56,7 +57,7 @@ async function twoInstances(options: Parameters<typeof newCache>[0] = {}) {
   const a = newCache(options);
   const b = newCache(options);
   await Promise.all([a.connect(), b.connect()]);
-  expect(a.bus?.up).to.equal(true);
+  expect(internalsOf(a).bus?.up).to.equal(true);
   await a.wrap('model', 'm', async () => 'v1', MEM);
   const second = await a.wrapDetailed('model', 'm', async () => 'unexpected', MEM);
   expect(second).to.include({ value: 'v1', tier: 'memory' });
@@ -74,7 +75,7 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
   for (const [name, change] of cases) {
     it(`another instance's ${name} drops this instance's memory copy within milliseconds`, async () => {
       const { a, b } = await twoInstances();
-      const before = a.bus!.counters.received;
+      const before = internalsOf(a).bus!.counters.received;
       await change(b);
       const ms = await received(a, before);
       expect(ms).to.be.below(50);
@@ -87,7 +88,7 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
   it("another instance's write on a miss drops an older memory copy", async () => {
     const { a, b } = await twoInstances();
     await adminClient().del('infercache:model:v1:m'); // the Redis entry expired; A still holds v1 in memory
-    const before = a.bus!.counters.received;
+    const before = internalsOf(a).bus!.counters.received;
     expect(await b.wrap('model', 'm', async () => 'v2', MEM)).to.equal('v2');
     await received(a, before);
     expect(await a.wrap('model', 'm', async () => 'unexpected', MEM)).to.equal('v2');
@@ -109,7 +110,7 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
       MEM,
     );
     await sleep(20);
-    const before = a.bus!.counters.received;
+    const before = internalsOf(a).bus!.counters.received;
     await b.invalidateKind('model');
     await received(a, before);
     release();
@@ -127,7 +128,7 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     reads.hold();
     const reading = a.wrap('model', 'm', async () => 'computed', opts);
     await sleep(20);
-    const before = a.bus!.counters.received;
+    const before = internalsOf(a).bus!.counters.received;
     await b.set('model', 'm', 'v2', opts);
     await received(a, before);
     reads.release();
@@ -172,11 +173,11 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
   it('ignores its own messages and keeps unrelated memory entries', async () => {
     const { a, b } = await twoInstances();
     await a.wrap('other', 'o', async () => 'kept', { memory: true });
-    const before = a.bus!.counters.received;
+    const before = internalsOf(a).bus!.counters.received;
     await a.invalidateKind('nothing');
     await b.invalidateKind('nothing-either');
     await received(a, before);
-    expect(a.bus!.counters.received).to.equal(before + 1);
+    expect(internalsOf(a).bus!.counters.received).to.equal(before + 1);
     const kept = await a.wrapDetailed('other', 'o', async () => 'unexpected', { memory: true });
     expect(kept).to.include({ value: 'kept', tier: 'memory' });
   });
@@ -184,7 +185,7 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
   it('never fails a call when publishing fails', async () => {
     const offline = newCache({ redis: { url: 'redis://127.0.0.1:1' }, operationTimeout: '20ms' });
     expect(await offline.set('model', 'm', 'x')).to.equal(false);
-    await until(() => offline.bus!.counters.failed === 1);
+    await until(() => internalsOf(offline).bus!.counters.failed === 1);
   });
 
   it('replays an invalidation published during an outage when Redis is back', async () => {
@@ -194,10 +195,10 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
       const b = newCache({ redis: { url: proxy.url }, operationTimeout: '50ms' });
       await b.connect();
       await proxy.down();
-      await until(() => b.redis!.status !== 'ready');
-      const before = a.bus!.counters.received;
+      await until(() => internalsOf(b).redis!.status !== 'ready');
+      const before = internalsOf(a).bus!.counters.received;
       await b.invalidateKind('model').catch(() => {}); // fails now, replayed on reconnect
-      await until(() => b.bus!.counters.failed === 1);
+      await until(() => internalsOf(b).bus!.counters.failed === 1);
       expect(await a.wrap('model', 'm', async () => 'unexpected', MEM)).to.equal('v1');
       await proxy.up();
       const ms = await received(a, before, 5000);
@@ -214,12 +215,12 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     await silent.set('model', 'm', 'v2', MEM); // no message: A keeps serving v1 while its bus is up
     await sleep(50);
     expect(await a.wrap('model', 'm', async () => 'unexpected', MEM)).to.equal('v1');
-    const resyncs = a.bus!.counters.resyncs;
+    const resyncs = internalsOf(a).bus!.counters.resyncs;
     const admin = adminClient();
     await admin.configSet('requirepass', 'bus-test-pw'); // the subscriber cannot come back until this is undone
     try {
       await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
-      await until(() => a.bus!.up === false);
+      await until(() => internalsOf(a).bus!.up === false);
       // v1 was stored more than busDownTtl ago: it is re-read from Redis instead of served from memory
       const read = await a.wrapDetailed('model', 'm', async () => 'unexpected', MEM);
       expect(read).to.include({ value: 'v2', tier: 'redis' });
@@ -230,8 +231,8 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     } finally {
       await admin.configSet('requirepass', '');
     }
-    await until(() => a.bus!.up === true, 5000);
-    expect(a.bus!.counters.resyncs).to.equal(resyncs + 1);
+    await until(() => internalsOf(a).bus!.up === true, 5000);
+    expect(internalsOf(a).bus!.counters.resyncs).to.equal(resyncs + 1);
     expect(a.info).to.be.a('function');
   });
 
@@ -240,8 +241,8 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     await a.set('model', 'm', 'v1', MEM); // in memory before the subscriber exists
     await sleep(2);
     await a.wrap('model', 'other', async () => 0, MEM); // opens the subscriber
-    await until(() => a.bus!.up);
-    expect(a.bus!.counters.resyncs).to.equal(0);
+    await until(() => internalsOf(a).bus!.up);
+    expect(internalsOf(a).bus!.counters.resyncs).to.equal(0);
     await newCache({ bus: false }).set('model', 'm', 'v2', MEM);
     expect(await a.wrapDetailed('model', 'm', async () => 'x', MEM)).to.include({ value: 'v1', tier: 'memory' });
     await sleep(80);
@@ -254,15 +255,15 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     const silent = newCache({ bus: false });
     await silent.set('model', 'm', 'v2', MEM);
     expect(await a.wrap('model', 'm', async () => 'unexpected', MEM)).to.equal('v1');
-    const resyncs = a.bus!.counters.resyncs;
+    const resyncs = internalsOf(a).bus!.counters.resyncs;
     await adminClient().sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
-    await until(() => a.bus!.counters.resyncs > resyncs, 5000);
+    await until(() => internalsOf(a).bus!.counters.resyncs > resyncs, 5000);
     expect(await a.wrap('model', 'm', async () => 'unexpected', MEM)).to.equal('v2');
   });
 
   it('reports the bus in info()', async () => {
     const { a, b } = await twoInstances();
-    const before = a.bus!.counters.received;
+    const before = internalsOf(a).bus!.counters.received;
     await b.invalidateTags('user:1');
     await received(a, before);
     const info = await a.info();
@@ -274,7 +275,7 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     const a = newCache({ bus: false });
     const fn = counted(() => 1);
     await a.wrap('model', 'm', fn, { memory: true });
-    expect(a.bus).to.equal(undefined);
+    expect(internalsOf(a).bus).to.equal(undefined);
     expect((await a.info()).bus).to.equal(undefined);
     const clients = await adminClient().sendCommand(['CLIENT', 'LIST', 'TYPE', 'pubsub']);
     expect(String(clients).trim()).to.equal('');

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { sharedTestCluster, type TestCluster } from './setup/cluster.js';
 import { newCache, counted } from './helpers.js';
 import type { Cache } from '../src/index.js';
+import { internalsOf } from '../src/cache.js';
 
 async function until(test: () => boolean, limitMs = 5000): Promise<void> {
   const started = performance.now();
@@ -37,12 +38,12 @@ describe('many instances on Redis Cluster', function () {
 
   it("another instance's invalidation drops this instance's memory copy", async () => {
     const [a, b] = [await instance(), await instance()];
-    expect(a.bus?.up).to.equal(true);
+    expect(internalsOf(a).bus?.up).to.equal(true);
     await a.wrap('model', 'm', async () => 'v1', { memory: true });
     expect(await a.wrapDetailed('model', 'm', async () => 'x', { memory: true })).to.include({ tier: 'memory' });
-    const before = a.bus!.counters.received;
+    const before = internalsOf(a).bus!.counters.received;
     await b.invalidateKind('model');
-    await until(() => a.bus!.counters.received > before, 1000);
+    await until(() => internalsOf(a).bus!.counters.received > before, 1000);
     expect(await a.wrap('model', 'm', async () => 'v2', { memory: true })).to.equal('v2');
   });
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createClient } from 'redis';
-import { configFromEnv, createCache, ConfigError } from '../src/index.js';
+import { configFromEnv, createCache, ConfigError, type Cache } from '../src/index.js';
+import { ttlEnvName } from '../src/ttl.js';
 import { newCache } from './helpers.js';
 import { adminClient, testRedisUrl } from './setup/root-hooks.js';
 
@@ -38,7 +39,7 @@ describe('configFromEnv', () => {
       version: 'v2.1',
       hashKeys: true,
       operationTimeout: '80ms',
-      ttl: { prediction: '5m', model: 21600 },
+      ttlEnv: { CACHE_TTL_PREDICTION: '5m', CACHE_TTL_MODEL: '21600' },
     });
     expect(options.redis).to.deep.equal({
       url: 'rediss://app@redis.internal:6380',
@@ -87,7 +88,12 @@ describe('configFromEnv', () => {
     ['CACHE_TTL_MODEL', '-1'],
     ['CACHE_OPERATION_TIMEOUT', 'fast'],
     ['CACHE_OPERATION_TIMEOUT', '0'],
+    ['CACHE_OPERATION_TIMEOUT', '0ms'],
     ['CACHE_OPERATION_TIMEOUT', '30d'],
+    ['CACHE_OPERATION_TIMEOUT', '11s'],
+    ['CACHE_TTL_', '5m'],
+    ['CACHE_TTL_price', '5m'],
+    ['CACHE_TTL_PRICE-MODEL', '5m'],
   ] as const) {
     it(`rejects ${name}=${JSON.stringify(value)} naming the variable`, () => {
       const env: Record<string, string> = { REDIS_URL: 'redis://localhost:6379', [name]: value };
@@ -96,6 +102,28 @@ describe('configFromEnv', () => {
       expect(error.message).to.include(name);
     });
   }
+
+  for (const name of ['CACHE_OPERATION_TIMEOUT', 'REDIS_CONNECT_TIMEOUT', 'REDIS_SOCKET_TIMEOUT']) {
+    it(`rejects ${name} without a unit, naming it and suggesting 50ms (a bare number would be seconds)`, () => {
+      for (const value of ['50', '1.5', ' 50 ']) {
+        const error = configError(() => configFromEnv({ REDIS_URL: 'redis://localhost:6379', [name]: value }));
+        expect(error.setting).to.equal(name);
+        expect(error.message).to.include(name).and.to.include(`${value.trim()}ms`).and.to.include('50ms');
+      }
+    });
+  }
+
+  it('takes timeouts with a unit', () => {
+    const options = configFromEnv({
+      REDIS_URL: 'redis://localhost:6379',
+      CACHE_OPERATION_TIMEOUT: '50ms',
+      REDIS_CONNECT_TIMEOUT: '1.5s',
+      REDIS_SOCKET_TIMEOUT: '1m',
+    });
+    expect(options.operationTimeout).to.equal('50ms');
+    expect(options.redis).to.deep.include({ connectTimeout: '1.5s', socketTimeout: '1m' });
+    expect(createCache({ ...options, redis: false, setDefault: false }).settings.operationTimeout).to.equal(50);
+  });
 
   for (const [name, value] of [
     ['REDIS_PASSWORD', 'pw'],
@@ -175,11 +203,85 @@ describe('configFromEnv', () => {
   });
 });
 
+describe('TTL variables: one reader, one mapping from kind to variable', () => {
+  /** PTTL in ms of the one entry `cache` stored for `kind`. */
+  async function storedTtl(cache: Cache, kind: string): Promise<number> {
+    await cache.set(kind, 'k', 'v');
+    const keys = await adminClient().keys(`infercache:${kind}:*`);
+    expect(keys).to.have.length(1);
+    return adminClient().pTTL(keys[0]!);
+  }
+
+  const saved: Record<string, string | undefined> = {};
+  /** Sets process.env variables for one test; restored after it. */
+  function processEnv(vars: Record<string, string>): void {
+    for (const [name, value] of Object.entries(vars)) {
+      if (!(name in saved)) saved[name] = process.env[name];
+      process.env[name] = value;
+    }
+  }
+  afterEach(() => {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+      delete saved[name];
+    }
+  });
+
+  it("gives kind 'price-model' the TTL of CACHE_TTL_PRICE_MODEL", async () => {
+    const cache = newCache(configFromEnv({ REDIS_URL: testRedisUrl(), CACHE_TTL_PRICE_MODEL: '5m' }));
+    expect(await storedTtl(cache, 'price-model')).to.be.within(290_000, 300_000);
+    expect(ttlEnvName('price-model')).to.equal('CACHE_TTL_PRICE_MODEL');
+    expect(ttlEnvName('llm.chat-v2')).to.equal('CACHE_TTL_LLM_CHAT_V2');
+  });
+
+  it('keeps variable TTLs when options give other kinds their own', async () => {
+    const fromEnv = configFromEnv({ REDIS_URL: testRedisUrl(), CACHE_TTL_PRICE_MODEL: '5m', CACHE_TTL_MODEL: '2m' });
+    const cache = newCache({ ...fromEnv, ttl: { model: '6h' } });
+    expect(await storedTtl(cache, 'price-model')).to.be.within(290_000, 300_000);
+    expect(await storedTtl(cache, 'model')).to.be.above(21_000_000); // the option wins over CACHE_TTL_MODEL
+  });
+
+  it('configFromEnv(env) reads env only, and createCache reads no variable of process.env', async () => {
+    processEnv({ CACHE_TTL_PRICE_MODEL: '1s', CACHE_TTL_DEFAULT: '2s', CACHE_OPERATION_TIMEOUT: '20' });
+    expect(configFromEnv({})).to.deep.equal({});
+    const fromEnv = newCache(configFromEnv({ REDIS_URL: testRedisUrl(), CACHE_TTL_PRICE_MODEL: '5m' }));
+    expect(await storedTtl(fromEnv, 'price-model')).to.be.within(290_000, 300_000);
+    expect(await storedTtl(fromEnv, 'other')).to.be.above(3_500_000); // 1 h, not CACHE_TTL_DEFAULT
+    const plain = newCache({ namespace: 'plain' });
+    await plain.set('price-model', 'k', 'v');
+    const [key] = await adminClient().keys('plain:price-model:*');
+    expect(await adminClient().pTTL(key!)).to.be.above(3_500_000);
+  });
+
+  it('refuses two kinds in ttl that read the same variable, naming both', () => {
+    const error = configError(() =>
+      createCache({ setDefault: false, ttl: { 'price-model': '5m', 'price.model': '1m' } }),
+    );
+    expect(error.setting).to.equal('ttl.price.model');
+    expect(error.message)
+      .to.include("'price-model'")
+      .and.to.include("'price.model'")
+      .and.to.include('CACHE_TTL_PRICE_MODEL');
+  });
+
+  it('checks ttlEnv given by hand like configFromEnv checks the environment', () => {
+    expect(configError(() => createCache({ setDefault: false, ttlEnv: { CACHE_TTL_MODEL: 'soon' } })).setting).to.equal(
+      'CACHE_TTL_MODEL',
+    );
+    expect(configError(() => createCache({ setDefault: false, ttlEnv: { REDIS_URL: 'redis://x' } })).setting).to.equal(
+      'ttlEnv.REDIS_URL',
+    );
+  });
+});
+
 describe('createCache options', () => {
   for (const [options, setting] of [
     [{ namespace: 'a b' }, 'namespace'],
     [{ ttl: { prediction: 'soon' } }, 'ttl.prediction'],
     [{ operationTimeout: -5 }, 'operationTimeout'],
+    [{ operationTimeout: '11s' }, 'operationTimeout'],
+    [{ operationTimeout: 50 }, 'operationTimeout'],
     [{ redis: { url: 'http://x' } }, 'redis.url'],
     [{ redis: { url: 'redis://localhost:6379/abc' } }, 'redis.url'],
     [{ redis: { url: 'redis://localhost:6379?db=2' } }, 'redis.url'],
@@ -195,7 +297,7 @@ describe('createCache options', () => {
     [{ enabled: 'yes' }, 'enabled'],
     [{ breaker: { threshold: 1.5 } }, 'breaker.threshold'],
   ] as const) {
-    it(`throws a TypeError naming ${setting}`, () => {
+    it(`throws a TypeError naming ${setting} for ${JSON.stringify(options)}`, () => {
       expect(() => createCache({ setDefault: false, ...(options as object) })).to.throw(TypeError, setting);
     });
   }

@@ -3,6 +3,7 @@ import { expect } from 'chai';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
 import { newCache, counted, sleep, warnings } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
+import { internalsOf } from '../src/cache.js';
 
 const model = (x: number) => ({ score: x * 2 });
 
@@ -44,14 +45,16 @@ describe('when Redis fails', function () {
     try {
       const cache = newCache({ redis: { url: proxy.url }, bus: false });
       await cache.connect();
-      expect(cache.redis!.breaker.state).to.equal('closed');
+      expect(internalsOf(cache).redis!.breaker.state).to.equal('closed');
       await proxy.down();
-      for (let i = 0; i < 100 && cache.redis!.breaker.state !== 'open'; i++) await sleep(10);
-      expect(cache.redis!.breaker.state, 'open once the connection dropped, before any call').to.equal('open');
+      for (let i = 0; i < 100 && internalsOf(cache).redis!.breaker.state !== 'open'; i++) await sleep(10);
+      expect(internalsOf(cache).redis!.breaker.state, 'open once the connection dropped, before any call').to.equal(
+        'open',
+      );
       expect(await cache.wrap('p', 'k', async () => 'computed')).to.equal('computed');
       await proxy.up();
-      for (let i = 0; i < 300 && cache.redis!.breaker.state !== 'closed'; i++) await sleep(10);
-      expect(cache.redis!.breaker.state).to.equal('closed');
+      for (let i = 0; i < 300 && internalsOf(cache).redis!.breaker.state !== 'closed'; i++) await sleep(10);
+      expect(internalsOf(cache).redis!.breaker.state).to.equal('closed');
     } finally {
       await proxy.close();
     }
@@ -71,7 +74,7 @@ describe('when Redis fails', function () {
       worst = Math.max(worst, performance.now() - started);
     }
     expect(worst).to.be.below(40 + 150); // the timeout plus slack for a loaded CI machine
-    expect(cache.redis!.breaker.state).to.not.equal('closed');
+    expect(internalsOf(cache).redis!.breaker.state).to.not.equal('closed');
     process.kill(server.pid!, 'SIGCONT');
     const hitsBefore = cache.stats().hits;
     for (let i = 0; i < 50 && cache.stats().hits === hitsBefore; i++) {
@@ -144,7 +147,7 @@ describe('when Redis fails', function () {
       worst = Math.max(worst, performance.now() - started);
     }
     expect(worst).to.be.below(100);
-    expect(cache.redis!.counters.skipped, 'skipped, not sent to a queue').to.be.at.least(20);
+    expect(internalsOf(cache).redis!.counters.skipped, 'skipped, not sent to a queue').to.be.at.least(20);
   });
 
   it('keeps the breaker closed when Redis answers with an error reply (OOM under maxmemory)', async () => {
@@ -159,8 +162,8 @@ describe('when Redis fails', function () {
       );
       expect(values).to.deep.equal(Array.from({ length: 20 }, (_, i) => i));
       await sleep(20);
-      expect(cache.redis!.breaker.state).to.equal('closed');
-      expect(cache.redis!.counters.lastError).to.match(/OOM/);
+      expect(internalsOf(cache).redis!.breaker.state).to.equal('closed');
+      expect(internalsOf(cache).redis!.counters.lastError).to.match(/OOM/);
       const served = await cache.wrapDetailed('p', 'kept', async () => 'computed');
       expect(served).to.include({ value: 'stored', result: 'hit' });
     } finally {

@@ -7,6 +7,7 @@ import { startTlsRedis, type TlsRedis } from './setup/tls.js';
 import { createClient } from 'redis';
 import { newCache, counted, sleep } from './helpers.js';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
+import { inspect } from 'node:util';
 import type { Cache, CacheHealth, CacheOptions, RedisOptions } from '../src/index.js';
 
 /** Three calls all compute (the cache cannot be used), then `health()` says `unavailable`: returns that report. */
@@ -156,4 +157,58 @@ describe('passwords given outside the URL', function () {
       expect(logs.length).to.be.above(0);
     });
   }
+});
+
+describe('the cache object shows no secret', () => {
+  const password = 'settings-pw-4f1a';
+  const key = Buffer.from('0123456789abcdef0123456789abcdef');
+  /** Every way the key could be written out. */
+  const keyForms = [
+    key.toString('hex'),
+    key.toString('base64'),
+    [...key].join(','),
+    [...key].map((b) => b.toString(16).padStart(2, '0')).join(' '),
+  ];
+
+  const cases: Array<[string, () => RedisOptions]> = [
+    ['a password in redis.url', () => ({ url: `redis://app:${password}@127.0.0.1:1` })],
+    ['redis.password', () => ({ url: 'redis://127.0.0.1:1', password })],
+    ['redis.clientOptions.password', () => ({ url: 'redis://127.0.0.1:1', clientOptions: { password } })],
+    [
+      'redis.cluster.defaults.password',
+      () => ({ cluster: { rootNodes: [{ url: 'redis://127.0.0.1:1' }], defaults: { password } } }),
+    ],
+    [
+      'a client built with a password',
+      () => {
+        const client = createClient({ url: 'redis://127.0.0.1:1', password });
+        client.on('error', () => {});
+        return { client, closeClient: true };
+      },
+    ],
+  ];
+  for (const [where, redis] of cases) {
+    it(`keeps ${where} and the encryption key out of cache.settings and util.inspect(cache)`, () => {
+      const cache = newCache({ redis: { ...redis(), connectTimeout: '100ms' }, encryptionKey: key, logger: false });
+      const shown = [JSON.stringify(cache.settings), inspect(cache, { depth: Infinity }), inspect(cache.settings)];
+      for (const text of shown) {
+        expect(text).to.not.include(password);
+        for (const form of keyForms) expect(text).to.not.include(form);
+      }
+      expect(cache.settings.encrypted).to.equal(true);
+      expect(cache.settings.redis?.mode).to.be.oneOf(['url', 'client', 'cluster']);
+    });
+  }
+
+  it('shows the Redis URL with its password as ***', () => {
+    const cache = newCache({ redis: { url: `redis://app:${password}@127.0.0.1:1/2` }, logger: false });
+    expect(cache.settings.redis).to.deep.equal({ mode: 'url', url: 'redis://app:***@127.0.0.1:1/2' });
+    expect(Object.isFrozen(cache.settings)).to.equal(true);
+  });
+
+  it('hands out neither the Redis tier nor the bus', () => {
+    const cache = newCache();
+    expect('redis' in cache).to.equal(false);
+    expect('bus' in cache).to.equal(false);
+  });
 });

@@ -53,10 +53,10 @@ describe('TtlRegistry', () => {
       expect(ttl.resolve('other', undefined, [], null)).to.equal(3_600_000);
     });
 
-    it('reads process.env when no env is given', () => {
+    it('never reads process.env: only the env it is given (configFromEnv is the one reader)', () => {
       process.env.CACHE_TTL_INFERCACHE_TEST_KIND = '7s';
       try {
-        expect(new TtlRegistry({}).resolve('infercache-test-kind', undefined, [], null)).to.equal(7_000);
+        expect(new TtlRegistry({}).resolve('infercache-test-kind', undefined, [], null)).to.equal(3_600_000);
       } finally {
         delete process.env.CACHE_TTL_INFERCACHE_TEST_KIND;
       }

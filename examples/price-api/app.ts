@@ -42,7 +42,7 @@ const propertySchema = {
 
 /** Builds the app (not listening); `await app.close()` closes the cache too. */
 export async function buildPriceApi(options: PriceApiOptions = {}): Promise<FastifyInstance> {
-  const env = options.env ?? process.env;
+  const env: Record<string, string | undefined> = { CACHE_TTL_PRICE: '6h', ...(options.env ?? process.env) }; // 6 h unless CACHE_TTL_PRICE says otherwise
   const model = options.model ?? new PriceModel();
   const token = env.CACHE_ADMIN_TOKEN;
   const admin: AdminOptions<any> | undefined = token ? { token } : undefined;
@@ -51,7 +51,6 @@ export async function buildPriceApi(options: PriceApiOptions = {}): Promise<Fast
   await app.register(infercache, {
     redis: { url: 'redis://127.0.0.1:6379' },
     namespace: 'price-api',
-    ttl: { price: '6h' },
     ...configFromEnv(env), // REDIS_URL, CACHE_TTL_PRICE, CACHE_VERSION... win over the defaults above
     ...options.cache,
     endpoints: { admin },

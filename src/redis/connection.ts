@@ -4,6 +4,8 @@
  */
 import { createClient, createCluster, RESP_TYPES } from 'redis';
 import type { RedisOptions } from '../options.js';
+import { ConfigError } from '../errors.js';
+import { clientOptionsFromUrl } from './url.js';
 
 /** Replies as Buffers for bulk strings: entries are binary. */
 export const BINARY = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
@@ -25,6 +27,41 @@ export interface Backend {
   on(event: 'error' | 'ready' | 'end', listener: (arg?: unknown) => void): void;
   /** The node-redis client or cluster, for telemetry and advanced use. */
   readonly raw: unknown;
+}
+
+const SUPPORTED_CLIENT =
+  "expected a node-redis client or cluster, v5 or later, made with createClient() or createCluster() from 'redis'";
+
+/**
+ * Refuses, when the cache is created, a `redis.client` the Redis tier cannot drive, by the shape of what it calls:
+ * `sendCommand`, `connect`, `close`, `on`, and the `isOpen`/`isReady` flags. An ioredis client (a `status`, no
+ * `isOpen`) would make every call bypass; a node-redis 4 client (`quit`/`disconnect`, no `close`) would time every
+ * call out and fail to close. Throws a ConfigError naming `setting` and saying what is supported.
+ */
+export function checkClient(client: unknown, setting: string): void {
+  if (typeof client !== 'object' || client === null) {
+    throw new ConfigError(setting, `${SUPPORTED_CLIENT}, got ${client === null ? 'null' : typeof client}`);
+  }
+  const c = client as Record<string, unknown>;
+  const fn = (name: string) => typeof c[name] === 'function';
+  if (typeof c.status === 'string' && c.isOpen === undefined) {
+    throw new ConfigError(
+      setting,
+      `${SUPPORTED_CLIENT}; this looks like an ioredis client, which infercache does not drive: give { url } instead`,
+    );
+  }
+  if (!fn('close') && (fn('quit') || fn('disconnect'))) {
+    throw new ConfigError(
+      setting,
+      `${SUPPORTED_CLIENT}; this looks like a node-redis 4 client (quit() and disconnect(), no close()): ` +
+        'upgrade redis to v5 or later, or give { url } instead',
+    );
+  }
+  const missing = [
+    ...['sendCommand', 'connect', 'close', 'on'].filter((name) => !fn(name)).map((name) => `${name}()`),
+    ...['isOpen', 'isReady'].filter((name) => typeof c[name] !== 'boolean'),
+  ];
+  if (missing.length) throw new ConfigError(setting, `${SUPPORTED_CLIENT}; it has no ${missing.join(', ')}`);
 }
 
 /** Replaces the password in a Redis URL with `***` (for logs, errors, `info()`). */
@@ -85,13 +122,17 @@ export function createBackend(options: RedisOptions, timeouts: Timeouts): Backen
     return clientBackend(client, options.closeClient ?? false);
   }
   const extra = (options.clientOptions ?? {}) as { socket?: object };
+  // host, port and credentials rather than the URL itself: node-redis mishandles an IPv6 literal in a URL
+  const { socket: urlSocket, ...fromUrl } = options.url
+    ? clientOptionsFromUrl(options.url, 'redis.url')
+    : { socket: {} };
   const client = createClient({
     ...extra,
-    ...(options.url ? { url: options.url } : {}),
+    ...fromUrl,
     ...(options.password ? { password: options.password } : {}),
     ...(options.db !== undefined ? { database: options.db } : {}),
     disableOfflineQueue: true,
-    socket: { ...extra.socket, ...socket },
+    socket: { ...extra.socket, ...urlSocket, ...socket },
     commandOptions,
   } as never) as unknown as ClientLike;
   return clientBackend(client, true);
@@ -99,6 +140,7 @@ export function createBackend(options: RedisOptions, timeouts: Timeouts): Backen
 
 export interface EmitterLike {
   on(event: string, listener: (arg?: unknown) => void): unknown;
+  once?(event: string, listener: (arg?: unknown) => void): unknown;
   readonly isReady: boolean;
   readonly isOpen: boolean;
   connect(): Promise<unknown>;
@@ -164,12 +206,26 @@ function clientBackend(client: ClientLike, owned: boolean): Backend {
     isReady: () => client.isReady,
     send: (_key, _readonly, args) => send(args),
     mget: (keys) => send(['MGET', ...keys]) as Promise<Array<Buffer | null>>,
-    connect: () => (client.isOpen ? Promise.resolve() : client.connect()),
+    connect: () => whenReady(client),
     close: async () => {
       if (owned) await closeConnection(client);
     },
     on: (event, listener) => void client.on(event, listener),
   };
+}
+
+/**
+ * Connects, or waits for a connection already under way: a client the user opened without waiting for it would
+ * refuse a second `connect()` ("Socket already opened"), and resolving at once would report it ready too early.
+ */
+function whenReady(client: ClientLike): Promise<unknown> {
+  if (client.isReady) return Promise.resolve();
+  if (!client.isOpen) return client.connect();
+  return new Promise((resolve, reject) => {
+    const once = (client.once ?? client.on).bind(client);
+    once('ready', resolve);
+    once('error', reject);
+  });
 }
 
 function clusterBackend(cluster: ClusterLike, owned: boolean): Backend {
@@ -186,7 +242,7 @@ function clusterBackend(cluster: ClusterLike, owned: boolean): Backend {
     isReady: () => cluster.isReady,
     send,
     mget: (keys) => Promise.all(keys.map(get)),
-    connect: () => (cluster.isOpen ? Promise.resolve() : cluster.connect()),
+    connect: () => (cluster.isOpen ? Promise.resolve() : cluster.connect()), // a cluster emits no 'ready'
     close: async () => {
       if (owned) await closeConnection(cluster);
     },

@@ -109,7 +109,12 @@ export class RedisTier {
 
   /** Starts connecting in the background; resolves when connected, rejects if the first attempt fails. */
   connect(): Promise<void> {
-    if (this.backend.isReady()) return Promise.resolve();
+    if (this.backend.isReady()) {
+      // a client the user connected before handing it over: its 'ready' came before our listener
+      if (this.#status === 'connecting') this.#status = 'ready';
+      this.#wasReady = true;
+      return Promise.resolve();
+    }
     if (!this.#firstConnect) {
       // node-redis keeps retrying a failed first connection in the background and its connect() promise waits
       // for that; ours settles with the first attempt, so nothing ever waits on an outage.

@@ -1,11 +1,20 @@
 /**
  * Validates a Redis URL at start-up, so a URL node-redis would refuse later (with a bare `TypeError`) or quietly
- * misread is rejected by a ConfigError naming the setting. Messages never include the user or the password.
+ * misread is rejected by a ConfigError naming the setting, and turns it into node-redis client options. Messages
+ * never include the user or the password.
  */
 import { ConfigError } from '../errors.js';
 
-/** What a valid Redis URL gives besides host and port. */
+/** What a valid Redis URL says. */
 export interface RedisUrlParts {
+  /** Host name or IP address; an IPv6 literal without its brackets (`::1` for `redis://[::1]`). */
+  host: string;
+  /** Port, or undefined when the URL has none (6379). */
+  port: number | undefined;
+  /** `rediss://`. */
+  tls: boolean;
+  /** Decoded user name, or undefined when the URL has none. */
+  username: string | undefined;
   /** Decoded password, or undefined when the URL has none. */
   password: string | undefined;
   /** Database number from the path, or undefined when the URL has none. */
@@ -44,12 +53,43 @@ export function parseRedisUrl(url: unknown, setting: string): RedisUrlParts {
     }
     db = Number(path);
   }
+  let username: string | undefined;
   let password: string | undefined;
   try {
-    decodeURIComponent(parsed.username);
+    username = parsed.username ? decodeURIComponent(parsed.username) : undefined;
     password = parsed.password ? decodeURIComponent(parsed.password) : undefined;
   } catch {
     throw new ConfigError(setting, 'has a user or password that is not valid percent-encoding');
   }
-  return { password, db };
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port === '' ? undefined : Number(parsed.port),
+    tls: parsed.protocol === 'rediss:',
+    username,
+    password,
+    db,
+  };
+}
+
+/** node-redis client options a URL stands for. */
+export interface UrlClientOptions {
+  socket: { host: string; port?: number; tls: boolean };
+  username?: string;
+  password?: string;
+  database?: number;
+}
+
+/**
+ * The client options `url` stands for, given to node-redis instead of the URL: node-redis 6 looks the URL's host up
+ * again, brackets included, for its maintenance handshake (`getaddrinfo ENOTFOUND [::1]`), so an IPv6 literal only
+ * works as a plain `socket.host`. Throws a ConfigError naming `setting` for a URL parseRedisUrl refuses.
+ */
+export function clientOptionsFromUrl(url: string, setting: string): UrlClientOptions {
+  const parts = parseRedisUrl(url, setting);
+  const options: UrlClientOptions = { socket: { host: parts.host, tls: parts.tls } };
+  if (parts.port !== undefined) options.socket.port = parts.port;
+  if (parts.username !== undefined) options.username = parts.username;
+  if (parts.password !== undefined) options.password = parts.password;
+  if (parts.db !== undefined) options.database = parts.db;
+  return options;
 }

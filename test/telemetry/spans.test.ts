@@ -150,7 +150,7 @@ describe('telemetry: spans', () => {
   it('records a swallowed Redis failure as an event, not as a failed call', async () => {
     const cache = newCache({
       redis: { url: 'redis://127.0.0.1:1', connectTimeout: 50 },
-      operationTimeout: 20,
+      operationTimeout: '20ms',
       telemetry: o.telemetry,
     });
     await sleep(100);
