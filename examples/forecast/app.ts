@@ -44,7 +44,14 @@ const PRODUCT_ID = /^P[0-9]{3}$/;
 
 /** Builds the app (not listening); `await app.close()` closes the cache. */
 export async function buildForecastApp(options: ForecastAppOptions = {}): Promise<FastifyInstance> {
-  const env = options.env ?? process.env;
+  // TTLs per kind, unless the environment says otherwise (CACHE_TTL_FORECAST=1m...): options would win over it.
+  const env: Record<string, string | undefined> = {
+    CACHE_TTL_MODEL: '6h',
+    CACHE_TTL_FORECAST: '5m',
+    CACHE_TTL_PRODUCTS: '10m',
+    CACHE_TTL_DEFAULT: '1h',
+    ...(options.env ?? process.env),
+  };
   const service = new ForecastService(options.backend ?? new ForecastBackend());
   const admin: AdminOptions<any> = env.CACHE_ADMIN_TOKEN
     ? { token: env.CACHE_ADMIN_TOKEN }
@@ -56,7 +63,6 @@ export async function buildForecastApp(options: ForecastAppOptions = {}): Promis
   await app.register(infercache, {
     redis: { url: 'redis://127.0.0.1:6379' },
     namespace: 'forecast',
-    ttl: { model: '6h', forecast: '5m', products: '10m', default: '1h' },
     ...configFromEnv(env),
     setDefault: true, // the decorators of ForecastService use this app's cache
     ...options.cache,

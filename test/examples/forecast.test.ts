@@ -50,7 +50,7 @@ describe('example: forecast (Fastify)', () => {
     expect(two.backend.calls.loadModel).to.equal(0);
   });
 
-  it('shows entries per kind and the TTL settings on /cache/info', async () => {
+  it('shows entries per kind and the TTL settings on /cache/info, CACHE_TTL_FORECAST over the defaults', async () => {
     const { app } = await start({ CACHE_TTL_FORECAST: '2m' });
     await app.inject('/products');
     await app.inject('/products/P001/forecast');
@@ -59,6 +59,9 @@ describe('example: forecast (Fastify)', () => {
     expect(info.entries.byKind).to.include({ model: 1, forecast: 1, products: 1 });
     const ttl = JSON.stringify(info.ttl);
     for (const kind of ['model', 'forecast', 'products']) expect(ttl).to.contain(kind);
+    // the environment wins over the example's own TTLs
+    expect(info.ttl.forecast).to.include({ ms: 120_000, source: 'env' });
+    expect(info.ttl.model).to.include({ ms: 6 * 3600_000 });
   });
 
   it('clears by target: a product, a kind, everything; only for admins', async () => {
