@@ -58,7 +58,7 @@ describe('telemetry: metrics', () => {
     app.get('/r', { config: { cache: { kind: 'route' } } }, async () => 'r');
     await app.inject({ url: '/r', headers: { authorization: 'Bearer a' } });
     await app.inject({ url: '/r', headers: { cookie: 'sid=1' } });
-    const down = newCache({ redis: { url: 'redis://127.0.0.1:1' }, telemetry: o.telemetry, operationTimeout: 50 });
+    const down = newCache({ redis: { url: 'redis://127.0.0.1:1' }, telemetry: o.telemetry, operationTimeout: '50ms' });
     await down.wrap('prediction', 'p', async () => 1); // Redis cannot be read
     const off = newCache({ enabled: false, telemetry: o.telemetry });
     await off.wrap('prediction', 'p', async () => 1);
