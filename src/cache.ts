@@ -226,6 +226,7 @@ export class Cache {
    * with the `rewarm` option (an entry still valid is read, not recomputed), and reports which.
    */
   rewarm(kind: string, options?: RewarmOptions): Promise<RewarmReport> {
+    if (!this.enabled) return this.#loader.rewarm(kind, { ...options, keys: 0 }); // closed or off: nothing runs
     return this.#loader.rewarm(kind, options);
   }
 

@@ -300,6 +300,15 @@ describe('re-warm after invalidateKind', () => {
     expect(report.errors).to.deep.equal([{ key: 'infercache:price:v1:x', message: 'model server down' }]);
   });
 
+  it('recomputes nothing once the cache is closed', async () => {
+    const cache = newCache();
+    const fn = counted(async () => 1);
+    await cache.wrap('price', 'x', fn, { rewarm: true });
+    await cache.close();
+    expect((await cache.rewarm('price')).keys).to.deep.equal([]);
+    expect(fn.calls).to.equal(1);
+  });
+
   it('remembers nothing for entries without the rewarm option', async () => {
     const cache = newCache();
     await cache.wrap('price', 'x', async () => 1);
