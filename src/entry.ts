@@ -31,6 +31,8 @@ export interface ResolvedEntry {
   bypassReason: ((value: unknown) => string | undefined) | undefined;
   /** Milliseconds after expiry an expired value stands in for a failed or slow recomputation (`grace`); 0: never. */
   grace: number;
+  /** Milliseconds an expired value is served after a graced failure before recomputing is tried again. */
+  graceBackoff: number;
   /** Milliseconds an entry is kept after expiry: the longer of `swr` and `grace`. */
   retain: number;
   /** `timeout: { soft, hard }` in ms, when set. */
@@ -133,7 +135,7 @@ export function resolveEntry(kind: string, options: EntryOptions<any>, where: st
     options.staleWhileRevalidate === undefined
       ? 0
       : parseDuration(options.staleWhileRevalidate, `${where}.staleWhileRevalidate`);
-  const { grace, timeout, early } = freshnessOptions(options, where);
+  const { grace, backoff, timeout, early } = freshnessOptions(options, where);
   const forceFresh = (options as { forceFresh?: unknown }).forceFresh ?? false;
   if (typeof forceFresh !== 'boolean') throw new ConfigError(`${where}.forceFresh`, 'expected a boolean');
   return {
@@ -151,6 +153,7 @@ export function resolveEntry(kind: string, options: EntryOptions<any>, where: st
     lock: lockSettings(options.lock, `${where}.lock`),
     bypassReason: fn((options as { bypassReason?: unknown }).bypassReason, `${where}.bypassReason`),
     grace,
+    graceBackoff: backoff,
     retain: Math.max(swr, grace),
     timeout,
     early,

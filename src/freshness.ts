@@ -8,7 +8,10 @@ import type { CacheRecord } from './record.js';
 import type { EntryOptions } from './options.js';
 
 /** Why an expired value was served instead of a fresh one (besides stale-while-revalidate). */
-export type GraceReason = 'error' | 'soft-timeout' | 'hard-timeout';
+export type GraceReason = 'error' | 'backoff' | 'soft-timeout' | 'hard-timeout';
+
+/** Default `grace.backoff`: after a failure served in grace, the next attempt to recompute waits this long. */
+export const GRACE_BACKOFF_MS = 1000;
 
 /** Validated `timeout` option, in milliseconds (`undefined`: no such timeout). */
 export interface ComputeTimeouts {
@@ -26,6 +29,8 @@ export interface EarlyRefresh {
 export interface FreshnessSettings {
   /** How long after expiry the old value may stand in for a failed or slow recomputation (ms; 0: never). */
   grace: number;
+  /** After a graced failure, how long the expired value is served without trying to recompute (ms). */
+  backoff: number;
   timeout: ComputeTimeouts | undefined;
   early: EarlyRefresh | undefined;
 }
@@ -45,7 +50,7 @@ function positive(value: unknown, setting: string): number {
 
 /** Validates `grace`, `timeout` and `earlyRefresh`; `where` prefixes setting names in errors. */
 export function freshnessOptions(options: EntryOptions<any>, where: string): FreshnessSettings {
-  const grace = options.grace === undefined ? 0 : parseDuration(options.grace, `${where}.grace`);
+  const { grace, backoff } = graceOption(options.grace, `${where}.grace`);
   let timeout: ComputeTimeouts | undefined;
   const t = options.timeout;
   if (t !== undefined) {
@@ -73,7 +78,19 @@ export function freshnessOptions(options: EntryOptions<any>, where: string): Fre
     early = { beta, random: e.random ?? Math.random };
   } else if (e !== undefined && e !== false)
     throw new ConfigError(`${where}.earlyRefresh`, 'expected a boolean or { beta }');
-  return { grace, timeout, early };
+  return { grace, backoff, timeout, early };
+}
+
+/** The `grace` option: a duration, or `{ duration, backoff }`. */
+function graceOption(value: unknown, setting: string): { grace: number; backoff: number } {
+  if (value === undefined) return { grace: 0, backoff: 0 };
+  if (typeof value !== 'object' || value === null)
+    return { grace: parseDuration(value, setting), backoff: GRACE_BACKOFF_MS };
+  const { duration, backoff } = value as { duration?: unknown; backoff?: unknown };
+  return {
+    grace: parseDuration(duration, `${setting}.duration`),
+    backoff: backoff === undefined ? GRACE_BACKOFF_MS : parseDuration(backoff, `${setting}.backoff`),
+  };
 }
 
 /**

@@ -25,7 +25,7 @@ export interface WrapOutcome<T> {
   /**
    * Why the call bypassed the cache (with result `bypass`): `disabled`, `unkeyable`, `unavailable` (Redis could
    * not be read), or the reason an adapter's `bypassReason` gave for a computed value. With result `stale`, why an
-   * expired value in its grace period was served: `error`, `soft-timeout` or `hard-timeout` (none for
+   * expired value in its grace period was served: `error`, `backoff`, `soft-timeout` or `hard-timeout` (none for
    * stale-while-revalidate).
    */
   reason?: string;
@@ -44,6 +44,8 @@ export interface LoaderParts {
 }
 
 const now = Date.now;
+/** Most keys held in back-off at once. */
+const BACKOFF_KEYS = 10_000;
 
 /** A read (and computation) running for one key, which later calls of the key join. */
 interface Flight {
@@ -88,6 +90,8 @@ export class Loader {
   readonly #inflight = new Map<string, Flight>();
   readonly #refreshing = new Set<string>();
   readonly #recent = new RecentKeys();
+  /** Keys whose recomputation failed and was graced: not tried again until the time given (`grace.backoff`). */
+  readonly #backoff = new Map<string, number>();
 
   constructor(parts: LoaderParts) {
     this.#settings = parts.settings;
@@ -236,6 +240,11 @@ export class Loader {
       const kept = this.#tiers.tierOf(entry)!.get(key);
       if (kept && inGrace(kept.record, now(), entry.grace)) stale = { record: kept.record, from: kept };
     }
+    if (stale && this.#backoff.size > 0) {
+      const until = this.#backoff.get(key);
+      if (until !== undefined && now() < until) return this.#graced(entry, stale, 'backoff', flight);
+      this.#backoff.delete(key);
+    }
     const started = now();
     const computing = this.#compute(key, entry, args, fn, { gens: found.gens, tags, lease, epoch, negative: !stale });
     let computed: { value: unknown; ms: number } | typeof SOFT;
@@ -246,9 +255,12 @@ export class Loader {
     } catch (error) {
       const timedOut = error instanceof ComputeTimeoutError && entry.timeout !== undefined;
       if (timedOut) this.#background(computing, entry);
-      if (stale) return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
-      this.#stats.record(entry.kind, 'error');
-      throw error;
+      if (!stale) {
+        this.#stats.record(entry.kind, 'error');
+        throw error;
+      }
+      if (!timedOut && entry.graceBackoff > 0) this.#backOff(key, entry.graceBackoff);
+      return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
     }
     if (computed === SOFT) {
       // the computation goes on and stores its result; calls meanwhile join this flight until it ends
@@ -275,6 +287,13 @@ export class Loader {
     this.#stats.graced(entry.kind, reason);
     outcome.reason = reason;
     return outcome;
+  }
+
+  /** Serves `key` from grace without recomputing for `ms` (bounded: the oldest keys are forgotten first). */
+  #backOff(key: string, ms: number): void {
+    this.#backoff.delete(key);
+    this.#backoff.set(key, now() + ms);
+    if (this.#backoff.size > BACKOFF_KEYS) this.#backoff.delete(this.#backoff.keys().next().value!);
   }
 
   /** A computation nobody waits for any more (timed out): its failure is warned about, once per kind. */

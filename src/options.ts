@@ -168,9 +168,11 @@ export interface EntryOptions<T = unknown> {
    * `stats().graced` with its reason) when recomputing it fails (throws, e.g. an upstream 429 or 5xx) or outlives a
    * `timeout`, instead of failing the call. Redis keeps entries for ttl + the longer of this and
    * `staleWhileRevalidate`. Cached errors (`cacheErrors`) are never served this way, and a failure that is graced is
-   * not cached as an error. @default 0 (no grace)
+   * not cached as an error. `{ duration, backoff }`: after such a failure, the expired value is served for `backoff`
+   * (reason `backoff`; this process, this key) before the next attempt to recompute, so a failing upstream is not
+   * retried on every call (`backoff` defaults to 1 s). @default 0 (no grace)
    */
-  grace?: Duration;
+  grace?: Duration | { duration: Duration; backoff?: Duration };
   /**
    * Timeouts of one computation. `soft`: when an expired value in its `grace` period exists and recomputing takes
    * longer than this, answer with the expired value (counted as graced, reason `soft-timeout`) and let the

@@ -40,7 +40,10 @@ export interface KindStats {
    * counted in `stale`.
    */
   graced: number;
-  /** Graced calls by reason (they add up to `graced`): `error`, `soft-timeout`, `hard-timeout`. */
+  /**
+   * Graced calls by reason (they add up to `graced`): `error`, `backoff` (not recomputed: a recent attempt failed),
+   * `soft-timeout`, `hard-timeout`.
+   */
   gracedReasons: Record<string, number>;
   /** Background refreshes of fresh entries started by `earlyRefresh` (XFetch). */
   earlyRefreshes: number;

@@ -52,6 +52,24 @@ describe('grace on failure', () => {
     expect(cache.stats().gracedReasons).to.deep.equal({ error: 1 });
   });
 
+  it('after a graced failure, serves the expired value without recomputing for grace.backoff, then retries', async () => {
+    const cache = newCache();
+    const long = { ttl: 0.05, grace: { duration: '1m', backoff: '1m' } };
+    await cache.wrap('llm', 'q', async () => 'answer', long);
+    await expired();
+    const failing = counted(upstream429);
+    expect(await cache.wrapDetailed('llm', 'q', failing, long)).to.include({ value: 'answer', reason: 'error' });
+    expect(await cache.wrapDetailed('llm', 'q', failing, long)).to.include({ value: 'answer', reason: 'backoff' });
+    expect(failing.calls).to.equal(1);
+    expect(cache.stats().kinds.llm!.gracedReasons).to.deep.equal({ error: 1, backoff: 1 });
+    const other = newCache(); // its own back-off (per process): retries, and a success ends it
+    const short = { ttl: 0.05, grace: { duration: '1m', backoff: 0.05 } };
+    expect(await other.wrapDetailed('llm', 'q', failing, short)).to.include({ reason: 'error' });
+    await expired();
+    expect(await other.wrapDetailed('llm', 'q', async () => 'new', short)).to.include({ value: 'new', result: 'miss' });
+    expect(failing.calls).to.equal(2);
+  });
+
   it('fails the call once the grace period is over', async () => {
     const cache = newCache();
     const opts = { ttl: 0.05, grace: 0.05 };
@@ -80,7 +98,7 @@ describe('grace on failure', () => {
 
   it('does not cache a failure as an error (cacheErrors) when it served a graced value instead', async () => {
     const cache = newCache();
-    const opts = { ttl: 0.05, grace: '1m', cacheErrors: '1m' };
+    const opts = { ttl: 0.05, grace: { duration: '1m', backoff: 0 }, cacheErrors: '1m' };
     await cache.wrap('llm', 'q', async () => 'answer', opts);
     await expired();
     expect(await cache.wrap('llm', 'q', upstream429, opts)).to.equal('answer');
