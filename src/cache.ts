@@ -20,6 +20,7 @@ import type { CacheOptions, EntryOptions } from './options.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import { Bus, type BusMessage } from './bus.js';
 import { Leases } from './lease.js';
+import type { RewarmOptions, RewarmReport } from './rewarm.js';
 import { instrumentCache } from './telemetry/operations.js';
 
 export type { WrapOutcome };
@@ -30,6 +31,11 @@ export interface WrapOptions<T> extends EntryOptions<T> {
   args?: readonly unknown[];
   /** Span name suffix: decorators pass `Class.method`, giving `infercache Class.method`. @default 'wrap' */
   spanName?: string;
+  /**
+   * Compute and overwrite whatever is cached: skips both tiers' values and joins no computation already running
+   * (later calls of the key join this one). For one call: pass it in that call's options. @default false
+   */
+  forceFresh?: boolean;
   /**
    * @internal For adapters (HTTP routes): says why a computed value counts as a bypass rather than a miss (it must
    * not be stored, e.g. a response whose `Vary` the route does not honour). Combine it with a `when` that refuses
@@ -203,10 +209,35 @@ export class Cache {
     }
   }
 
-  /** Makes every entry of `kind` unreachable, in one round trip whatever their number. */
-  async invalidateKind(kind: string): Promise<void> {
+  /**
+   * Makes every entry of `kind` unreachable, in one round trip whatever their number. With `rewarm` (a number of
+   * keys, `true` for all remembered, or {@link RewarmOptions}), then recomputes in the background the most used keys
+   * of the kind that entries with the `rewarm` option remembered (see {@link Cache.rewarm}).
+   */
+  async invalidateKind(kind: string, options?: { rewarm?: boolean | number | RewarmOptions }): Promise<void> {
     this.#tiers.dropMemory((e) => e.kind === kind);
     await this.#tiers.bump([this.#tiers.genKey('kind', kind)]).finally(() => this.#publish({ kind }));
+    const again = options?.rewarm;
+    if (again === undefined || again === false) return;
+    const how = again === true ? {} : typeof again === 'number' ? { keys: again } : again;
+    void this.rewarm(kind, how)
+      .then((report) => {
+        this.settings.logger?.info?.(`infercache: re-warmed kind '${kind}'`, {
+          keys: report.keys.length,
+          failed: report.failed,
+        });
+        how.onDone?.(report);
+      })
+      .catch(() => {}); // a throwing onDone must not become an unhandled rejection
+  }
+
+  /**
+   * Recomputes now, with bounded concurrency, the most used keys of `kind` remembered in this process by entries
+   * with the `rewarm` option (an entry still valid is read, not recomputed), and reports which.
+   */
+  rewarm(kind: string, options?: RewarmOptions): Promise<RewarmReport> {
+    if (!this.enabled) return this.#loader.rewarm(kind, { ...options, keys: 0 }); // closed or off: nothing runs
+    return this.#loader.rewarm(kind, options);
   }
 
   /** Makes every entry carrying any of `tags` unreachable, across kinds, in one round trip per tag at most. */

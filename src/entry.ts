@@ -7,6 +7,8 @@ import { DEFAULTS, memoryBounds } from './config.js';
 import type { EntryOptions } from './options.js';
 import type { MemoryBounds } from './memory.js';
 import type { LockSettings } from './lease.js';
+import { REWARM_KEYS } from './rewarm.js';
+import { freshnessOptions, type ComputeTimeouts, type EarlyRefresh } from './freshness.js';
 
 /** Entry options after validation. */
 export interface ResolvedEntry {
@@ -27,6 +29,20 @@ export interface ResolvedEntry {
   lock: LockSettings | undefined;
   /** Internal (`WrapOptions.bypassReason`): why a computed value counts as a bypass, or undefined for a miss. */
   bypassReason: ((value: unknown) => string | undefined) | undefined;
+  /** Milliseconds after expiry an expired value stands in for a failed or slow recomputation (`grace`); 0: never. */
+  grace: number;
+  /** Milliseconds an expired value is served after a graced failure before recomputing is tried again. */
+  graceBackoff: number;
+  /** Milliseconds an entry is kept after expiry: the longer of `swr` and `grace`. */
+  retain: number;
+  /** `timeout: { soft, hard }` in ms, when set. */
+  timeout: ComputeTimeouts | undefined;
+  /** Probabilistic early refresh (`earlyRefresh`), when on. */
+  early: EarlyRefresh | undefined;
+  /** `WrapOptions.forceFresh`: compute and overwrite, whatever is cached or running. */
+  forceFresh: boolean;
+  /** Keys remembered for `invalidateKind(kind, { rewarm })` (`rewarm`); 0: none. */
+  rewarm: number;
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
@@ -55,6 +71,15 @@ function lockSettings(value: unknown, setting: string): LockSettings | undefined
   const ttlMs = ttl === undefined ? DEFAULTS.lockTtlMs : parseDuration(ttl, `${setting}.ttl`);
   if (!(ttlMs > 0)) throw new ConfigError(`${setting}.ttl`, 'must be greater than 0');
   return { ttl: ttlMs, wait: wait === undefined ? ttlMs : parseDuration(wait, `${setting}.wait`) };
+}
+
+/** The `rewarm` option: how many recently used keys to remember (`true`: 100). */
+function rewarmKeys(value: unknown, setting: string): number {
+  if (value === undefined || value === false) return 0;
+  if (value === true) return REWARM_KEYS;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
+    throw new ConfigError(setting, 'expected a boolean or a whole number of keys >= 1');
+  return value;
 }
 
 /** The `memory` option: whether and which tier (`true` the cache-wide one, bounds a kind's own), and `shared`. */
@@ -106,14 +131,18 @@ export function resolveEntry(kind: string, options: EntryOptions<any>, where: st
   const serialize = fn<ResolvedEntry['serialize']>(options.serialize, `${where}.serialize`);
   const deserialize = fn<ResolvedEntry['deserialize']>(options.deserialize, `${where}.deserialize`);
   if (!serialize !== !deserialize) throw new ConfigError(`${where}.serialize`, 'give both serialize and deserialize');
+  const swr =
+    options.staleWhileRevalidate === undefined
+      ? 0
+      : parseDuration(options.staleWhileRevalidate, `${where}.staleWhileRevalidate`);
+  const { grace, backoff, timeout, early } = freshnessOptions(options, where);
+  const forceFresh = (options as { forceFresh?: unknown }).forceFresh ?? false;
+  if (typeof forceFresh !== 'boolean') throw new ConfigError(`${where}.forceFresh`, 'expected a boolean');
   return {
     kind,
     ttl: options.ttl === undefined ? undefined : TtlRegistry.validate(options.ttl, `${where}.ttl`),
     tags,
-    swr:
-      options.staleWhileRevalidate === undefined
-        ? 0
-        : parseDuration(options.staleWhileRevalidate, `${where}.staleWhileRevalidate`),
+    swr,
     memory,
     shared,
     owner: `kind '${kind}'`,
@@ -123,5 +152,12 @@ export function resolveEntry(kind: string, options: EntryOptions<any>, where: st
     deserialize,
     lock: lockSettings(options.lock, `${where}.lock`),
     bypassReason: fn((options as { bypassReason?: unknown }).bypassReason, `${where}.bypassReason`),
+    grace,
+    graceBackoff: backoff,
+    retain: Math.max(swr, grace),
+    timeout,
+    early,
+    forceFresh,
+    rewarm: rewarmKeys(options.rewarm, `${where}.rewarm`),
   };
 }

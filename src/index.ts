@@ -20,8 +20,10 @@ export {
   UnavailableError,
   DecoratorError,
 } from './errors.js';
+export { ComputeTimeoutError } from './freshness.js';
 export type { WrapOptions, WrapOutcome } from './cache.js';
 export type { WarmUpEntry, WarmUpReport, WarmUpOptions } from './warmup.js';
+export type { RewarmOptions, RewarmReport } from './rewarm.js';
 export type {
   CacheOptions,
   EntryOptions,

@@ -12,6 +12,8 @@ import type { Bus } from './bus.js';
 import type { Leases } from './lease.js';
 import { valueOf, type MemoryEntry } from './memory.js';
 import type { RedisTier } from './redis/tier.js';
+import { ComputeTimeoutError, SOFT, inGrace, refreshEarly, within, type GraceReason } from './freshness.js';
+import { RecentKeys, rewarm, type RewarmOptions, type RewarmReport } from './rewarm.js';
 
 /** What `wrapDetailed` returns: the value and how it was served. */
 export interface WrapOutcome<T> {
@@ -21,8 +23,10 @@ export interface WrapOutcome<T> {
   age: number;
   tier: 'memory' | 'redis' | undefined;
   /**
-   * Why the call bypassed the cache (only with result `bypass`): `disabled`, `unkeyable`, `unavailable` (Redis could
-   * not be read), or the reason an adapter's `bypassReason` gave for a computed value.
+   * Why the call bypassed the cache (with result `bypass`): `disabled`, `unkeyable`, `unavailable` (Redis could
+   * not be read), or the reason an adapter's `bypassReason` gave for a computed value. With result `stale`, why an
+   * expired value in its grace period was served: `error`, `backoff`, `soft-timeout` or `hard-timeout` (none for
+   * stale-while-revalidate).
    */
   reason?: string;
 }
@@ -40,6 +44,8 @@ export interface LoaderParts {
 }
 
 const now = Date.now;
+/** Most keys held in back-off at once. */
+const BACKOFF_KEYS = 10_000;
 
 /** A read (and computation) running for one key, which later calls of the key join. */
 interface Flight {
@@ -48,6 +54,27 @@ interface Flight {
   epoch: number;
   /** Milliseconds of computation behind its value, once known: what each joined call did not spend. */
   ms: number;
+  /**
+   * A computation still running after the flight answered with an expired value (soft timeout): later calls keep
+   * joining the flight (and get that value) until it settles or the value's grace ends.
+   */
+  tail?: Promise<unknown>;
+}
+
+/** An expired value that may stand in for a failed or slow recomputation, and where it was read. */
+interface Stale {
+  record: CacheRecord;
+  from: MemoryEntry | 'redis';
+}
+
+/** How `#compute` runs and stores one computation. */
+interface ComputeOptions {
+  gens: number[] | undefined;
+  tags: readonly string[];
+  lease?: string;
+  epoch?: number;
+  /** Cache a failure as an error when the entry asks for it (`cacheErrors`). @default true */
+  negative?: boolean;
 }
 
 /** Serves `wrap` calls for one cache. */
@@ -62,6 +89,9 @@ export class Loader {
   readonly #warnOnce: (id: string, message: string) => void;
   readonly #inflight = new Map<string, Flight>();
   readonly #refreshing = new Set<string>();
+  readonly #recent = new RecentKeys();
+  /** Keys whose recomputation failed and was graced: not tried again until the time given (`grace.backoff`). */
+  readonly #backoff = new Map<string, number>();
 
   constructor(parts: LoaderParts) {
     this.#settings = parts.settings;
@@ -81,14 +111,15 @@ export class Loader {
     args: readonly unknown[],
     fn: () => unknown,
   ): Promise<WrapOutcome<unknown>> | WrapOutcome<unknown> {
+    if (entry.rewarm) this.#recent.note(key, entry, args, fn);
     if (entry.memory) {
       if (this.#bus) void this.#bus.start();
-      const hit = this.#fromMemory(key, entry, args, fn);
+      const hit = entry.forceFresh ? undefined : this.#fromMemory(key, entry, args, fn);
       if (hit) return hit;
     }
     const running = this.#inflight.get(key);
     // not a flight that began before an invalidation or delete covering this key: its value may predate it
-    if (running && !this.#tiers.droppedSince(key, running.epoch)) {
+    if (running && !entry.forceFresh && !this.#tiers.droppedSince(key, running.epoch)) {
       this.#telemetry.joined();
       return running.promise.then(
         (outcome) => {
@@ -106,11 +137,17 @@ export class Loader {
     const flight: Flight = { promise: undefined!, epoch: this.#tiers.epoch, ms: 0 };
     flight.promise = this.#load(key, entry, args, fn, flight);
     this.#inflight.set(key, flight);
-    flight.promise.then(
-      () => this.#landed(key, flight),
-      () => this.#landed(key, flight),
-    );
+    const land = () => this.#landed(key, flight);
+    flight.promise.then(() => (flight.tail ? void flight.tail.then(land, land) : land()), land);
     return flight.promise;
+  }
+
+  /**
+   * Recomputes the most used keys of `kind` remembered by entries with `rewarm`, through the read path (an
+   * entry still valid is not recomputed), with bounded concurrency.
+   */
+  rewarm(kind: string, options?: RewarmOptions): Promise<RewarmReport> {
+    return rewarm(kind, this.#recent, (call) => this.run(call.key, call.entry, call.args, call.fn), options);
   }
 
   /** Forgets a flight once it ended, unless a newer one for the key replaced it. */
@@ -140,8 +177,11 @@ export class Loader {
     if (!found || !this.coherent(found)) return undefined;
     const r = found.record;
     const t = now();
-    if (t <= r.f) return this.#served(entry, r, 'hit', found);
-    if (t <= r.s) {
+    if (t <= r.f) {
+      if (entry.early && refreshEarly(r, t, entry.early)) this.#refreshEarly(key, entry, args, fn);
+      return this.#served(entry, r, 'hit', found);
+    }
+    if (t <= r.s && t - r.f <= entry.swr) {
       this.#refresh(key, entry, args, fn);
       return this.#served(entry, r, 'stale', found);
     }
@@ -171,31 +211,64 @@ export class Loader {
   ): Promise<WrapOutcome<unknown>> {
     const tags = entry.tags(args);
     const epoch = this.#tiers.epoch;
+    const fresh = entry.forceFresh;
     let found: ReadResult = await this.#telemetry.lookup(key, () => this.#tiers.read(key, entry.kind, tags, entry));
     let lease: string | undefined;
-    if (!found.record && !found.failed && entry.lock && this.#leases) {
+    if (!found.record && !found.failed && entry.lock && this.#leases && !fresh) {
       const got = await this.#leases.acquire(key, entry.lock, () => this.#tiers.read(key, entry.kind, tags, entry));
       if (typeof got === 'string') lease = got;
       else if (got) found = got;
     }
     const r = found.record?.x === 2 ? undefined : found.record;
-    if (r) {
+    let stale: Stale | undefined;
+    if (r && !fresh) {
       const t = now();
       if (t <= r.s && entry.memory)
         this.#tiers.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
       flight.ms = r.c;
-      if (t <= r.f) return this.#served(entry, r, 'hit', 'redis');
-      if (t <= r.s) {
+      if (t <= r.f) {
+        if (entry.early && refreshEarly(r, t, entry.early)) this.#refreshEarly(key, entry, args, fn, found.gens, epoch);
+        return this.#served(entry, r, 'hit', 'redis');
+      }
+      if (t <= r.s && t - r.f <= entry.swr) {
         this.#refresh(key, entry, args, fn, found.gens, epoch);
         return this.#served(entry, r, 'stale', 'redis');
       }
+      if (inGrace(r, t, entry.grace)) stale = { record: r, from: 'redis' };
+    } else if (found.failed && entry.grace && entry.memory && !fresh) {
+      // Redis could not be read: an expired copy in memory, still in its grace period, may stand in
+      const kept = this.#tiers.tierOf(entry)!.get(key);
+      if (kept && inGrace(kept.record, now(), entry.grace)) stale = { record: kept.record, from: kept };
     }
-    let computed: { value: unknown; ms: number };
+    if (stale && this.#backoff.size > 0) {
+      const until = this.#backoff.get(key);
+      if (until !== undefined && now() < until) return this.#graced(entry, stale, 'backoff', flight);
+      this.#backoff.delete(key);
+    }
+    const started = now();
+    const computing = this.#compute(key, entry, args, fn, { gens: found.gens, tags, lease, epoch, negative: !stale });
+    let computed: { value: unknown; ms: number } | typeof SOFT;
     try {
-      computed = await this.#compute(key, entry, args, fn, found.gens, tags, lease, epoch);
+      computed = entry.timeout
+        ? await within(computing, entry.timeout, entry.kind, stale !== undefined)
+        : await computing;
     } catch (error) {
-      this.#stats.record(entry.kind, 'error');
-      throw error;
+      const timedOut = error instanceof ComputeTimeoutError && entry.timeout !== undefined;
+      if (timedOut) this.#background(computing, entry);
+      if (!stale) {
+        this.#stats.record(entry.kind, 'error');
+        throw error;
+      }
+      if (!timedOut && entry.graceBackoff > 0) this.#backOff(key, entry.graceBackoff);
+      return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
+    }
+    if (computed === SOFT) {
+      // the computation goes on and stores its result; calls meanwhile join this flight until it ends
+      this.#background(computing, entry);
+      const hard = entry.timeout!.hard;
+      const until = Math.min(stale!.record.f + entry.grace, hard === undefined ? Infinity : started + hard);
+      flight.tail = Promise.race([computing, delay(until - now())]);
+      return this.#graced(entry, stale!, 'soft-timeout', flight);
     }
     flight.ms = computed.ms;
     const reason = found.failed ? 'unavailable' : entry.bypassReason?.(computed.value);
@@ -207,23 +280,47 @@ export class Loader {
     return { value: computed.value, result: 'bypass', age: 0, tier: undefined, reason };
   }
 
+  /** Serves an expired value in its grace period in place of a failed or slow recomputation, and counts why. */
+  #graced(entry: ResolvedEntry, stale: Stale, reason: GraceReason, flight: Flight): WrapOutcome<unknown> {
+    flight.ms = stale.record.c;
+    const outcome = this.#served(entry, stale.record, 'stale', stale.from);
+    this.#stats.graced(entry.kind, reason);
+    outcome.reason = reason;
+    return outcome;
+  }
+
+  /** Serves `key` from grace without recomputing for `ms` (bounded: the oldest keys are forgotten first). */
+  #backOff(key: string, ms: number): void {
+    this.#backoff.delete(key);
+    this.#backoff.set(key, now() + ms);
+    if (this.#backoff.size > BACKOFF_KEYS) this.#backoff.delete(this.#backoff.keys().next().value!);
+  }
+
+  /** A computation nobody waits for any more (timed out): its failure is warned about, once per kind. */
+  #background(computing: Promise<unknown>, entry: ResolvedEntry): void {
+    computing.catch((error: unknown) =>
+      this.#warnOnce(
+        `late:${entry.kind}`,
+        `infercache: a computation of kind '${entry.kind}' failed after its timeout: ${(error as Error)?.message}`,
+      ),
+    );
+  }
+
   async #compute(
     key: string,
     entry: ResolvedEntry,
     args: readonly unknown[],
     fn: () => unknown,
-    gens: number[] | undefined,
-    tags: readonly string[],
-    lease?: string,
-    epoch?: number,
+    how: ComputeOptions,
   ): Promise<{ value: unknown; ms: number }> {
+    const { gens, tags, lease, epoch } = how;
     const started = performance.now();
     let value: unknown;
     try {
       value = await this.#telemetry.compute(entry.kind, fn);
     } catch (error) {
       let written: Promise<boolean> | undefined;
-      if (entry.negative && (!entry.negative.when || entry.negative.when(error))) {
+      if (entry.negative && how.negative !== false && (!entry.negative.when || entry.negative.when(error))) {
         const stored = {
           name: (error as Error)?.name,
           message: (error as Error)?.message,
@@ -264,13 +361,13 @@ export class Loader {
     fn: () => unknown,
     gens?: number[],
     readEpoch?: number,
-  ): void {
-    if (this.#refreshing.has(key)) return;
+  ): boolean {
+    if (this.#refreshing.has(key)) return false;
     this.#refreshing.add(key);
     const run = async () => {
       const epoch = readEpoch ?? this.#tiers.epoch; // of the read that gave `gens`
       const current = gens ?? (await this.#tiers.read(key, entry.kind, entry.tags(args), entry, true)).gens;
-      await this.#compute(key, entry, args, fn, current, entry.tags(args), undefined, epoch);
+      await this.#compute(key, entry, args, fn, { gens: current, tags: entry.tags(args), epoch });
     };
     this.#telemetry
       .refresh(entry.kind, run)
@@ -281,5 +378,26 @@ export class Loader {
         ),
       )
       .finally(() => this.#refreshing.delete(key));
+    return true;
   }
+
+  /** An early (XFetch) refresh of a fresh entry, counted when it starts (one per key at a time). */
+  #refreshEarly(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+    gens?: number[],
+    readEpoch?: number,
+  ): void {
+    if (this.#refresh(key, entry, args, fn, gens, readEpoch)) this.#stats.earlyRefresh(entry.kind);
+  }
+}
+
+/** Resolves after `ms` (at once if not positive) without keeping the process alive. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!(ms > 0)) return resolve();
+    setTimeout(resolve, Math.min(ms, 2 ** 31 - 1)).unref();
+  });
 }

@@ -180,6 +180,39 @@ export interface EntryOptions<T = unknown> {
   /** Keep serving an expired value for this long while one background refresh runs. @default 0 */
   staleWhileRevalidate?: Duration;
   /**
+   * Grace period: for this long after expiry, the expired value is kept, and served (result `stale`, counted in
+   * `stats().graced` with its reason) when recomputing it fails (throws, e.g. an upstream 429 or 5xx) or outlives a
+   * `timeout`, instead of failing the call. Redis keeps entries for ttl + the longer of this and
+   * `staleWhileRevalidate`. Cached errors (`cacheErrors`) are never served this way, and a failure that is graced is
+   * not cached as an error. `{ duration, backoff }`: after such a failure, the expired value is served for `backoff`
+   * (reason `backoff`; this process, this key) before the next attempt to recompute, so a failing upstream is not
+   * retried on every call (`backoff` defaults to 1 s). @default 0 (no grace)
+   */
+  grace?: Duration | { duration: Duration; backoff?: Duration };
+  /**
+   * Timeouts of one computation. `soft`: when an expired value in its `grace` period exists and recomputing takes
+   * longer than this, answer with the expired value (counted as graced, reason `soft-timeout`) and let the
+   * computation finish in the background and store its result; needs `grace`. `hard`: stop waiting for a
+   * computation after this long: serve the expired value if one is in its grace period (reason `hard-timeout`), else
+   * reject with `ComputeTimeoutError`; the computation keeps running and its result is stored. Callers of the same
+   * key meanwhile join the running computation. @default undefined (wait as long as the computation takes)
+   */
+  timeout?: { soft?: Duration; hard?: Duration };
+  /**
+   * Probabilistic early refresh (XFetch): a hit refreshes the entry in the background (one refresh per key and
+   * instance at a time) with a probability rising as expiry nears, scaled by how long its last computation took
+   * and by `beta` (above 1 refreshes earlier, below 1 later), so a hot key is recomputed about once per TTL and never
+   * expires under load. `random` replaces `Math.random` (for tests). Counted in `stats().earlyRefreshes`.
+   * @default false
+   */
+  earlyRefresh?: boolean | { beta?: number; random?: () => number };
+  /**
+   * Remember up to this many recently used keys of this entry in this process (`true`: 100), with their function
+   * and options, so `cache.invalidateKind(kind, { rewarm })` can recompute the most used ones in the background. The
+   * functions and their arguments stay in memory until evicted. @default false
+   */
+  rewarm?: boolean | number;
+  /**
    * Use the in-process tier: `true`, or its bounds for this kind and `shared`. Hits are read-only copies unless
    * `shared: true`. @default false (`{ shared: true }` for `@CachedModel`)
    */

@@ -8,7 +8,10 @@ export interface CacheRecord {
   t: number;
   /** Fresh until (ms since epoch). */
   f: number;
-  /** Servable as stale until (ms since epoch); equals `f` without stale-while-revalidate. */
+  /**
+   * Kept until (ms since epoch): `f` plus the longer of the entry's stale-while-revalidate and grace periods (equals
+   * `f` without either). Each reader decides from its options what an expired record is good for.
+   */
   s: number;
   /** Milliseconds the computation took: the time a hit saves. */
   c: number;

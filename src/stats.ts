@@ -35,6 +35,18 @@ export interface KindStats {
   bypassReasons: Record<string, number>;
   /** Results the codec cannot store (class instances, functions, symbols, cycles): not cached, or memory only. */
   unstorable: number;
+  /**
+   * Calls served an expired value in its grace period (`grace`) because recomputing it failed or was slow; also
+   * counted in `stale`.
+   */
+  graced: number;
+  /**
+   * Graced calls by reason (they add up to `graced`): `error`, `backoff` (not recomputed: a recent attempt failed),
+   * `soft-timeout`, `hard-timeout`.
+   */
+  gracedReasons: Record<string, number>;
+  /** Background refreshes of fresh entries started by `earlyRefresh` (XFetch). */
+  earlyRefreshes: number;
 }
 
 /** Everything `stats()` returns. */
@@ -60,12 +72,16 @@ function empty(): KindStats {
     oversize: 0,
     bypassReasons: {},
     unstorable: 0,
+    graced: 0,
+    gracedReasons: {},
+    earlyRefreshes: 0,
   };
 }
 
 /** The numeric counters of a kind, summed into the totals. */
 const COUNTERS = Object.keys(empty()).filter(
-  (k): k is Exclude<keyof KindStats, 'hitRate' | 'bypassReasons'> => k !== 'hitRate' && k !== 'bypassReasons',
+  (k): k is Exclude<keyof KindStats, 'hitRate' | 'bypassReasons' | 'gracedReasons'> =>
+    k !== 'hitRate' && k !== 'bypassReasons' && k !== 'gracedReasons',
 );
 
 const FIELD = { hit: 'hits', miss: 'misses', stale: 'stale', bypass: 'bypasses', error: 'failures' } as const;
@@ -119,15 +135,18 @@ export class Stats {
   }
 
   /**
-   * Counts a call that shared another call's computation or read, with that call's result (and, for a bypass, its
-   * reason); `savedMs` is the compute time behind the value it got, which this call did not spend (0 when it failed).
+   * Counts a call that shared another call's computation or read, with that call's result (and, for a bypass or a
+   * graced stale value, its reason); `savedMs` is the compute time behind the value it got, which this call did not
+   * spend (0 when it failed).
    */
-  joined(kind: string, result: CacheResult, savedMs: number, reason = 'unknown'): void {
+  joined(kind: string, result: CacheResult, savedMs: number, why?: string): void {
     const s = this.#of(kind);
+    const reason = why ?? 'unknown';
     s.joined++;
     s[FIELD[result]]++;
     s.total++;
     if (result === 'bypass') s.bypassReasons[reason] = (s.bypassReasons[reason] ?? 0) + 1;
+    else if (result === 'stale' && why !== undefined) this.graced(kind, why);
     if (savedMs > 0) s.timeSavedSeconds += savedMs / 1000;
     const cost = result === 'error' ? 0 : (this.#costPerCall[kind] ?? 0);
     s.costSaved += cost;
@@ -138,6 +157,18 @@ export class Stats {
       cost,
       result === 'bypass' ? reason : undefined,
     );
+  }
+
+  /** Counts a call served an expired value in its grace period, and why (already counted as `stale`). */
+  graced(kind: string, reason: string): void {
+    const s = this.#of(kind);
+    s.graced++;
+    s.gracedReasons[reason] = (s.gracedReasons[reason] ?? 0) + 1;
+  }
+
+  /** Counts an early (XFetch) refresh started. */
+  earlyRefresh(kind: string): void {
+    this.#of(kind).earlyRefreshes++;
   }
 
   /** Adds compute time spent on a miss. */
@@ -172,10 +203,18 @@ export class Stats {
     const total = empty();
     const kinds: Record<string, KindStats> = {};
     for (const [kind, s] of this.#kinds) {
-      kinds[kind] = { ...s, hitRate: rate(s), bypassReasons: { ...s.bypassReasons } };
+      kinds[kind] = {
+        ...s,
+        hitRate: rate(s),
+        bypassReasons: { ...s.bypassReasons },
+        gracedReasons: { ...s.gracedReasons },
+      };
       for (const k of COUNTERS) total[k] += s[k];
       for (const [reason, n] of Object.entries(s.bypassReasons)) {
         total.bypassReasons[reason] = (total.bypassReasons[reason] ?? 0) + n;
+      }
+      for (const [reason, n] of Object.entries(s.gracedReasons)) {
+        total.gracedReasons[reason] = (total.gracedReasons[reason] ?? 0) + n;
       }
     }
     total.hitRate = rate(total);

@@ -394,7 +394,7 @@ export class Tiers {
           );
     if (!(ttl > 0)) return false;
     const t = now();
-    const record: CacheRecord = { v: value, t, f: t + ttl, s: t + ttl + entry.swr, c: ms, g: gens ?? [], x };
+    const record: CacheRecord = { v: value, t, f: t + ttl, s: t + ttl + entry.retain, c: ms, g: gens ?? [], x };
     if (tags.length) record.tg = tags;
     const custom = x === 0 && entry.serialize !== undefined;
     let body: Buffer | undefined;
