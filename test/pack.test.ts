@@ -24,12 +24,19 @@ const exec = promisify(execFile);
  * Compiles `file` of `project` as a strict TypeScript user would, emitting it next to it (.mts to .mjs, .cts to .cjs);
  * returns the errors in it and in the package's declarations (other libraries' declarations are not checked: slow).
  */
-function compile(project: string, file: string, oldProgram?: ts.Program): { program: ts.Program; errors: string[] } {
+function compile(
+  project: string,
+  file: string,
+  oldProgram?: ts.Program,
+  resolution: Pick<ts.CompilerOptions, 'module' | 'moduleResolution'> = {
+    module: ts.ModuleKind.NodeNext,
+    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+  },
+): { program: ts.Program; errors: string[] } {
   const options: ts.CompilerOptions = {
     strict: true,
     target: ts.ScriptTarget.ES2022,
-    module: ts.ModuleKind.NodeNext,
-    moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    ...resolution,
     lib: ['lib.es2023.d.ts'],
     types: ['node'],
     typeRoots: [join(project, 'node_modules', '@types')],
@@ -139,6 +146,21 @@ main().catch((error: unknown) => {
 });
 `;
 
+/**
+ * A CommonJS project of the older kind (`"module": "commonjs"`, so `moduleResolution` node10, which ignores
+ * `exports`): every entry point's types must still resolve (through `typesVersions`).
+ */
+const NODE10_APP = `
+import { createCache, type CacheOptions } from 'infercache';
+import infercache, { type InfercacheFastifyOptions } from 'infercache/fastify';
+import { cacheRoute, cacheRouter } from 'infercache/express';
+import { startTestRedis } from 'infercache/testing';
+
+const options: CacheOptions = { namespace: 'node10' };
+const plugin: InfercacheFastifyOptions = { cache: createCache(options) };
+export const used = [infercache, plugin, cacheRoute, cacheRouter, startTestRedis];
+`;
+
 /** Starts the test Redis with `infercache/testing`; prints its error message when it cannot. */
 const START_TEST_REDIS = `
 startTestRedis().then(
@@ -188,6 +210,7 @@ describe('the packed package, installed into a fresh project', function () {
     );
 
     writeFileSync(join(project, 'app.mts'), APP);
+    writeFileSync(join(project, 'node10.ts'), NODE10_APP);
     writeFileSync(join(project, 'app.cts'), APP);
     writeFileSync(
       join(project, 'start.mjs'),
@@ -249,6 +272,14 @@ describe('the packed package, installed into a fresh project', function () {
     const errors = [...esm.errors, ...cjs.errors];
     expect(errors).to.deep.equal([]);
     expect(existsSync(join(project, 'app.mjs')) && existsSync(join(project, 'app.cjs'))).to.equal(true);
+  });
+
+  it('resolves the types of every entry point in a CommonJS project with moduleResolution node10', () => {
+    const { errors } = compile(project, 'node10.ts', undefined, {
+      module: ts.ModuleKind.CommonJS,
+      moduleResolution: ts.ModuleResolutionKind.Node10,
+    });
+    expect(errors).to.deep.equal([]);
   });
 
   for (const [format, file] of [
