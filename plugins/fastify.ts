@@ -78,6 +78,7 @@ const CACHE_OPTION_KEYS = Object.keys({
   telemetry: true,
   costPerCall: true,
   bus: true,
+  fleet: true,
   setDefault: true,
 } satisfies Record<keyof CacheOptions, true>) as ReadonlyArray<keyof CacheOptions>;
 
@@ -195,7 +196,7 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
           // Fastify parses text/plain too: refuse any body that is not JSON with 415, as the Express router does.
           const answer =
             (endpoint.method === 'POST' && unsupportedBody(request.headers)) ||
-            (await endpoint.handle({ headers: request.headers, body: request.body, request }));
+            (await endpoint.handle({ headers: request.headers, body: request.body, request, url: request.url }));
           return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
         },
       });

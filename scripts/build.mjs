@@ -1,6 +1,6 @@
 // Builds dist/esm and dist/cjs with declarations, each with a package.json naming its module type.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 
 const tsc = (args) =>
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', ...args], { stdio: 'inherit' });
@@ -14,3 +14,11 @@ for (const [dir, type] of [
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/package.json`, JSON.stringify({ type }) + '\n');
 }
+
+// The `infercache` bin: an ESM entry with a shebang, running the CLI built above.
+mkdirSync('dist/bin', { recursive: true });
+writeFileSync(
+  'dist/bin/infercache.mjs',
+  "#!/usr/bin/env node\nimport { main } from '../esm/src/cli/main.js';\nprocess.exit(await main(process.argv.slice(2)));\n",
+);
+chmodSync('dist/bin/infercache.mjs', 0o755);

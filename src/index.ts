@@ -36,5 +36,8 @@ export type { InvalidatesOptions } from './decorators/invalidates.js';
 export type { AsyncMethodDecorator } from './decorators/adapter.js';
 export type { CacheStats, KindStats, CacheResult } from './stats.js';
 export type { CacheHealth, CacheInfo } from './admin.js';
+export type { FleetStats, FleetKindStats, FleetPoint, FleetStatsOptions, HotKey } from './fleet/query.js';
+export type { FleetOptions } from './fleet/options.js';
+export type { LatencySummary } from './fleet/histogram.js';
 export type { Duration } from './duration.js';
 export type { TtlSpec } from './ttl.js';

@@ -38,6 +38,8 @@ export interface EndpointRequest<Req> {
   body: unknown;
   /** The framework's request, for `admin.authorize` and `warmUp`. */
   request: Req;
+  /** The request's URL (path and query), for query parameters such as `?scope=fleet`. */
+  url?: string;
 }
 
 /** One endpoint, ready to be mounted by an adapter. */
@@ -148,6 +150,27 @@ export function parseTarget(body: unknown): Target | string {
   return 'key' in b && b.key !== undefined ? { kind: b.kind as string, key: b.key } : { kind: b.kind as string };
 }
 
+/**
+ * `GET stats`: this instance's counters, or with `?scope=fleet` (and an optional `window`, e.g. `5m`) every
+ * instance's from Redis (400 for a bad window, 503 when Redis cannot be read).
+ */
+async function statsAnswer(cache: Cache, url: string | undefined): Promise<EndpointResponse> {
+  const query = new URLSearchParams(url?.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+  const scope = query.get('scope') ?? 'instance';
+  if (scope === 'instance') return { status: 200, body: cache.stats() };
+  if (scope !== 'fleet') return errorResponse(400, `scope must be instance or fleet, got ${quote(scope)}`);
+  const window = query.get('window') ?? undefined;
+  try {
+    return { status: 200, body: await cache.fleetStats(window === undefined ? {} : { window }) };
+  } catch (error) {
+    if (error instanceof ConfigError) return errorResponse(400, error.message.replace(/^infercache: /, ''));
+    if (error instanceof UnavailableError || (error as { code?: string })?.code === 'E_CACHE_TIMEOUT') {
+      return errorResponse(503, `Redis is unavailable (${(error as Error).message})`);
+    }
+    throw error;
+  }
+}
+
 /** Builds the endpoints of `cache`; options are validated here, once (ConfigError naming `where.<option>`). */
 export function createEndpoints<Req>(
   cache: Cache,
@@ -180,7 +203,7 @@ export function createEndpoints<Req>(
       (options.protectReads && (await guard(req))) || fn();
 
   return [
-    { method: 'GET', path: `${prefix}/stats`, handle: read(async () => ({ status: 200, body: cache.stats() })) },
+    { method: 'GET', path: `${prefix}/stats`, handle: (req) => read(() => statsAnswer(cache, req.url))(req) },
     {
       method: 'GET',
       path: `${prefix}/health`,
