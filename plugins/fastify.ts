@@ -197,7 +197,10 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
           const answer =
             (endpoint.method === 'POST' && unsupportedBody(request.headers)) ||
             (await endpoint.handle({ headers: request.headers, body: request.body, request, url: request.url }));
-          return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
+          return reply
+            .code(answer.status)
+            .headers(answer.headers ? { ...ENDPOINT_HEADERS, ...answer.headers } : ENDPOINT_HEADERS)
+            .send(answer.body);
         },
       });
     }
@@ -248,7 +251,10 @@ export function adminGuard(admin: AdminOptions<FastifyRequest>): preHandlerAsync
   return async function infercacheAdminGuard(request: FastifyRequest, reply: FastifyReply) {
     if (await check(request.headers, request)) return;
     const answer = errorResponse(403, 'admin credentials required');
-    return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
+    return reply
+      .code(answer.status)
+      .headers(answer.headers ? { ...ENDPOINT_HEADERS, ...answer.headers } : ENDPOINT_HEADERS)
+      .send(answer.body);
   };
 }
 
