@@ -171,7 +171,7 @@ export class Cache {
       return this.#bypass(entry, fn, 'unkeyable');
     }
     const fleet = this.#fleet;
-    if (!fleet) return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
+    if (!fleet?.sampled()) return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
     fleet.touch(entry.kind, key, options.spanName);
     const started = performance.now();
     return fleet.timed(entry.kind, started, this.#loader.run(key, entry, args, fn)) as Promise<WrapOutcome<T>>;

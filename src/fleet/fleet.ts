@@ -48,6 +48,8 @@ export class Fleet {
   /** The counters already written (or being written), per kind, and the `since` of the stats they came from. */
   #sent = new Map<string, KindStats>();
   #sentSince = '';
+  readonly #mask: number;
+  #tick = 0;
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<boolean> | undefined;
   /** Writes done and failed (for tests and the measurement). */
@@ -57,6 +59,12 @@ export class Fleet {
     this.#settings = settings;
     this.#parts = parts;
     this.#hot = settings.hotKeys > 0 ? new HotKeys(settings.hotKeys, settings.sample) : undefined;
+    this.#mask = settings.sample - 1;
+  }
+
+  /** Whether this call is one of the sampled ones (timed, and counted for hot keys): one in `sample`. */
+  sampled(): boolean {
+    return (++this.#tick & this.#mask) === 0;
   }
 
   /** Starts the periodic write (unref'd: it never keeps the process alive). */
@@ -66,7 +74,7 @@ export class Fleet {
     this.#timer.unref();
   }
 
-  /** Counts a call to `key` for the hot keys (sampled); `site` names the method or route that made a hashed key. */
+  /** Counts a sampled call to `key` for the hot keys; `site` names the method or route that made a hashed key. */
   touch(kind: string, key: string, site: string | undefined): void {
     const hot = this.#hot;
     if (!hot) return;
@@ -75,7 +83,7 @@ export class Fleet {
     hot.touch(kind, key, prefix, site);
   }
 
-  /** Records the latency of a call that began at `started` (performance.now()) once its outcome is known. */
+  /** Records the latency of a sampled call that began at `started` (performance.now()) once its outcome is known. */
   timed<T>(
     kind: string,
     started: number,
@@ -125,9 +133,10 @@ export class Fleet {
     for (const [kind, now] of Object.entries(snapshot.kinds)) addDelta(fields, kind, now, sent.get(kind));
     const latency = this.#latency;
     this.#latency = new Map();
+    const scale = this.#settings.sample;
     for (const [kind, l] of latency) {
-      addHistogram(fields, `${kind}${SEP}hit_ms`, l.hit);
-      addHistogram(fields, `${kind}${SEP}miss_ms`, l.miss);
+      addHistogram(fields, `${kind}${SEP}hit_ms`, l.hit, scale);
+      addHistogram(fields, `${kind}${SEP}miss_ms`, l.miss, scale);
     }
     fields.push(INSTANCE_FIELD + this.id, '1');
     const start = bucketOf(this.#settings.clock());
@@ -177,8 +186,9 @@ function addDelta(fields: string[], kind: string, now: KindStats, before: KindSt
   }
 }
 
-function addHistogram(fields: string[], prefix: string, h: Histogram): void {
+/** Pushes a histogram's fields, each sampled count standing for `scale` calls. */
+function addHistogram(fields: string[], prefix: string, h: Histogram, scale: number): void {
   if (h.sumMs === 0 && h.counts.every((n) => n === 0)) return;
-  h.counts.forEach((n, i) => n > 0 && fields.push(`${prefix}:${i}`, String(n)));
-  fields.push(`${prefix}_sum`, String(h.sumMs));
+  h.counts.forEach((n, i) => n > 0 && fields.push(`${prefix}:${i}`, String(n * scale)));
+  fields.push(`${prefix}_sum`, String(h.sumMs * scale));
 }

@@ -20,19 +20,17 @@ export function keyLabel(discriminator: string, site: string | undefined): strin
 /** Top keys of each kind, sampled. */
 export class HotKeys {
   readonly #size: number;
-  readonly #mask: number;
-  #tick = 0;
+  readonly #scale: number;
   #kinds = new Map<string, Map<string, number>>();
 
-  /** `size` keys per kind, one call in `sample` (a power of two) counted. */
-  constructor(size: number, sample: number) {
+  /** `size` keys per kind; each counted call stands for `scale` calls (the sampling rate). */
+  constructor(size: number, scale: number) {
     this.#size = size;
-    this.#mask = sample - 1;
+    this.#scale = scale;
   }
 
-  /** Counts a call for `key` (`prefixLength` characters precede the discriminator), one in `sample`. */
+  /** Counts a sampled call for `key` (`prefixLength` characters precede the discriminator). */
   touch(kind: string, key: string, prefixLength: number, site: string | undefined): void {
-    if ((++this.#tick & this.#mask) !== 0) return;
     let table = this.#kinds.get(kind);
     if (!table) {
       if (this.#kinds.size >= MAX_KINDS) return;
@@ -59,7 +57,7 @@ export class HotKeys {
   take(): Map<string, Map<string, number>> {
     const kinds = this.#kinds;
     this.#kinds = new Map();
-    const scale = this.#mask + 1;
+    const scale = this.#scale;
     if (scale > 1) for (const table of kinds.values()) for (const [k, n] of table) table.set(k, n * scale);
     return kinds;
   }

@@ -10,8 +10,13 @@ export interface FleetOptions {
   interval?: Duration;
   /** How long the data stays in Redis: the longest window `fleetStats` can cover. @default '1h' */
   retention?: Duration;
-  /** Sampled top keys per kind: `false` turns them off. @default { size: 64, sample: 8 } */
-  hotKeys?: false | { size?: number; sample?: number };
+  /**
+   * One call in `sample` (a power of two) is timed for the latency histograms and counted for the hot keys; their
+   * counts are scaled back up when written. 1 samples every call. @default 8
+   */
+  sample?: number;
+  /** Top keys tracked per kind and instance between two writes; `false` turns hot keys off. @default { size: 64 } */
+  hotKeys?: false | { size?: number };
   /** @internal Tests: the clock (ms since the epoch) the buckets are taken from. @default Date.now */
   clock?: () => number;
 }
@@ -22,7 +27,7 @@ export interface FleetSettings {
   retention: number;
   /** Keys tracked per kind (0: hot keys off). */
   hotKeys: number;
-  /** One call in `sample` is counted for hot keys (a power of two). */
+  /** One call in `sample` is timed and counted for hot keys (a power of two). */
   sample: number;
   clock: () => number;
 }
@@ -47,20 +52,19 @@ export function resolveFleet(value: unknown, redis: boolean): FleetSettings | un
     o.retention === undefined ? FLEET_DEFAULTS.retentionMs : parseDuration(o.retention, 'fleet.retention');
   if (retention < BUCKET_MS) throw new ConfigError('fleet.retention', `expected at least ${BUCKET_MS / 1000}s`);
   let hotKeys: number = FLEET_DEFAULTS.hotKeys;
-  let sample: number = FLEET_DEFAULTS.sample;
   if (o.hotKeys === false) hotKeys = 0;
   else if (o.hotKeys !== undefined) {
     if (typeof o.hotKeys !== 'object' || o.hotKeys === null) {
-      throw new ConfigError('fleet.hotKeys', 'expected false or { size, sample }');
+      throw new ConfigError('fleet.hotKeys', 'expected false or { size }');
     }
     hotKeys = o.hotKeys.size ?? hotKeys;
     if (!Number.isInteger(hotKeys) || hotKeys < 1 || hotKeys > 1000) {
       throw new ConfigError('fleet.hotKeys.size', 'expected an integer from 1 to 1000');
     }
-    sample = o.hotKeys.sample ?? sample;
-    if (!Number.isInteger(sample) || sample < 1 || sample > 1024 || (sample & (sample - 1)) !== 0) {
-      throw new ConfigError('fleet.hotKeys.sample', 'expected a power of two from 1 to 1024');
-    }
+  }
+  const sample = o.sample ?? FLEET_DEFAULTS.sample;
+  if (!Number.isInteger(sample) || sample < 1 || sample > 1024 || (sample & (sample - 1)) !== 0) {
+    throw new ConfigError('fleet.sample', 'expected a power of two from 1 to 1024');
   }
   if (o.clock !== undefined && typeof o.clock !== 'function')
     throw new ConfigError('fleet.clock', 'expected a function');

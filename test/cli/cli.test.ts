@@ -46,8 +46,8 @@ describe('infercache CLI', function () {
   const ns = ['--namespace', 'clitest'];
 
   async function traffic() {
-    const a = newCache({ namespace: 'clitest', fleet: { hotKeys: { sample: 1 } } });
-    const b = newCache({ namespace: 'clitest', fleet: { hotKeys: { sample: 1 } } });
+    const a = newCache({ namespace: 'clitest', fleet: { sample: 1 } });
+    const b = newCache({ namespace: 'clitest', fleet: { sample: 1 } });
     const tagged = { tags: ['region:eu'] };
     await a.wrap('price', 'CHG_001', async () => ({ price: 42, at: new Date(0) }), tagged);
     await b.wrap('price', 'CHG_001', async () => ({ price: 42 }), tagged);

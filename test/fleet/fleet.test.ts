@@ -12,8 +12,8 @@ function clock(start = 1_800_000_000_000) {
 describe('fleet statistics', () => {
   it('adds the counters of every instance: totals, per kind, bypass reasons, latency and live instances', async () => {
     const t = clock();
-    const a = newCache({ namespace: 'fleet1', fleet: { clock: t.read } });
-    const b = newCache({ namespace: 'fleet1', fleet: { clock: t.read } });
+    const a = newCache({ namespace: 'fleet1', fleet: { clock: t.read, sample: 1 } });
+    const b = newCache({ namespace: 'fleet1', fleet: { clock: t.read, sample: 1 } });
     const compute = async (x: number) => x * 2;
     await a.wrap('price', 'p1', () => compute(1)); // miss
     await a.wrap('price', 'p1', () => compute(1)); // hit
@@ -55,6 +55,16 @@ describe('fleet statistics', () => {
     expect(fleet.series.map((p) => p.hits).slice(-2)).to.deep.equal([1, 1]);
   });
 
+  it('times one call in `sample` and scales the latency counts back up', async () => {
+    const t = clock();
+    const a = newCache({ namespace: 'fleet9', fleet: { clock: t.read, sample: 4 } });
+    for (let i = 0; i < 8; i++) await a.wrap('k', 'x', async () => 1);
+    await a.flushFleet();
+    const fleet = await a.fleetStats();
+    expect(fleet.hits + fleet.misses).to.equal(8); // counters are exact
+    expect(fleet.latency.hit.count + fleet.latency.miss.count).to.equal(8); // 2 timed calls, each standing for 4
+  });
+
   it('counts only the buckets inside the window', async () => {
     const t = clock();
     const a = newCache({ namespace: 'fleet3', fleet: { clock: t.read } });
@@ -82,7 +92,7 @@ describe('fleet statistics', () => {
 
   it('keeps counters Redis refused and writes them with the next write', async () => {
     const t = clock();
-    const a = newCache({ namespace: 'fleet5', fleet: { clock: t.read } });
+    const a = newCache({ namespace: 'fleet5', fleet: { clock: t.read, sample: 1 } });
     const bucket = (Math.floor(t.now / 10_000) * 10_000) / 1000;
     // a real fault: the bucket's key holds a string, so the write gets WRONGTYPE
     await adminClient().set(`fleet5:__fleet:c:${bucket}`, 'not a hash');
@@ -133,7 +143,7 @@ describe('fleet statistics', () => {
   it('rejects bad fleet options at creation, naming the setting', () => {
     expect(() => newCache({ fleet: { interval: '1ms' } })).to.throw(ConfigError, /fleet\.interval/);
     expect(() => newCache({ fleet: { retention: 'soon' } })).to.throw(ConfigError, /fleet\.retention/);
-    expect(() => newCache({ fleet: { hotKeys: { sample: 3 } } })).to.throw(ConfigError, /fleet\.hotKeys\.sample/);
+    expect(() => newCache({ fleet: { sample: 3 } })).to.throw(ConfigError, /fleet\.sample/);
     expect(() => newCache({ fleet: 'yes' as never })).to.throw(ConfigError, /fleet/);
   });
 
@@ -151,7 +161,7 @@ describe('fleet statistics', () => {
 describe('hot keys', () => {
   it('merges sampled top keys of every instance, readable ids as they are, hashed keys named by their site', async () => {
     const t = clock();
-    const options = { namespace: 'hot1', fleet: { clock: t.read, hotKeys: { sample: 1 } } };
+    const options = { namespace: 'hot1', fleet: { clock: t.read, sample: 1 } };
     const a = newCache(options);
     const b = newCache(options);
     for (let i = 0; i < 5; i++) await a.wrap('price', 'CHG_001', async () => 1);
@@ -172,7 +182,7 @@ describe('hot keys', () => {
 
   it('keeps a bounded table per kind', async () => {
     const t = clock();
-    const a = newCache({ namespace: 'hot2', fleet: { clock: t.read, hotKeys: { size: 4, sample: 1 } } });
+    const a = newCache({ namespace: 'hot2', fleet: { clock: t.read, sample: 1, hotKeys: { size: 4 } } });
     for (let i = 0; i < 50; i++) await a.wrap('k', `id${i}`, async () => 1);
     for (let i = 0; i < 10; i++) await a.wrap('k', 'hot', async () => 1);
     await a.flushFleet();

@@ -109,7 +109,11 @@ describe('dashboard in a real browser (headless Chromium)', function () {
 
   for (const [framework, serve] of Object.entries(servers)) {
     it(`shows what /cache/stats says, updates, and invalidates only with the token (${framework})`, async () => {
-      const cache = testCache({ namespace: `dash-${framework.replace(/\W/g, '')}`, costPerCall: { price: 0.002 } });
+      const cache = testCache({
+        namespace: `dash-${framework.replace(/\W/g, '')}`,
+        costPerCall: { price: 0.002 },
+        fleet: { sample: 1 },
+      });
       const base = await serve(cache);
       await traffic(cache, 'price', [1, 2, 3, 1, 2, 1, 1]);
       await traffic(cache, 'score', [1, 1, 2]);
@@ -174,7 +178,7 @@ describe('dashboard in a real browser (headless Chromium)', function () {
   }
 
   it('saves a screenshot of a dashboard with traffic over time (docs/dashboard.png)', async () => {
-    const cache = testCache({ namespace: 'dash-shot', costPerCall: { price: 0.002, llm: 0.01 } });
+    const cache = testCache({ namespace: 'dash-shot', costPerCall: { price: 0.002, llm: 0.01 }, fleet: { sample: 1 } });
     const base = await serve0(cache);
     const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
     await page.goto(`${base}/cache/dashboard?scope=instance&interval=250`);
