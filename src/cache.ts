@@ -21,6 +21,7 @@ import { Bus, type BusMessage } from './bus.js';
 import { Leases } from './lease.js';
 import { instrumentCache } from './telemetry/operations.js';
 import { Fleet } from './fleet/fleet.js';
+import { FLEET_DEFAULTS } from './fleet/options.js';
 import {
   readFleetStats,
   readHotKeys,
@@ -259,14 +260,14 @@ export class Cache {
    * latency percentiles, and the number of live instances. Rejects with UnavailableError when Redis cannot be read.
    */
   async fleetStats(options?: FleetStatsOptions): Promise<FleetStats> {
-    const window = windowMs(options);
+    const window = windowMs(options, this.settings.fleet?.retention ?? FLEET_DEFAULTS.retentionMs);
     if (!this.#redis) throw new UnavailableError('infercache: fleet statistics need Redis');
     return readFleetStats(this.#redis, this.settings.namespace, this.#clock(), window);
   }
 
   /** The `n` most called keys of `kind` across the fleet over the window (sampled; hashed keys named by their site). */
   async hotKeys(kind: string, n = 10, options?: FleetStatsOptions): Promise<HotKey[]> {
-    const window = windowMs(options);
+    const window = windowMs(options, this.settings.fleet?.retention ?? FLEET_DEFAULTS.retentionMs);
     if (!this.#redis) throw new UnavailableError('infercache: hot keys need Redis');
     return readHotKeys(this.#redis, this.settings.namespace, kind, n, this.#clock(), window);
   }

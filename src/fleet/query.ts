@@ -73,10 +73,16 @@ interface Acc {
 
 const acc = (): Acc => ({ counters: {}, reasons: {}, hit: emptyHistogram(), miss: emptyHistogram() });
 
-/** Validates a window (ConfigError naming `window`), in ms. */
-export function windowMs(options: FleetStatsOptions | undefined): number {
-  const ms = options?.window === undefined ? DEFAULT_WINDOW_MS : parseDuration(options.window, 'window');
-  if (ms < 1 || ms > 7 * 86_400_000) throw new ConfigError('window', 'expected a duration from 1ms to 7d');
+/**
+ * Validates a window (ConfigError naming `window`), in ms: at most `maxMs`, the retention (older buckets are gone, and
+ * each 10 s of window costs one read).
+ */
+export function windowMs(options: FleetStatsOptions | undefined, maxMs: number): number {
+  const ms =
+    options?.window === undefined ? Math.min(DEFAULT_WINDOW_MS, maxMs) : parseDuration(options.window, 'window');
+  if (ms < 1 || ms > maxMs) {
+    throw new ConfigError('window', `expected a duration from 1ms to ${maxMs / 1000}s (fleet.retention)`);
+  }
   return ms;
 }
 

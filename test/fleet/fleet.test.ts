@@ -75,6 +75,7 @@ describe('fleet statistics', () => {
     await a.flushFleet();
     expect((await a.fleetStats({ window: '1m' })).misses).to.equal(1);
     expect((await a.fleetStats({ window: '5m' })).misses).to.equal(2);
+    expect((await a.fleetStats({ window: '1h' })).misses).to.equal(2);
   });
 
   it('lets its data age out with the retention', async () => {
