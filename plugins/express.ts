@@ -172,7 +172,7 @@ export function cacheRouter(cache: Cache, options: ExpressEndpointsOptions = {})
     if (!endpoint) return next();
     (endpoint.method === 'POST' ? readJsonBody(req, ENDPOINT_BODY_LIMIT) : NO_BODY)
       .then((read) =>
-        read.ok ? endpoint.handle({ headers: req.headers, body: read.body, request: req }) : read.answer,
+        read.ok ? endpoint.handle({ headers: req.headers, body: read.body, request: req, url: req.url }) : read.answer,
       )
       .then((answer) => writeJson(res, answer, req.method === 'HEAD'))
       .catch(next);

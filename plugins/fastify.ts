@@ -165,8 +165,11 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
           // Fastify parses text/plain too: refuse any body that is not JSON with 415, as the Express router does.
           const answer =
             (endpoint.method === 'POST' && unsupportedBody(request.headers)) ||
-            (await endpoint.handle({ headers: request.headers, body: request.body, request }));
-          return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
+            (await endpoint.handle({ headers: request.headers, body: request.body, request, url: request.url }));
+          return reply
+            .code(answer.status)
+            .headers(answer.headers ? { ...ENDPOINT_HEADERS, ...answer.headers } : ENDPOINT_HEADERS)
+            .send(answer.body);
         },
       });
     }
@@ -217,7 +220,10 @@ export function adminGuard(admin: AdminOptions<FastifyRequest>): preHandlerAsync
   return async function infercacheAdminGuard(request: FastifyRequest, reply: FastifyReply) {
     if (await check(request.headers, request)) return;
     const answer = errorResponse(403, 'admin credentials required');
-    return reply.code(answer.status).headers(ENDPOINT_HEADERS).send(answer.body);
+    return reply
+      .code(answer.status)
+      .headers(answer.headers ? { ...ENDPOINT_HEADERS, ...answer.headers } : ENDPOINT_HEADERS)
+      .send(answer.body);
   };
 }
 

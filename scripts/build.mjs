@@ -1,7 +1,7 @@
 // Builds dist/esm and dist/cjs with declarations, each with a package.json naming its module type.
 // Source maps carry their sources (inlineSources): the package ships dist/ only, not src/.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { rmSync, writeFileSync, mkdirSync, chmodSync } from 'node:fs';
 
 const tsc = (args) =>
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '--inlineSources', ...args], { stdio: 'inherit' });
@@ -15,3 +15,11 @@ for (const [dir, type] of [
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${dir}/package.json`, JSON.stringify({ type }) + '\n');
 }
+
+// The `infercache` bin: an ESM entry with a shebang, running the CLI built above.
+mkdirSync('dist/bin', { recursive: true });
+writeFileSync(
+  'dist/bin/infercache.mjs',
+  "#!/usr/bin/env node\nimport { main } from '../esm/src/cli/main.js';\nprocess.exit(await main(process.argv.slice(2)));\n",
+);
+chmodSync('dist/bin/infercache.mjs', 0o755);

@@ -12,7 +12,7 @@ import { publicSettings, resolveSettings, type CacheSettings, type Settings } fr
 import { resolveEntry, type ResolvedEntry } from './entry.js';
 import { Stats, type CacheStats } from './stats.js';
 import { Loader, type WrapOutcome } from './loader.js';
-import { UnkeyableError } from './errors.js';
+import { UnavailableError, UnkeyableError } from './errors.js';
 import { warmUp, type WarmUpEntry, type WarmUpOptions, type WarmUpReport } from './warmup.js';
 import { setDefaultCache, clearDefaultCache } from './decorators/registry.js';
 import { probeHealth, describe, type CacheHealth, type CacheInfo } from './admin.js';
@@ -22,6 +22,16 @@ import { Bus, type BusMessage } from './bus.js';
 import { Leases } from './lease.js';
 import type { RewarmOptions, RewarmReport } from './rewarm.js';
 import { instrumentCache } from './telemetry/operations.js';
+import { Fleet } from './fleet/fleet.js';
+import { FLEET_DEFAULTS } from './fleet/options.js';
+import {
+  readFleetStats,
+  readHotKeys,
+  windowMs,
+  type FleetStats,
+  type FleetStatsOptions,
+  type HotKey,
+} from './fleet/query.js';
 
 export type { WrapOutcome };
 
@@ -73,6 +83,7 @@ export class Cache {
   readonly #telemetry: Telemetry;
   readonly #bus: Bus | undefined;
   readonly #loader: Loader;
+  readonly #fleet: Fleet | undefined;
   #closed = false;
 
   static {
@@ -116,6 +127,10 @@ export class Cache {
       leases,
       warnOnce: (id, message) => this.#warnOnce(id, message),
     });
+    if (this.#redis && s.fleet) {
+      const parts = { redis: this.#redis, stats: this.#stats, namespace: s.namespace, version: s.version };
+      (this.#fleet = new Fleet(s.fleet, parts)).start();
+    }
     if (s.telemetry.enabled) instrumentCache(this, this.#telemetry);
     if (options.setDefault ?? true) setDefaultCache(this, options.setDefault === true);
   }
@@ -173,7 +188,11 @@ export class Cache {
       );
       return this.#bypass(entry, fn, 'unkeyable');
     }
-    return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
+    const fleet = this.#fleet;
+    if (!fleet?.sampled()) return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
+    fleet.touch(entry.kind, key, options.spanName);
+    const started = performance.now();
+    return fleet.timed(entry.kind, started, this.#loader.run(key, entry, args, fn)) as Promise<WrapOutcome<T>>;
   }
 
   /** The cached value for (kind, keyParts), or `undefined`. */
@@ -278,6 +297,33 @@ export class Cache {
     this.#stats.reset();
   }
 
+  /**
+   * Every instance's counters over a window (default the last minute, in 10 s buckets), summed: totals, per kind,
+   * latency percentiles, and the number of live instances. Rejects with UnavailableError when Redis cannot be read.
+   */
+  async fleetStats(options?: FleetStatsOptions): Promise<FleetStats> {
+    const window = windowMs(options, this.settings.fleet?.retention ?? FLEET_DEFAULTS.retentionMs);
+    if (!this.#redis) throw new UnavailableError('infercache: fleet statistics need Redis');
+    return readFleetStats(this.#redis, this.settings.namespace, this.#clock(), window);
+  }
+
+  /** The `n` most called keys of `kind` across the fleet over the window (sampled; hashed keys named by their site). */
+  async hotKeys(kind: string, n = 10, options?: FleetStatsOptions): Promise<HotKey[]> {
+    const window = windowMs(options, this.settings.fleet?.retention ?? FLEET_DEFAULTS.retentionMs);
+    if (!this.#redis) throw new UnavailableError('infercache: hot keys need Redis');
+    return readHotKeys(this.#redis, this.settings.namespace, kind, n, this.#clock(), window);
+  }
+
+  /** Writes this instance's fleet counters now (they are written every `fleet.interval` anyway); false if not taken. */
+  flushFleet(): Promise<boolean> {
+    return this.#fleet?.flush() ?? Promise.resolve(false);
+  }
+
+  /** This instance's id in the fleet statistics, when they are on. */
+  get fleetId(): string | undefined {
+    return this.#fleet?.id;
+  }
+
   /** `healthy | degraded | unavailable | disabled`, Redis latency, and a read/write probe. */
   health(): Promise<CacheHealth> {
     return probeHealth(this, this.#redis);
@@ -298,6 +344,7 @@ export class Cache {
     this.#closed = true;
     clearDefaultCache(this);
     this.#tiers.clearMemory();
+    await this.#fleet?.close();
     await this.#redis?.drain(CLOSE_GRACE_MS); // before the bus closes: a write that lands publishes its message
     await this.#bus?.close();
     await this.#redis?.close();
@@ -331,6 +378,10 @@ export class Cache {
   async #bypass<T>(entry: ResolvedEntry, fn: () => T | Promise<T>, reason: string): Promise<WrapOutcome<T>> {
     this.#stats.bypass(entry.kind, reason);
     return { value: await fn(), result: 'bypass', age: 0, tier: undefined, reason };
+  }
+
+  #clock(): number {
+    return this.settings.fleet?.clock() ?? Date.now();
   }
 
   #warnOnce(id: string, message: string): void {

@@ -20,6 +20,7 @@ import {
 } from './options.js';
 import type { TelemetrySettings } from './telemetry/telemetry.js';
 import type { MemoryBounds } from './memory.js';
+import { resolveFleet, type FleetSettings } from './fleet/options.js';
 
 /** Defaults of every `createCache` option. */
 export const DEFAULTS = {
@@ -65,6 +66,8 @@ export interface Settings {
   telemetry: TelemetrySettings;
   /** Cost of one computation per kind (a null-prototype record). */
   costPerCall: Readonly<Record<string, number>>;
+  /** Fleet statistics (undefined: off, or no Redis). */
+  fleet: FleetSettings | undefined;
 }
 
 /**
@@ -349,5 +352,6 @@ export function resolveSettings(options: CacheOptions): Settings {
     )!,
     telemetry: telemetryOptions(options.telemetry),
     costPerCall: costs(options.costPerCall),
+    fleet: resolveFleet(options.fleet, redis !== undefined),
   };
 }

@@ -40,5 +40,8 @@ export type { AsyncMethodDecorator } from './decorators/adapter.js';
 export type { CacheStats, KindStats, CacheResult } from './stats.js';
 export type { CacheHealth, CacheInfo } from './admin.js';
 export type { CacheSettings } from './config.js';
+export type { FleetStats, FleetKindStats, FleetPoint, FleetStatsOptions, HotKey } from './fleet/query.js';
+export type { FleetOptions } from './fleet/options.js';
+export type { LatencySummary } from './fleet/histogram.js';
 export type { Duration } from './duration.js';
 export type { TtlSpec } from './ttl.js';

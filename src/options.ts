@@ -6,6 +6,7 @@ import type { RedisClientType, RedisClusterType } from 'redis';
 import type { Duration } from './duration.js';
 import type { TtlSpec } from './ttl.js';
 import type { Cache } from './cache.js';
+import type { FleetOptions } from './fleet/options.js';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 
 /** How to reach Redis. */
@@ -162,6 +163,12 @@ export interface CacheOptions {
    * Redis. @default true
    */
   bus?: boolean;
+  /**
+   * Fleet statistics: every few seconds this instance adds its counters, latency histograms and sampled hot keys to
+   * Redis (`{namespace}:__fleet:*`, 10 s buckets that expire), for `fleetStats()`, `hotKeys()`, the dashboard and the
+   * CLI. Ignored without Redis. @default true (with Redis)
+   */
+  fleet?: boolean | FleetOptions;
   /** Make this the default cache used by decorators. @default true for the first cache created */
   setDefault?: boolean;
 }
@@ -261,6 +268,7 @@ export const CACHE_OPTIONS = {
   telemetry: true,
   costPerCall: true,
   bus: true,
+  fleet: true,
   setDefault: true,
 } as const satisfies Record<keyof CacheOptions, true>;
 

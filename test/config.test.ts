@@ -89,6 +89,7 @@ describe('unknown options', () => {
       strict: true,
       costPerCall: { model: 0.01 },
       bus: false,
+      fleet: false,
       setDefault: false,
     };
     expect(Object.keys(CACHE_OPTIONS).sort()).to.deep.equal(

@@ -10,6 +10,7 @@ import { resolveAdmin, type AdminOptions } from './admin.js';
 import { hasBody, isJsonType, mediaType, pathOf } from './request.js';
 import type { Cache } from '../cache.js';
 import type { WarmUpEntry } from '../warmup.js';
+import { dashboardResponse } from './dashboard.js';
 
 /** Options of the operational endpoints. */
 export interface EndpointsOptions<Req = unknown> {
@@ -17,8 +18,13 @@ export interface EndpointsOptions<Req = unknown> {
   prefix?: string;
   /** Who may call `POST invalidate` and `POST warm-up`. @default none: they answer 403 */
   admin?: AdminOptions<Req>;
-  /** Also require the admin check for `GET stats | health | info`. @default false */
+  /** Also require the admin check for `GET stats | health | info | hot-keys | dashboard`. @default false */
   protectReads?: boolean;
+  /**
+   * Serve `GET {prefix}/dashboard`: a self-contained page (no CDN) charting the read endpoints live, with
+   * invalidation of a kind or tag once the admin token is entered. @default false
+   */
+  dashboard?: boolean;
   /** Turns the body of `POST warm-up` into jobs for `cache.warmUp`; throw to answer 400. @default none: 501 */
   warmUp?: (body: unknown, request: Req) => Iterable<WarmUpEntry> | Promise<Iterable<WarmUpEntry>>;
   /** Warm-up jobs run at once. @default 4 */
@@ -28,7 +34,10 @@ export interface EndpointsOptions<Req = unknown> {
 /** What a handler answers. */
 export interface EndpointResponse {
   status: number;
+  /** JSON, or the text of a page when `headers` give its `content-type`. */
   body: unknown;
+  /** Headers of a non-JSON answer (the dashboard), `content-type` included. */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /** What a handler needs from the request. */
@@ -38,6 +47,8 @@ export interface EndpointRequest<Req> {
   body: unknown;
   /** The framework's request, for `admin.authorize` and `warmUp`. */
   request: Req;
+  /** The request's URL (path and query), for query parameters such as `?scope=fleet`. */
+  url?: string;
 }
 
 /** One endpoint, ready to be mounted by an adapter. */
@@ -148,6 +159,56 @@ export function parseTarget(body: unknown): Target | string {
   return 'key' in b && b.key !== undefined ? { kind: b.kind as string, key: b.key } : { kind: b.kind as string };
 }
 
+/** The query parameters of a request URL. */
+function queryOf(url: string | undefined): URLSearchParams {
+  return new URLSearchParams(url?.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+}
+
+/**
+ * `GET hot-keys`: the fleet's most called keys, of `?kind=` or of every kind with counters in the window, at most `n`
+ * (default 10, at most 100) per kind, over `window` (default 1m).
+ */
+async function hotKeysAnswer(cache: Cache, url: string | undefined): Promise<EndpointResponse> {
+  const query = queryOf(url);
+  const n = Number(query.get('n') ?? 10);
+  if (!Number.isInteger(n) || n < 1 || n > 100) return errorResponse(400, 'n must be an integer from 1 to 100');
+  const kind = query.get('kind');
+  const window = query.get('window') ?? undefined;
+  const options = window === undefined ? {} : { window };
+  try {
+    const kinds = kind === null ? Object.keys((await cache.fleetStats(options)).kinds) : [kind];
+    const lists = await Promise.all(kinds.map((k) => cache.hotKeys(k, n, options)));
+    return { status: 200, body: { kinds: Object.fromEntries(kinds.map((k, i) => [k, lists[i]])) } };
+  } catch (error) {
+    return fleetError(error);
+  }
+}
+
+function fleetError(error: unknown): EndpointResponse {
+  if (error instanceof ConfigError) return errorResponse(400, error.message.replace(/^infercache: /, ''));
+  if (error instanceof UnavailableError || (error as { code?: string })?.code === 'E_CACHE_TIMEOUT') {
+    return errorResponse(503, `Redis is unavailable (${(error as Error).message})`);
+  }
+  throw error;
+}
+
+/**
+ * `GET stats`: this instance's counters, or with `?scope=fleet` (and an optional `window`, e.g. `5m`) every
+ * instance's from Redis (400 for a bad window, 503 when Redis cannot be read).
+ */
+async function statsAnswer(cache: Cache, url: string | undefined): Promise<EndpointResponse> {
+  const query = queryOf(url);
+  const scope = query.get('scope') ?? 'instance';
+  if (scope === 'instance') return { status: 200, body: cache.stats() };
+  if (scope !== 'fleet') return errorResponse(400, `scope must be instance or fleet, got ${quote(scope)}`);
+  const window = query.get('window') ?? undefined;
+  try {
+    return { status: 200, body: await cache.fleetStats(window === undefined ? {} : { window }) };
+  } catch (error) {
+    return fleetError(error);
+  }
+}
+
 /** Builds the endpoints of `cache`; options are validated here, once (ConfigError naming `where.<option>`). */
 export function createEndpoints<Req>(
   cache: Cache,
@@ -169,6 +230,9 @@ export function createEndpoints<Req>(
   if (options.protectReads !== undefined && typeof options.protectReads !== 'boolean') {
     throw new ConfigError(`${where}.protectReads`, 'expected true or false');
   }
+  if (options.dashboard !== undefined && typeof options.dashboard !== 'boolean') {
+    throw new ConfigError(`${where}.dashboard`, 'expected true or false');
+  }
 
   const guard = async (req: EndpointRequest<Req>): Promise<EndpointResponse | undefined> => {
     if (!check) return errorResponse(403, 'this endpoint is disabled: configure admin: { token } or { authorize }');
@@ -179,8 +243,14 @@ export function createEndpoints<Req>(
     async (req: EndpointRequest<Req>): Promise<EndpointResponse> =>
       (options.protectReads && (await guard(req))) || fn();
 
+  const extra: Endpoint<Req>[] = [];
+  if (options.dashboard) {
+    extra.push({ method: 'GET', path: `${prefix}/dashboard`, handle: read(async () => dashboardResponse()) });
+  }
   return [
-    { method: 'GET', path: `${prefix}/stats`, handle: read(async () => ({ status: 200, body: cache.stats() })) },
+    ...extra,
+    { method: 'GET', path: `${prefix}/hot-keys`, handle: (req) => read(() => hotKeysAnswer(cache, req.url))(req) },
+    { method: 'GET', path: `${prefix}/stats`, handle: (req) => read(() => statsAnswer(cache, req.url))(req) },
     {
       method: 'GET',
       path: `${prefix}/health`,

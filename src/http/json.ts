@@ -107,10 +107,12 @@ export function readJsonBody(req: BodyRequest, limit: number): Promise<JsonBody>
 
 /** Writes an endpoint's answer as JSON, with {@link ENDPOINT_HEADERS}; no body for HEAD. */
 export function writeJson(res: ServerResponse, answer: EndpointResponse, head = false): void {
-  const payload = JSON.stringify(answer.body) ?? '';
+  const page = answer.headers !== undefined && typeof answer.body === 'string';
+  const payload = page ? (answer.body as string) : (JSON.stringify(answer.body) ?? '');
   res.statusCode = answer.status;
   for (const [name, value] of Object.entries(ENDPOINT_HEADERS)) res.setHeader(name, value);
   res.setHeader('content-type', 'application/json; charset=utf-8');
+  for (const [name, value] of Object.entries(answer.headers ?? {})) res.setHeader(name, value);
   res.setHeader('content-length', Buffer.byteLength(payload));
   res.end(head ? undefined : payload);
 }
