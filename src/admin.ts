@@ -44,10 +44,29 @@ export interface CacheInfo {
 const SCAN_LIMIT = 10_000;
 
 /**
- * Runs the read/write probe and classifies the cache's health: `healthy` only once the probe's commands succeeded
- * on a connection that is ready, never on the client's word alone.
+ * Waits for the first connection attempt while it is still in progress, for at most `limitMs`
+ * (`redis.connectTimeout`): a health check made at start-up reports the connection, not the race with it. Once that
+ * attempt has settled (connected or failed), returns at once.
  */
-export async function probeHealth(cache: Cache, redis: RedisTier | undefined): Promise<CacheHealth> {
+async function firstAttempt(redis: RedisTier, limitMs: number): Promise<void> {
+  if (redis.status !== 'connecting') return;
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
+  await Promise.race([redis.connect().catch(() => {}), limit]);
+  clearTimeout(timer);
+}
+
+/**
+ * Runs the read/write probe and classifies the cache's health: `healthy` only once the probe's commands succeeded
+ * on a connection that is ready, never on the client's word alone. While the first connection attempt is in
+ * progress, waits for it first (at most `connectTimeoutMs`).
+ */
+export async function probeHealth(
+  cache: Cache,
+  redis: RedisTier | undefined,
+  connectTimeoutMs: number,
+): Promise<CacheHealth> {
+  if (redis && cache.enabled) await firstAttempt(redis, connectTimeoutMs);
   const base: CacheHealth['redis'] = {
     configured: redis !== undefined,
     status: redis ? redis.status : 'not configured',

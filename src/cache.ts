@@ -324,9 +324,13 @@ export class Cache {
     return this.#fleet?.id;
   }
 
-  /** `healthy | degraded | unavailable | disabled`, Redis latency, and a read/write probe. */
+  /**
+   * `healthy | degraded | unavailable | disabled`, Redis latency, and a read/write probe. Called while the first
+   * connection attempt is in progress (right after `createCache`), it waits for that attempt (at most
+   * `redis.connectTimeout`); afterwards it never waits for a connection.
+   */
   health(): Promise<CacheHealth> {
-    return probeHealth(this, this.#redis);
+    return probeHealth(this, this.#redis, this.#settings.connectTimeout);
   }
 
   /** Namespace, version, TTL settings, entries per kind, Redis memory used; never a password. */

@@ -22,8 +22,9 @@ export interface RedisOptions {
   db?: number;
   /**
    * An existing node-redis (v5 or later) client or cluster, made with `createClient` or `createCluster` from `redis`;
-   * anything else (ioredis, node-redis 4) is refused when the cache is created. infercache does not close it unless
-   * `closeClient` is true.
+   * anything else (ioredis, node-redis 4) is refused when the cache is created. A client you connected stays open
+   * when the cache closes; one you hand over unconnected is connected by the cache and closed with it (see
+   * `closeClient`).
    */
   client?: RedisClientType<any, any, any, any, any> | RedisClusterType<any, any, any, any, any> | RedisClusterType;
   /** Redis Cluster: root nodes and per-node defaults (auth, TLS, timeouts). */
@@ -32,7 +33,10 @@ export interface RedisOptions {
   connectTimeout?: Duration;
   /** Close the socket after this long (> 0) without traffic; a reconnect follows. @default undefined (no timeout) */
   socketTimeout?: Duration;
-  /** Close a client passed in `client` when the cache closes. @default false */
+  /**
+   * Close the client passed in `client` when the cache closes: `true` always, `false` never.
+   * @default closes it only if the cache opened its connection (you handed it over without connecting it)
+   */
   closeClient?: boolean;
   /**
    * Extra node-redis client options (e.g. `socket.tls`, `socket.ca`, `username`/`password`), merged under ours; a

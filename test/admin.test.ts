@@ -1,10 +1,59 @@
 import { expect } from 'chai';
+import { createServer, connect, type Socket } from 'node:net';
 import { createClient } from 'redis';
 import { newCache, counted, sleep } from './helpers.js';
 import { testRedis, testRedisUrl } from './setup/root-hooks.js';
 import { startProxy } from './setup/proxy.js';
 import { startTestRedis } from '../src/testing.js';
 import { internalsOf } from '../src/cache.js';
+
+/**
+ * A proxy to the test Redis that accepts connections but forwards nothing until `release()`: a first connection that
+ * is still being set up when the cache is asked for its health, however fast the machine is.
+ */
+async function startGate(targetPort: number) {
+  const held: Socket[] = [];
+  const pairs = new Set<Socket>();
+  let open = false;
+  const forward = (client: Socket) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      pairs.add(s);
+      s.on('error', () => s.destroy());
+      s.on('close', () => pairs.delete(s));
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+    client.on('close', () => upstream.destroy());
+    upstream.on('close', () => client.destroy());
+  };
+  const server = createServer((client) => {
+    if (open) forward(client);
+    else held.push(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    release() {
+      open = true;
+      for (const client of held.splice(0)) forward(client);
+    },
+    async close() {
+      for (const s of [...held, ...pairs]) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 describe('stats, health and info', () => {
   it('counts hits, misses and the compute time the hits saved, per kind', async () => {
@@ -47,6 +96,33 @@ describe('stats, health and info', () => {
     expect(info.ttl.model).to.include({ ms: 6 * 3600_000, source: 'option' });
     expect(info.entries?.byKind).to.deep.equal({ forecast: 2, product: 1 });
     expect(info.redis?.usedMemory).to.be.a('string');
+  });
+});
+
+describe('health() at start-up', () => {
+  it('waits for the first connection when called right after createCache, and reports healthy', async () => {
+    const gate = await startGate(testRedis().port);
+    try {
+      const cache = newCache({ redis: { url: gate.url, connectTimeout: '10s' } });
+      const pending = cache.health(); // synchronously after createCache; the gate holds the first connection
+      // Held longer than the operation timeout (1 s), the limit health() used to wait for the connection.
+      await Promise.race([pending, sleep(1500)]);
+      gate.release();
+      const health = await pending;
+      expect(health.redis.probe).to.equal('ok');
+      expect(health.status).to.equal('healthy');
+    } finally {
+      await gate.close();
+    }
+  });
+
+  it('resolves unavailable, without hanging, when the first connection fails, and after it without waiting', async function () {
+    this.timeout(5000); // the default connectTimeout is 2 s; a refused connection fails long before
+    const cache = newCache({ redis: { url: `redis://127.0.0.1:${await closedPort()}` } });
+    const first = await cache.health();
+    expect(first.status).to.equal('unavailable');
+    expect(first.redis.probe).to.equal('failed');
+    expect((await cache.health()).status).to.equal('unavailable');
   });
 });
 

@@ -3,7 +3,7 @@ import { resolveEntry, sharedMemory } from '../entry.js';
 import { ConfigError } from '../errors.js';
 import { validateSegment } from '../keys.js';
 import { callAsync, methodDecorator, type AsyncMethodDecorator, type NoInferred } from './adapter.js';
-import { cacheFor, claimKind, warnNoCache } from './registry.js';
+import { cacheFor, claimKind, claimOwner, fingerprint, warnNoCache } from './registry.js';
 import type { EntryOptions } from '../options.js';
 import type { Duration } from '../duration.js';
 import type { WrapOptions } from '../cache.js';
@@ -34,7 +34,9 @@ export interface CachedOptions<A extends unknown[] = any[], R = any> extends Omi
   when?: (result: NoInferred<R>, args: Readonly<NoInferred<A>>) => boolean;
   /**
    * Owner name used in keys; methods given the same name share entries deliberately. 1 to 64 characters of
-   * A-Z a-z 0-9 _ . - (so renaming the method keeps the cache). @default 'Class.method'
+   * A-Z a-z 0-9 _ . - (so renaming the method keeps the cache). The default must be unique per process: two classes
+   * with the same name whose decorated methods differ (e.g. minified class names) throw a ConfigError; give one a
+   * `name`. @default 'Class.method'
    */
   name?: string;
 }
@@ -62,6 +64,8 @@ function cached<A extends unknown[], R>(
   if (keyFn !== undefined && typeof keyFn !== 'function') throw new ConfigError(`${where}.key`, 'expected a function');
   return methodDecorator<A, R>(decoratorName, options, (original, site) => {
     const owner = name ?? site.name;
+    // Keys are scoped by owner name: two different methods must not have the same default one.
+    if (name === undefined) claimOwner(owner, fingerprint(original), `${where}(${site.name}).name`);
     // With an explicit kind the ids stay readable as they are, so the kind must have one owner.
     if (keyFn && explicitKind) claimKind(kind, owner, `${where}(${site.name}).kind`);
     const siteOptions: WrapOptions<unknown> = { ...entryOptions, spanName: site.name };

@@ -4,8 +4,9 @@
  *
  * The state lives in global slots (`Symbol.for`), not in this module: when an app loads two copies of infercache (an
  * ESM and a CommonJS one, or two versions), both see the same default cache, the same `@UseCache` choices and the
- * same kind owners.
+ * same kind owners and method owners.
  */
+import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { Cache } from '../cache.js';
 import type { MethodSite } from './adapter.js';
@@ -19,6 +20,7 @@ function slot<T extends object>(name: string, create: () => T): T {
 const defaults = slot<{ cache?: Cache }>('infercache.defaultCache', () => ({}));
 const classCaches = slot('infercache.classCaches', () => new WeakMap<object, Cache>());
 const kindOwners = slot('infercache.kindOwners', () => new Map<string, string>());
+const methodOwners = slot('infercache.methodOwners', () => new Map<string, string>());
 
 /** Makes `cache` the process default (only if none is set, unless `force`). */
 export function setDefaultCache(cache: Cache, force = false): void {
@@ -64,6 +66,31 @@ export function claimKind(kind: string, owner: string, setting: string): void {
       setting,
       `kind '${kind}' with a custom key is already used by ${current}: ${owner} would read its entries. ` +
         `Give one of them a distinct kind, or give both the same \`name\` to share entries on purpose`,
+    );
+  }
+}
+
+/** A short hash of a method's source: the same code loaded again has the same one. */
+export function fingerprint(method: Function): string {
+  return createHash('sha256').update(Function.prototype.toString.call(method)).digest('base64url').slice(0, 16);
+}
+
+/**
+ * Claims the owner name `owner` (a method's default `Class.method`) for the method whose source has `print` (see
+ * {@link fingerprint}): keys are scoped by owner name, so two different methods with one name (two classes `Service`
+ * in different modules, or minified class names) would read each other's entries. The same source claiming again (a
+ * module reloaded, a class defined again) is fine. Throws ConfigError naming the owner otherwise. Owners given
+ * explicitly with `name` are not claimed: a shared `name` is how methods share entries on purpose.
+ */
+export function claimOwner(owner: string, print: string, setting: string): void {
+  const current = methodOwners.get(owner);
+  if (current === undefined) methodOwners.set(owner, print);
+  else if (current !== print) {
+    throw new ConfigError(
+      setting,
+      `two different methods have the owner name '${owner}' (two classes with the same name, or minified class ` +
+        `names), so they would read each other's cache entries. Give one of them a distinct \`name\` in its ` +
+        'decorator options (or keep class names in minified builds)',
     );
   }
 }

@@ -21,7 +21,10 @@ export interface Backend {
   mget(keys: string[]): Promise<Array<Buffer | null>>;
   /** Starts connecting (no-op when already open). */
   connect(): Promise<unknown>;
-  /** Closes the connection (or only detaches when the client belongs to the user). */
+  /**
+   * Closes the connection: always for a client the cache made; for a client the user handed over, when
+   * `closeClient` is true, or when it is not given and the cache opened that client's connection itself.
+   */
   close(): Promise<void>;
   /** Connects or reports a connection error. */
   on(event: 'error' | 'ready' | 'end', listener: (arg?: unknown) => void): void;
@@ -118,8 +121,8 @@ export function createBackend(options: RedisOptions, timeouts: Timeouts): Backen
   }
   if (options.client) {
     const client = options.client as unknown as ClientLike | ClusterLike;
-    if ('masters' in client) return clusterBackend(client, options.closeClient ?? false);
-    return clientBackend(client, options.closeClient ?? false);
+    if ('masters' in client) return clusterBackend(client, options.closeClient);
+    return clientBackend(client, options.closeClient);
   }
   const extra = (options.clientOptions ?? {}) as { socket?: object };
   // host, port and credentials rather than the URL itself: node-redis mishandles an IPv6 literal in a URL
@@ -136,6 +139,25 @@ export function createBackend(options: RedisOptions, timeouts: Timeouts): Backen
     commandOptions,
   } as never) as unknown as ClientLike;
   return clientBackend(client, true);
+}
+
+/**
+ * Whether the cache closes a connection: `closeClient` when given (true for a client the cache made), else only if
+ * the cache opened it (a handed-over client the user had not connected), so that nothing the user never opened
+ * outlives the cache and keeps the process alive.
+ */
+function closing(closeClient: boolean | undefined) {
+  let opened = false;
+  return {
+    /** Opens the connection through `open`, remembering that the cache did. */
+    open<T>(open: () => Promise<T>): Promise<T> {
+      opened = true;
+      return open();
+    },
+    get closes(): boolean {
+      return closeClient ?? opened;
+    },
+  };
 }
 
 export interface EmitterLike {
@@ -195,8 +217,9 @@ function binaryView<C extends ClientLike | ClusterLike>(client: C): C | undefine
   return typeof client.withTypeMapping === 'function' ? (client.withTypeMapping(BINARY.typeMapping) as C) : undefined;
 }
 
-function clientBackend(client: ClientLike, owned: boolean): Backend {
+function clientBackend(client: ClientLike, closeClient: boolean | undefined): Backend {
   const binary = binaryView(client);
+  const ownership = closing(closeClient);
   const send = binary
     ? (args: Array<string | Buffer>) => binary.sendCommand(args)
     : (args: Array<string | Buffer>) => client.sendCommand(args, BINARY);
@@ -206,9 +229,9 @@ function clientBackend(client: ClientLike, owned: boolean): Backend {
     isReady: () => client.isReady,
     send: (_key, _readonly, args) => send(args),
     mget: (keys) => send(['MGET', ...keys]) as Promise<Array<Buffer | null>>,
-    connect: () => whenReady(client),
+    connect: () => whenReady(client, ownership.open),
     close: async () => {
-      if (owned) await closeConnection(client);
+      if (ownership.closes) await closeConnection(client);
     },
     on: (event, listener) => void client.on(event, listener),
   };
@@ -218,9 +241,9 @@ function clientBackend(client: ClientLike, owned: boolean): Backend {
  * Connects, or waits for a connection already under way: a client the user opened without waiting for it would
  * refuse a second `connect()` ("Socket already opened"), and resolving at once would report it ready too early.
  */
-function whenReady(client: ClientLike): Promise<unknown> {
+function whenReady(client: ClientLike, open: (connect: () => Promise<unknown>) => Promise<unknown>): Promise<unknown> {
   if (client.isReady) return Promise.resolve();
-  if (!client.isOpen) return client.connect();
+  if (!client.isOpen) return open(() => client.connect());
   return new Promise((resolve, reject) => {
     const once = (client.once ?? client.on).bind(client);
     once('ready', resolve);
@@ -228,8 +251,9 @@ function whenReady(client: ClientLike): Promise<unknown> {
   });
 }
 
-function clusterBackend(cluster: ClusterLike, owned: boolean): Backend {
+function clusterBackend(cluster: ClusterLike, closeClient: boolean | undefined): Backend {
   const binary = binaryView(cluster);
+  const ownership = closing(closeClient);
   const send = binary
     ? (key: string | undefined, readonly: boolean, args: Array<string | Buffer>) =>
         binary.sendCommand(key, readonly, args)
@@ -242,9 +266,9 @@ function clusterBackend(cluster: ClusterLike, owned: boolean): Backend {
     isReady: () => cluster.isReady,
     send,
     mget: (keys) => Promise.all(keys.map(get)),
-    connect: () => (cluster.isOpen ? Promise.resolve() : cluster.connect()), // a cluster emits no 'ready'
+    connect: () => (cluster.isOpen ? Promise.resolve() : ownership.open(() => cluster.connect())), // no 'ready'
     close: async () => {
-      if (owned) await closeConnection(cluster);
+      if (ownership.closes) await closeConnection(cluster);
     },
     on: (event, listener) => void cluster.on(event, listener),
   };

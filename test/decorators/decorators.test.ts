@@ -41,7 +41,7 @@ describe(`decorators (${expected} mode)`, () => {
 
   function makeService(c: Cache) {
     @UseCache(c)
-    class PriceService {
+    class PricingService {
       calls = 0;
       factor = 2;
       @CachedPrediction({ kind: 'price', tags: (input: { region: string }) => [`region:${input.region}`] })
@@ -73,7 +73,7 @@ describe(`decorators (${expected} mode)`, () => {
       @Invalidates({ tags: (region: string) => [`region:${region}`] })
       async updateRegion(_region: string): Promise<void> {}
     }
-    return PriceService;
+    return PricingService;
   }
 
   it('caches a method, keeps `this`, the method name and the result types', async () => {
@@ -192,7 +192,7 @@ describe(`decorators (${expected} mode)`, () => {
   it('rejects a method that does not return a Promise with a TypeError naming it, instead of changing its result', async () => {
     const loose = CachedPrediction({ cache }) as any;
     const looseInvalidates = Invalidates({ cache, kinds: ['prediction'] }) as any;
-    class S {
+    class Loose {
       @loose
       go(): number {
         return 1;
@@ -202,7 +202,7 @@ describe(`decorators (${expected} mode)`, () => {
         return 2;
       }
     }
-    for (const call of [() => new S().go(), () => new S().update()]) {
+    for (const call of [() => new Loose().go(), () => new Loose().update()]) {
       const error = await Promise.resolve()
         .then(call)
         .then(
@@ -210,7 +210,7 @@ describe(`decorators (${expected} mode)`, () => {
           (e: unknown) => e as Error,
         );
       expect(error).to.be.instanceOf(DecoratorError);
-      expect(error!.message).to.match(/S\.(go|update): the method must return a Promise/);
+      expect(error!.message).to.match(/Loose\.(go|update): the method must return a Promise/);
     }
   });
 

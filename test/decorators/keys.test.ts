@@ -85,13 +85,13 @@ describe(`decorators (${mode} mode): keys`, () => {
     ]);
 
     const own = newCache({ namespace: 'prediction' });
-    class ChargerPredictions {
+    class OwnNamespacePredictions {
       @CachedPrediction({ cache: own, kind: 'keys-failure', key: (id) => id })
       async failure(id: string): Promise<Risk> {
         return { risk: id.length };
       }
     }
-    await new ChargerPredictions().failure('CHG_001');
+    await new OwnNamespacePredictions().failure('CHG_001');
     expect(await keysOnceWritten('prediction:keys-failure:*', 1)).to.deep.equal(['prediction:keys-failure:v1:CHG_001']);
 
     class Models {
@@ -210,6 +210,96 @@ describe(`decorators (${mode} mode): keys`, () => {
     expect(await depot.sharedKind('CHG_001')).to.equal('fleet kind CHG_001');
     expect(calls).to.equal(2);
     expect(await adminClient().exists('infercache:prediction:v1:keys-shared-risk#CHG_001')).to.equal(1);
+  });
+
+  describe('owner names', () => {
+    it('refuses two same-named classes in different modules whose methods differ, naming the owner and the fix', async () => {
+      // Each fixture declares `export class ModuleService { @CachedPrediction() async predict(x) }`, returning
+      // 'billing …' or 'weather …': with one owner name `ModuleService.predict`, one would answer with the other's result.
+      let error: unknown;
+      try {
+        const billing = await import('./fixtures/billing.js');
+        new billing.ModuleService(); // standard mode: the class name is known once an instance exists
+        const weather = await import('./fixtures/weather.js'); // legacy mode: throws when the class is defined
+        new weather.ModuleService();
+      } catch (e) {
+        error = e;
+      }
+      expect(error).to.be.instanceOf(ConfigError);
+      const message = (error as ConfigError).message;
+      expect(message).to.include("owner name 'ModuleService.predict'").and.include('two different methods');
+      expect(message).to.include('distinct `name`');
+      expect((error as ConfigError).setting).to.equal('@CachedPrediction(ModuleService.predict).name');
+    });
+
+    it(`reports a second method with the same owner name ${mode === 'legacy' ? 'when its class is defined' : 'when its first instance is created'}`, () => {
+      const first = () => {
+        class Twin {
+          @CachedPrediction({ cache })
+          async m(x: number): Promise<number> {
+            return x + 1;
+          }
+        }
+        return Twin;
+      };
+      const second = () => {
+        class Twin {
+          @CachedPrediction({ cache })
+          async m(x: number): Promise<number> {
+            return x - 1;
+          }
+        }
+        return Twin;
+      };
+      new (first())();
+      if (mode === 'legacy') expect(second).to.throw(ConfigError, /'Twin\.m'/);
+      else {
+        const Twin = second();
+        expect(() => new Twin()).to.throw(ConfigError, /'Twin\.m'/);
+      }
+    });
+
+    it('lets the same class be defined again with the default owner name (a module reloaded)', async () => {
+      let calls = 0;
+      const define = () => {
+        class Redefined {
+          @CachedPrediction({ cache })
+          async m(x: number): Promise<number> {
+            calls++;
+            return x * 2;
+          }
+        }
+        return Redefined;
+      };
+      const first = new (define())();
+      const second = new (define())();
+      expect(await first.m(2)).to.equal(4);
+      await keysOnceWritten('infercache:prediction:v1:*', 1);
+      expect(await second.m(2)).to.equal(4);
+      expect(calls).to.equal(1);
+    });
+
+    it('lets methods with different code share an explicit name on purpose', async () => {
+      const define = (answer: string) => {
+        class Named {
+          @CachedPrediction({ cache, name: 'keys-owner-shared' })
+          async m(x: number): Promise<string> {
+            return `${answer} ${x}`;
+          }
+        }
+        return Named;
+      };
+      class Named {
+        @CachedPrediction({ cache, name: 'keys-owner-shared' })
+        async m(x: number): Promise<string> {
+          return `other ${x}`;
+        }
+      }
+      const first = new (define('first'))();
+      expect(await first.m(1)).to.equal('first 1');
+      await keysOnceWritten('infercache:prediction:v1:*', 1);
+      expect(await new Named().m(1)).to.equal('first 1');
+    });
   });
 
   it('rejects a bad name or key at class definition with a ConfigError naming the option', () => {

@@ -34,7 +34,7 @@ describe(`decorators (${mode} mode): the cache they use`, () => {
   it('warns once per class when its decorated methods run with no cache, naming the fixes', async () => {
     // The test caches are made with setDefault: false, so there is no default cache here.
     expect(getDefaultCache()).to.equal(undefined);
-    class ChargerService {
+    class UncachedChargers {
       @CachedPrediction({ key: (id) => id })
       async failureRisk(id: string): Promise<number> {
         return id.length;
@@ -50,7 +50,7 @@ describe(`decorators (${mode} mode): the cache they use`, () => {
       @Invalidates({ kinds: ['prediction'] })
       async retrain(): Promise<void> {}
     }
-    const s = new ChargerService();
+    const s = new UncachedChargers();
     const warned = await consoleWarnings(async () => {
       expect(await s.failureRisk('CHG_001')).to.equal(7);
       expect(await s.failureRisk('CHG_001')).to.equal(7);
@@ -60,11 +60,13 @@ describe(`decorators (${mode} mode): the cache they use`, () => {
       await new Retrainer().retrain();
     });
     expect(warned).to.have.length(2);
-    expect(warned[0]).to.include('@CachedPrediction on ChargerService.failureRisk runs uncached: no cache was created');
+    expect(warned[0]).to.include(
+      '@CachedPrediction on UncachedChargers.failureRisk runs uncached: no cache was created',
+    );
     expect(warned[0])
       .to.include('createCache()')
       .and.include('`cache`')
-      .and.include('@UseCache(cache) on ChargerService');
+      .and.include('@UseCache(cache) on UncachedChargers');
     expect(warned[0]).to.include('another copy of infercache').and.include('import one format');
     expect(warned[1]).to.include('@Invalidates on Retrainer.retrain invalidates nothing');
   });

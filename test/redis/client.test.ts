@@ -1,13 +1,24 @@
 /**
  * `redis: { client }`: only what the Redis tier can drive (a node-redis v5+ client or cluster) is taken, and
- * `health()` says `healthy` only once commands succeeded on a ready connection.
+ * `health()` says `healthy` only once commands succeeded on a ready connection, and `close()` closes the connection
+ * only if the cache opened it (or `closeClient` says so).
  */
 import { expect } from 'chai';
+import { createServer } from 'node:net';
 import { createClient } from 'redis';
 import { Redis } from 'ioredis';
 import { ConfigError, createCache, type RedisOptions } from '../../src/index.js';
 import { testRedis, testRedisUrl } from '../setup/root-hooks.js';
 import { newCache } from '../helpers.js';
+
+/** A loopback port nothing listens on. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
 
 /** The ConfigError creating a cache on `client` throws. */
 function refused(client: unknown): ConfigError {
@@ -85,5 +96,56 @@ describe('redis.client', () => {
       await connecting;
       await client.close();
     }
+  });
+
+  describe('closing a handed-over client', () => {
+    it('closes on close() a client whose connection the cache opened, so no connection outlives the cache', async () => {
+      const client = createClient({ url: testRedisUrl() });
+      client.on('error', () => {});
+      const cache = newCache({ redis: { client } });
+      await cache.connect();
+      expect(client.isOpen).to.equal(true);
+      expect(await cache.wrap('p', 'k', async () => 'v')).to.equal('v');
+      await cache.close();
+      expect(client.isOpen).to.equal(false);
+    });
+
+    it('stops a client it opened that is still trying to reach Redis', async () => {
+      const client = createClient({ url: `redis://127.0.0.1:${await closedPort()}` });
+      client.on('error', () => {});
+      const cache = newCache({ redis: { client } });
+      await cache.connect().catch(() => {}); // refused: node-redis keeps reconnecting in the background
+      expect(client.isOpen).to.equal(true);
+      await cache.close();
+      expect(client.isOpen).to.equal(false);
+    });
+
+    it('leaves open a client it opened when closeClient is false', async () => {
+      const client = createClient({ url: testRedisUrl() });
+      client.on('error', () => {});
+      try {
+        const cache = newCache({ redis: { client, closeClient: false } });
+        await cache.connect();
+        await cache.close();
+        expect(client.isOpen).to.equal(true);
+      } finally {
+        await client.close();
+      }
+    });
+
+    it('leaves open a client the user connected, even while its connection was under way', async () => {
+      const client = createClient({ url: testRedisUrl() });
+      client.on('error', () => {});
+      const connecting = client.connect();
+      try {
+        const cache = newCache({ redis: { client } });
+        await cache.connect();
+        await cache.close();
+        expect(client.isOpen).to.equal(true);
+      } finally {
+        await connecting;
+        await client.close();
+      }
+    });
   });
 });
