@@ -41,11 +41,14 @@ export type KeyResult =
   { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown; empty?: { value: unknown } };
 
 /**
- * What a route `key` returned, scoped to its route: `${owner}#${id}` for a string or number (readable in
- * redis-cli, e.g. `/chargers/:id/status#CHG_001`; `#` cannot appear in a URL path), else `[owner, value]` (hashed).
+ * What a route `key` returned, scoped to its route and method: `${scope}#${id}` for a string or number (readable in
+ * redis-cli, e.g. `/chargers/:id/status#CHG_001`; `#` cannot appear in a URL path), else `[scope, value]` (hashed).
+ * The scope is the owner for GET and `${method}:${owner}` for any other method (`POST:/x/:id#1`, `HEAD:/x/:id#1`):
+ * an owner starts with `/` or `*`, so a GET owner never looks like another method's scope.
  */
-export function scopedKey(owner: string, value: unknown): unknown {
-  return typeof value === 'string' || typeof value === 'number' ? `${owner}#${value}` : [owner, value];
+export function scopedKey(owner: string, value: unknown, method = 'GET'): unknown {
+  const scope = method === 'GET' ? owner : method + ':' + owner;
+  return typeof value === 'string' || typeof value === 'number' ? `${scope}#${value}` : [scope, value];
 }
 
 const NO_CACHE = /(?:^|,)\s*no-cache\s*(?:$|,)/i;
@@ -92,8 +95,8 @@ export function isJsonType(type: string | null): boolean {
  * Key parts of a request for a route: by default `[method, path, sorted query]`, plus the media type and the
  * parsed JSON body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A POST
  * body that is not JSON (an upload, a form) or that no parser read bypasses: only a route `key` can key it. A
- * route's `key(request)` replaces all that, scoped to the route ({@link scopedKey}); one that returns nothing to key
- * by bypasses; HEAD is kept apart from GET; the values of `vary` headers are appended.
+ * route's `key(request)` replaces all that, scoped to the route and method ({@link scopedKey}); one that returns
+ * nothing to key by bypasses; the values of `vary` headers are appended.
  */
 export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, raw: Req): KeyResult {
   const method = view.method;
@@ -118,8 +121,7 @@ export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, ra
       return { ok: false, reason: 'key', error };
     }
     if (isEmptyKey(value)) return { ok: false, reason: 'key', empty: { value } };
-    parts = scopedKey(view.owner, value);
-    if (method === 'HEAD') parts = ['HEAD', parts];
+    parts = scopedKey(view.owner, value, method);
   } else if (method === 'POST') {
     const type = mediaType(h);
     let body: unknown = null;

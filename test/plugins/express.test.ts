@@ -347,6 +347,34 @@ for (const [label, express, version] of EXPRESS_VERSIONS) {
       await storedKey('infercache:http:v1:/api/chargers/:id/status#CHG_001');
     });
 
+    it('never serves a POST the GET entry of the same path and key, nor the reverse', async () => {
+      const cache = testCache();
+      const app = express();
+      app.use(express.json());
+      app.get('/y/:id', cacheRoute(cache, { key: (req) => req.params.id }), (_req, res) => void res.json({ m: 'get' }));
+      app.post('/y/:id', cacheRoute(cache, { key: (req) => req.params.id, methods: ['POST'] }), (_req, res) => {
+        res.json({ m: 'post' });
+      });
+      // one middleware for both methods on one route: still one entry per method
+      app
+        .route('/both/:id')
+        .all(cacheRoute(cache, { key: (req) => req.params.id, methods: ['GET', 'POST'] }), (req, res) => {
+          res.json({ m: req.method });
+        });
+      const get = await request(app).get('/y/1');
+      expect([get.headers['x-cache'], get.body]).to.deep.equal(['MISS', { m: 'get' }]);
+      const post = await request(app).post('/y/1');
+      expect([post.headers['x-cache'], post.body]).to.deep.equal(['MISS', { m: 'post' }]);
+      const again = await request(app).post('/y/1');
+      expect([again.headers['x-cache'], again.body]).to.deep.equal(['HIT', { m: 'post' }]);
+      expect((await request(app).get('/y/1')).body).to.deep.equal({ m: 'get' });
+      await request(app).post('/both/1');
+      const both = await request(app).get('/both/1');
+      expect([both.headers['x-cache'], both.body]).to.deep.equal(['MISS', { m: 'GET' }]);
+      await storedKey('infercache:http:v1:/y/:id#1');
+      await storedKey('infercache:http:v1:POST:/y/:id#1');
+    });
+
     it("bypasses uploads whose key header is missing: a 10-byte upload never gets the 4-byte upload's answer", async () => {
       const cache = testCache();
       const app = express();

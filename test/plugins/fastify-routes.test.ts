@@ -358,6 +358,34 @@ describe('infercache/fastify: route caching', () => {
     await storedKey('infercache:http:v1:/b/:id#1');
   });
 
+  it('never serves a POST the GET entry of the same path and key, nor the reverse', async () => {
+    const app = await appWith();
+    const id = (req: { params: unknown }) => (req.params as { id: string }).id;
+    app.get('/x/:id', { config: { cache: { key: id } } }, async () => ({ m: 'get' }));
+    app.post('/x/:id', { config: { cache: { key: id, methods: ['POST'] } } }, async () => ({ m: 'post' }));
+    // one route answering both methods: one owner, still one entry per method
+    app.route({
+      method: ['GET', 'POST'],
+      url: '/both/:id',
+      config: { cache: { key: id, methods: ['GET', 'POST'] } },
+      handler: async (req) => ({ m: req.method }),
+    });
+    const get = await app.inject('/x/1');
+    expect([get.headers['x-cache'], get.json()]).to.deep.equal(['MISS', { m: 'get' }]);
+    const post = await app.inject({ method: 'POST', url: '/x/1' });
+    expect([post.headers['x-cache'], post.json()]).to.deep.equal(['MISS', { m: 'post' }]);
+    const again = await app.inject({ method: 'POST', url: '/x/1' });
+    expect([again.headers['x-cache'], again.json()]).to.deep.equal(['HIT', { m: 'post' }]);
+    expect((await app.inject('/x/1')).json()).to.deep.equal({ m: 'get' });
+    await app.inject({ method: 'POST', url: '/both/1' });
+    const both = await app.inject('/both/1');
+    expect([both.headers['x-cache'], both.json()]).to.deep.equal(['MISS', { m: 'GET' }]);
+    // GET keeps its readable layout; other methods are prefixed with theirs
+    await storedKey('infercache:http:v1:/x/:id#1');
+    await storedKey('infercache:http:v1:POST:/x/:id#1');
+    await storedKey('infercache:http:v1:POST:/both/:id#1');
+  });
+
   it('scopes route keys of any type to the route path with its plugin prefix', async () => {
     const app = await appWith();
     await app.register(
