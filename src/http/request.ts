@@ -35,7 +35,8 @@ export type BypassReason = 'method' | 'no-cache' | 'authorization' | 'cookie' | 
 
 /**
  * A request's key parts, or why it bypasses the cache. With reason `key`, `error` is what the key function threw,
- * or `empty` what it returned instead of a key (`undefined`, `null`, `''`, `NaN`).
+ * or `empty` what it returned instead of a key (`undefined`, `null`, `''`, `NaN`, or an array or plain object of
+ * only such values: see isEmptyKey).
  */
 export type KeyResult =
   { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown; empty?: { value: unknown } };

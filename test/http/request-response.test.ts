@@ -149,14 +149,16 @@ describe('src/http: request keys', () => {
     expect(get.ok && post.ok && get.parts).to.not.deep.equal(post.ok && post.parts);
   });
 
-  it('bypasses a request whose route key returns undefined, null, an empty string or NaN', () => {
+  it('bypasses a request whose route key returns undefined, null, an empty string, NaN or only such fields', () => {
     const r = route({ key: (req: { id: unknown }) => req.id });
-    for (const id of [undefined, null, '', NaN]) {
+    for (const id of [undefined, null, '', NaN, [], {}, [undefined, ''], { tenant: undefined, sha: [null] }]) {
       const key = requestKey(r, view(), { id });
       expect(key, String(id)).to.deep.include({ ok: false, reason: 'key' });
       expect(key, String(id)).to.have.deep.property('empty', { value: id });
     }
-    for (const id of [0, false, 'x', []]) expect(requestKey(r, view(), { id }).ok, String(id)).to.equal(true);
+    for (const id of [0, false, 'x', [undefined, 'x'], { a: null, b: 0 }]) {
+      expect(requestKey(r, view(), { id }).ok, String(id)).to.equal(true);
+    }
   });
 });
 
