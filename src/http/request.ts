@@ -20,6 +20,11 @@ export interface RequestView {
   owner: string;
   headers: IncomingHttpHeaders;
   /**
+   * What else than its path selects the route, canonical (Fastify `constraints` as sorted `[name, value]` pairs: two
+   * routes on one URL split by host or version), or `undefined`. Part of every key of the route, custom or default.
+   */
+  constraints?: unknown;
+  /**
    * Body as the framework's JSON parser left it: `undefined` when it did not parse one (an adapter passes
    * `undefined` for a placeholder such as the `{}` Express 4's body-parser sets on bodies it skips).
    */
@@ -97,7 +102,8 @@ export function isJsonType(type: string | null): boolean {
  * parsed JSON body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A POST
  * body that is not JSON (an upload, a form) or that no parser read bypasses: only a route `key` can key it. A
  * route's `key(request)` replaces all that, scoped to the route and method ({@link scopedKey}); one that returns
- * nothing to key by bypasses; the values of `vary` headers are appended.
+ * nothing to key by bypasses; a route's constraints ({@link RequestView.constraints}) are prepended and the
+ * values of `vary` headers appended.
  */
 export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, raw: Req): KeyResult {
   const method = view.method;
@@ -135,6 +141,7 @@ export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, ra
   } else {
     parts = [method, pathOf(view.url), sortedQuery(view.url)];
   }
+  if (view.constraints !== undefined) parts = [view.constraints, parts];
   if (route.vary.length) parts = [parts, route.vary.map((name) => headerValue(h, name))];
   return { ok: true, parts };
 }

@@ -149,6 +149,20 @@ describe('src/http: request keys', () => {
     expect(get.ok && post.ok && get.parts).to.not.deep.equal(post.ok && post.parts);
   });
 
+  it("puts a route's constraints in its default and custom keys", () => {
+    const a = [['host', 'a.example.com']];
+    const b = [['host', 'b.example.com']];
+    const d = route();
+    expect(requestKey(d, view({ constraints: a }), null)).to.deep.equal({
+      ok: true,
+      parts: [a, ['GET', '/predict', []]],
+    });
+    const k = route({ key: () => '1' });
+    expect(requestKey(k, view({ constraints: a }), null)).to.deep.equal({ ok: true, parts: [a, '/predict#1'] });
+    expect(requestKey(k, view({ constraints: b }), null)).to.deep.equal({ ok: true, parts: [b, '/predict#1'] });
+    expect(requestKey(k, view(), null)).to.deep.equal({ ok: true, parts: '/predict#1' });
+  });
+
   it('bypasses a request whose route key returns undefined, null, an empty string, NaN or only such fields', () => {
     const r = route({ key: (req: { id: unknown }) => req.id });
     for (const id of [undefined, null, '', NaN, [], {}, [undefined, ''], { tenant: undefined, sha: [null] }]) {

@@ -1,6 +1,6 @@
 /** infercache/fastify route caching against the run's test Redis: keys, headers, storability, credentials, flights. */
 import { expect } from 'chai';
-import { createCache, type Cache } from '../../src/index.js';
+import { ConfigError, createCache, type Cache } from '../../src/index.js';
 import infercache from '../../plugins/fastify.js';
 import { sleep, warnings } from '../helpers.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
@@ -384,6 +384,55 @@ describe('infercache/fastify: route caching', () => {
     await storedKey('infercache:http:v1:/x/:id#1');
     await storedKey('infercache:http:v1:POST:/x/:id#1');
     await storedKey('infercache:http:v1:POST:/both/:id#1');
+  });
+
+  it('never serves a route the entry of another on the same URL told apart by host or version constraints', async () => {
+    const app = await appWith();
+    for (const host of ['a.example.com', 'b.example.com']) {
+      app.get('/x', { constraints: { host }, config: { cache: true } }, async () => ({ host }));
+      app.get(
+        '/k/:id',
+        { constraints: { host }, config: { cache: { key: (req) => (req.params as { id: string }).id } } },
+        async () => ({ host }),
+      );
+    }
+    for (const version of ['1.0.0', '2.0.0']) {
+      app.get('/v', { constraints: { version }, config: { cache: true } }, async () => ({ version }));
+    }
+    for (const url of ['/x', '/k/1']) {
+      const a = await app.inject({ url, headers: { host: 'a.example.com' } });
+      expect([a.headers['x-cache'], a.json()], url).to.deep.equal(['MISS', { host: 'a.example.com' }]);
+      const b = await app.inject({ url, headers: { host: 'b.example.com' } });
+      expect([b.headers['x-cache'], b.json()], url).to.deep.equal(['MISS', { host: 'b.example.com' }]);
+      const again = await app.inject({ url, headers: { host: 'b.example.com' } });
+      expect([again.headers['x-cache'], again.json()], url).to.deep.equal(['HIT', { host: 'b.example.com' }]);
+    }
+    const v1 = await app.inject({ url: '/v', headers: { 'accept-version': '1.x' } });
+    expect([v1.headers['x-cache'], v1.json()]).to.deep.equal(['MISS', { version: '1.0.0' }]);
+    const v2 = await app.inject({ url: '/v', headers: { 'accept-version': '2.x' } });
+    expect([v2.headers['x-cache'], v2.json()]).to.deep.equal(['MISS', { version: '2.0.0' }]);
+    expect((await app.inject({ url: '/v', headers: { 'accept-version': '2.0.0' } })).headers['x-cache']).to.equal(
+      'HIT',
+    );
+  });
+
+  it('refuses a constraint value that cannot be keyed when the route is declared', async () => {
+    const app = await appWith();
+    app.addConstraintStrategy({
+      name: 'tenant',
+      storage() {
+        const handlers = new Map<unknown, unknown>();
+        return {
+          get: (v: unknown) => (handlers.get(v) as never) ?? null,
+          set: (v: unknown, h: unknown) => void handlers.set(v, h),
+        };
+      },
+      deriveConstraint: (req: { headers: Record<string, unknown> }) => req.headers['x-tenant'] as never,
+      mustMatchWhenDerived: false,
+    });
+    expect(() =>
+      app.get('/t', { constraints: { tenant: Symbol('t') }, config: { cache: true } }, async () => 't'),
+    ).to.throw(ConfigError, /constraints.*GET \/t/);
   });
 
   it('scopes route keys of any type to the route path with its plugin prefix', async () => {
