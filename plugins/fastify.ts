@@ -30,6 +30,7 @@ import { X_CACHE, bodyBytes } from '../src/http/response.js';
 import type { RouteCacheOptions } from '../src/http/options.js';
 import { CACHE_OPTIONS, type CacheOptions, type Logger } from '../src/options.js';
 import { rejectUnknownOptions } from '../src/config.js';
+import { canonicalEncode } from '../src/keys.js';
 
 /** Route caching options of a Fastify route (`config: { cache: { ... } }`). */
 export type FastifyRouteCacheOptions = RouteCacheOptions<FastifyRequest>;
@@ -81,14 +82,48 @@ function fastifyLogger(log: FastifyBaseLogger): Logger {
 /** Headers a `304 Not Modified` replay leaves out: it has no body. */
 const NOT_MODIFIED_DROPS = new Set(['content-type', 'content-length']);
 
-/** `owner`: the route's path pattern as Fastify reports it (`/a/:id`, prefix included), scoping its `key`. */
+/**
+ * A route's `constraints` (host, version, custom strategies) as sorted `[name, value]` pairs, or `undefined` when it
+ * has none: two routes on one URL told apart by them never share an entry. Refused (ConfigError) when a value cannot
+ * be keyed.
+ */
+function constraintsOf(constraints: unknown, label: string): Array<[string, unknown]> | undefined {
+  if (constraints === null || typeof constraints !== 'object') return undefined;
+  const names = Object.keys(constraints).sort();
+  if (names.length === 0) return undefined;
+  const pairs = names.map((name): [string, unknown] => [name, (constraints as Record<string, unknown>)[name]]);
+  try {
+    canonicalEncode(pairs);
+  } catch (error) {
+    throw new ConfigError('constraints', `route ${label}: ${(error as Error).message.replace(/^infercache: /, '')}`);
+  }
+  return pairs;
+}
+
+/** `" (host=a.example.com)"`: a route's constraints in its label, for messages. */
+function describeConstraints(pairs: Array<[string, unknown]> | undefined): string {
+  return pairs ? ` (${pairs.map(([name, value]) => `${name}=${String(value)}`).join(', ')})` : '';
+}
+
+/**
+ * `owner`: the route's path pattern as Fastify reports it (`/a/:id`, prefix included), scoping its `key`;
+ * `constraints`: its {@link constraintsOf}, part of every key of the route.
+ */
 function cachedHandler(
   route: RouteCache<FastifyRequest>,
   handler: RouteHandlerMethod,
   owner: string,
+  constraints: Array<[string, unknown]> | undefined,
 ): RouteHandlerMethod {
   return function infercacheHandler(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
-    const view = { method: request.method, url: request.url, headers: request.headers, body: request.body, owner };
+    const view = {
+      method: request.method,
+      url: request.url,
+      headers: request.headers,
+      body: request.body,
+      owner,
+      constraints,
+    };
     return route.handle(view, request).then((decision) => {
       if (decision.replay && decision.notModified) {
         // As Express does: a conditional request matching the stored ETag / Last-Modified gets 304, no body.
@@ -183,7 +218,8 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
     const config = routeOptions.config?.cache;
     if (config === undefined || config === false) return;
     const methods = [routeOptions.method].flat().map((m) => String(m).toUpperCase());
-    const label = `${methods.join(',')} ${routeOptions.url}`;
+    const constraints = constraintsOf(routeOptions.constraints, `${methods.join(',')} ${routeOptions.url}`);
+    const label = `${methods.join(',')} ${routeOptions.url}${describeConstraints(constraints)}`;
     const route = new RouteCache<FastifyRequest>(cache, config, { where: 'config.cache', label });
     if (!methods.some((m) => route.route.methods.has(m))) {
       if (methods.length === 1 && methods[0] === 'HEAD') return; // the HEAD twin of a GET route caching GET only
@@ -194,7 +230,7 @@ async function infercachePlugin(app: FastifyInstance, options: InfercacheFastify
       );
     }
     routes.push(route);
-    routeOptions.handler = cachedHandler(route, routeOptions.handler, routeOptions.url);
+    routeOptions.handler = cachedHandler(route, routeOptions.handler, routeOptions.url, constraints);
   });
   app.addHook('onSend', onSend);
   app.addHook('onClose', async () => {

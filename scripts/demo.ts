@@ -186,7 +186,7 @@ async function main(): Promise<void> {
       );
     }
     console.log(
-      `  redis            ${info.redis?.usedMemory ?? '?'} used; keys: ${NAMESPACE}:price:<run>:/predict#m1:<sha256 of body>`,
+      `  redis            ${info.redis?.usedMemory ?? '?'} used; keys: ${NAMESPACE}:price:<run>:POST:/predict#m1:<sha256 of body>`,
     );
     console.log(`\n  done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
     if (failed > 0 || hits.length === 0) process.exitCode = 1;

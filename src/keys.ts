@@ -83,9 +83,9 @@ export interface KeySpec {
  * the string '1' then name the same entry) — unless the string is longer than 200 chars, contains
  * whitespace, control or invisible format characters or lone surrogates, or looks like a hash (43 base64url chars,
  * so an id can never land on another call's hashed key); then it is hashed. Anything else is hashArgs(parts).
- * With hashKeys true, strings and numbers are hashed too ('1' and 1 still differ). An empty key (`undefined`, `null`,
- * `''` or `NaN`, as a key function returns for a missing field) throws UnkeyableError: it would put every call in one
- * entry. The segments are not checked here (this runs on every call): validate them once with validateSegment.
+ * With hashKeys true, strings and numbers are hashed too ('1' and 1 still differ). An empty key (see isEmptyKey:
+ * `undefined`, `null`, `''`, `NaN`, or an array or object of only such leaves, as a key function returns for missing
+ * fields) throws UnkeyableError: it would put every call in one entry. The segments are not checked here (this runs on every call): validate them once with validateSegment.
  */
 export function buildKey(spec: KeySpec, parts: unknown): string {
   const memo = memoOf(spec);
@@ -115,15 +115,58 @@ export function buildKey(spec: KeySpec, parts: unknown): string {
 }
 
 /**
- * Whether key parts are empty (`undefined`, `null`, `''` or `NaN`, as a key function returns for a missing field):
- * buildKey refuses them, since every such call would share one entry. For callers that hash key parts themselves.
+ * Whether key parts are empty, as a key function returns for missing fields: `undefined`, `null`, `''`, `NaN`, or an
+ * array or plain object all of whose leaves (recursively) are empty, an empty array or object included
+ * (`{ tenant: undefined, sha: undefined }`, `[undefined, '']`, `[]`). buildKey refuses them, since every such call
+ * would share one entry; so do route keys. A part with one non-empty leaf is keyed as it is. Strings and numbers are
+ * decided at once; only arrays and plain objects are walked, stopping at the first non-empty leaf (they are hashed
+ * anyway, which costs far more). A value the walk cannot read (a circular reference, a throwing getter) counts as
+ * not empty: encoding it reports the problem.
  */
 export function isEmptyKey(parts: unknown): boolean {
-  return parts === undefined || parts === null || parts === '' || parts !== parts;
+  if (typeof parts === 'string') return parts === '';
+  if (typeof parts === 'number') return parts !== parts;
+  if (parts === undefined || parts === null) return true;
+  if (typeof parts !== 'object') return false;
+  try {
+    return emptyLeaves(parts, []);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether every leaf of an array or plain object is empty (false for any other object). */
+function emptyLeaves(value: object, ancestors: object[]): boolean {
+  let items: unknown[];
+  if (Array.isArray(value)) items = value;
+  else {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return false;
+    items = Object.values(value);
+  }
+  if (ancestors.indexOf(value) !== -1) return false; // circular: canonicalEncode refuses it
+  ancestors.push(value);
+  // a for loop rather than for-of: holes read as undefined, which is empty
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i];
+    if (item === undefined || item === null || item === '') continue;
+    if (typeof item === 'number') {
+      if (item !== item) continue;
+      return false;
+    }
+    if (typeof item !== 'object' || !emptyLeaves(item, ancestors)) return false;
+  }
+  ancestors.pop();
+  return true;
 }
 
 function emptyKey(parts: unknown): UnkeyableError {
-  const what = parts === '' ? "''" : String(parts);
+  const what =
+    typeof parts === 'object' && parts !== null
+      ? `${Array.isArray(parts) ? 'an array' : 'an object'} without a non-empty value`
+      : parts === ''
+        ? "''"
+        : String(parts);
   return new UnkeyableError(`infercache: the key is empty (${what}), so every such call would share one entry`);
 }
 

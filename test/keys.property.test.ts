@@ -7,8 +7,11 @@ import fc from 'fast-check';
 import { buildKey, canonicalEncode, type KeySpec } from '../src/keys.js';
 
 const hashed: KeySpec = { namespace: 'ns', kind: 'k', version: 'v1', hashKeys: true };
-/** buildKey refuses an empty top-level key (undefined, null, '', NaN): wrap values in an array to key them all. */
-const key = (value: unknown): string => buildKey(hashed, [value]);
+/**
+ * buildKey refuses an empty key (undefined, null, '', NaN, or arrays and objects of only such values): pair each
+ * value with a constant non-empty leaf to key them all.
+ */
+const key = (value: unknown): string => buildKey(hashed, ['k', value]);
 
 type Kind = 'array' | 'plain' | 'date' | 'map' | 'set' | 'bytes' | 'boxed' | 'other';
 

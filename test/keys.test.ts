@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import vm from 'node:vm';
 import { buildKey, canonicalEncode, hashArgs, validateSegment, type KeySpec } from '../src/keys.js';
 import { ConfigError, UnkeyableError } from '../src/errors.js';
+import { CachedPrediction } from '../src/index.js';
 import { counted, newCache, warnings } from './helpers.js';
 
 const spec: KeySpec = { namespace: 'ns', kind: 'failure', version: 'v1', hashKeys: false };
@@ -271,9 +272,44 @@ describe('buildKey', () => {
     });
   }
 
-  it('still keys empty values inside key parts', () => {
-    expect(buildKey(spec, [undefined])).to.equal(`ns:failure:v1:${hashArgs([undefined])}`);
-    expect(buildKey(spec, { id: '' })).to.equal(`ns:failure:v1:${hashArgs({ id: '' })}`);
+  for (const [name, empty] of [
+    ['an array of empty values', [undefined, null, '', NaN]],
+    ['an object of empty values', { tenant: undefined, sha: null }],
+    ['nested arrays and objects of empty values', { a: [undefined, { b: '' }], c: [[]], d: {} }],
+    ['an array with holes only', new Array(3)],
+    ['an empty array', []],
+    ['an empty object', {}],
+    ['an empty object with a null prototype', Object.create(null) as object],
+  ] as Array<[string, unknown]>) {
+    it(`refuses ${name} as a key, with or without hashKeys: every call missing those fields would share one entry`, () => {
+      for (const s of [spec, hashed]) {
+        expect(() => buildKey(s, empty))
+          .to.throw(UnkeyableError, /the key is empty/)
+          .with.property('code', 'E_CACHE_UNKEYABLE');
+      }
+    });
+  }
+
+  it('keys a composite key with at least one non-empty leaf as it is, empty fields included', () => {
+    expect(buildKey(spec, [undefined, 'x'])).to.equal(`ns:failure:v1:${hashArgs([undefined, 'x'])}`);
+    expect(buildKey(spec, { id: '', n: 0 })).to.equal(`ns:failure:v1:${hashArgs({ id: '', n: 0 })}`);
+    expect(buildKey(spec, { a: { b: [null, false] } })).to.not.equal(buildKey(spec, { a: { b: [null, true] } }));
+    // leaves that are not arrays or plain objects are values, even when they hold nothing
+    for (const value of [[new Map()], [new Date(0)], [Buffer.alloc(0)], { x: false }, [0]]) {
+      expect(buildKey(spec, value)).to.equal(`ns:failure:v1:${hashArgs(value)}`);
+    }
+  });
+
+  it('reports a circular or unreadable composite key as unkeyable, not as empty', () => {
+    const circular: unknown[] = [undefined];
+    circular.push(circular);
+    expect(() => buildKey(spec, circular)).to.throw(UnkeyableError, /circular/);
+    const throwing = {
+      get id(): string {
+        throw new Error('boom');
+      },
+    };
+    expect(() => buildKey(spec, throwing)).to.throw(UnkeyableError, /boom/);
   });
 
   it('keeps a 200-character id readable', () => {
@@ -326,6 +362,43 @@ describe('empty keys through wrap', () => {
     expect(warned).to.have.length(2);
     expect(warned[0]).to.include('Scanner.scan');
     expect(warned[1]).to.include('Scanner.rescan');
+  });
+
+  it("bypasses every call whose composite key has only missing fields: a 10-byte upload never gets the 4-byte one's answer", async () => {
+    const cache = newCache();
+    const fn = counted((n: number) => n);
+    const keyOf = (upload: { tenant?: string; sha?: string }) => ({ tenant: upload.tenant, sha: upload.sha });
+    expect(await cache.wrap('scan', keyOf({}), () => fn(4))).to.equal(4);
+    expect(await cache.wrap('scan', keyOf({}), () => fn(10))).to.equal(10);
+    expect(await cache.wrap('scan', [undefined, ''], () => fn(1))).to.equal(1);
+    expect(fn.calls).to.equal(3);
+    expect(cache.stats().bypasses).to.equal(3);
+    const warned = warnings.filter((w) => w.includes('cannot be keyed'));
+    expect(warned).to.have.length(1);
+    expect(warned[0]).to.include('the key is empty (an object without a non-empty value)');
+    // one field present: keyed
+    expect(await cache.wrap('scan', keyOf({ sha: 'abc' }), () => fn(4))).to.equal(4);
+    expect(await cache.wrap('scan', keyOf({ sha: 'abc' }), () => fn(10))).to.equal(4);
+  });
+
+  it('bypasses a decorated method whose composite key has only missing fields', async () => {
+    const cache = newCache();
+    class Scanner {
+      calls = 0;
+      @CachedPrediction({ cache, key: (a: { user?: string; sha?: string }) => [a.user, a.sha] })
+      async scan(a: { user?: string; sha?: string; bytes: number }): Promise<number> {
+        this.calls++;
+        return a.bytes;
+      }
+    }
+    const scanner = new Scanner();
+    expect(await scanner.scan({ bytes: 4 })).to.equal(4);
+    expect(await scanner.scan({ bytes: 10 })).to.equal(10);
+    expect(scanner.calls).to.equal(2);
+    expect(cache.stats().bypasses).to.equal(2);
+    expect(warnings.filter((w) => w.includes('Scanner.scan') && w.includes('the key is empty'))).to.have.length(1);
+    expect(await scanner.scan({ sha: 's', bytes: 4 })).to.equal(4);
+    expect(await scanner.scan({ sha: 's', bytes: 10 })).to.equal(4);
   });
 
   it('throws UnkeyableError for an empty key in strict mode, without running the function', async () => {

@@ -65,7 +65,7 @@ export async function buildPriceApi(options: PriceApiOptions = {}): Promise<Fast
         cache: {
           kind: 'price',
           methods: ['POST'],
-          // A readable key: price-api:price:v1:m3:<sha256 of the canonical body>
+          // A readable key: price-api:price:v1:POST:/predict#m3:<sha256 of the canonical body>
           key: (request) => `${model.version}:${hashArgs(request.body)}`,
           headers: ['x-model-version'],
         },

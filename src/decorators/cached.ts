@@ -1,7 +1,7 @@
 /** `@CachedPrediction` and `@CachedModel`: cache a method's result through `cache.wrap`. */
 import { resolveEntry, sharedMemory } from '../entry.js';
 import { ConfigError } from '../errors.js';
-import { validateSegment } from '../keys.js';
+import { isEmptyKey, validateSegment } from '../keys.js';
 import { callAsync, methodDecorator, type AsyncMethodDecorator, type NoInferred } from './adapter.js';
 import { cacheFor, claimKind, claimOwner, fingerprint, warnNoCache } from './registry.js';
 import type { EntryOptions } from '../options.js';
@@ -93,12 +93,13 @@ function cached<A extends unknown[], R>(
 
 /**
  * A custom key scoped to its owner: a readable id becomes `owner#id`, anything else `[owner, key]` (hashed). An empty
- * key (`undefined`, `null`, `''`, `NaN`) is passed as is, for the key builder to refuse.
+ * key (`undefined`, `null`, `''`, `NaN`, or an array or object of only such values: isEmptyKey) is passed as is, for
+ * the key builder to refuse.
  */
 function scoped(owner: string, key: unknown): unknown {
   if (typeof key === 'string') return key === '' ? key : owner + '#' + key;
   if (typeof key === 'number') return Number.isFinite(key) ? owner + '#' + key : key !== key ? key : [owner, key];
-  return key === undefined || key === null ? key : [owner, key];
+  return isEmptyKey(key) ? key : [owner, key];
 }
 
 /** Caches a prediction-like result: kind `prediction` (or `options.kind`), Redis tier, memory tier opt-in. */

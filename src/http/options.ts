@@ -14,20 +14,31 @@ import { VARIES, isShareable, type CachedResponse, type StoredResponse, viewOf }
 /** HTTP methods whose responses can be cached. */
 export type CacheableMethod = 'GET' | 'HEAD' | 'POST';
 
+/**
+ * A callback of a route option, bivariant in its parameters (declared as a method): it may take a narrower request
+ * type than `Req`, such as the route's own `FastifyRequest<{ Params: { id: string } }>` or Express
+ * `Request<{ id: string }>`, which the route's generics cannot pass to `config.cache`.
+ */
+export type RouteCallback<Args extends unknown[], R> = { bivariant(...args: Args): R }['bivariant'];
+
 /** Per-route caching options; `Req` is the framework's request type. */
 export interface RouteCacheOptions<Req = unknown> {
   /** Kind of entry: picks the TTL (`ttl.<kind>`, `CACHE_TTL_<KIND>`), groups stats and invalidation. @default 'http' */
   kind?: string;
-  /** TTL: a duration, or `(request, response) => duration`. @default the kind's TTL */
-  ttl?: Duration | ((request: Req, response: CachedResponse) => Duration);
+  /**
+   * TTL: a duration, or `(request, response) => duration`; the request may be annotated with the route's own type.
+   * @default the kind's TTL
+   */
+  ttl?: Duration | RouteCallback<[request: Req, response: CachedResponse], Duration>;
   /**
    * Request → key parts, replacing the default (method, path, sorted query and, for POST, the canonical JSON body).
-   * A string or number gives a readable key. HEAD is always kept apart from GET; `vary` headers are always added.
-   * Without it, a POST whose body is not JSON (an upload, a form) bypasses the cache.
+   * A string or number gives a readable key. Scoped to the route and method; `vary` headers are always added.
+   * Without it, a POST whose body is not JSON (an upload, a form) bypasses the cache. The request may be annotated
+   * with the route's own type: `key: (req: FastifyRequest<{ Params: { id: string } }>) => req.params.id`.
    */
-  key?: (request: Req) => unknown;
-  /** Tags for group invalidation: strings, or a function of the request. */
-  tags?: readonly string[] | ((request: Req) => readonly string[]);
+  key?: RouteCallback<[request: Req], unknown>;
+  /** Tags for group invalidation: strings, or a function of the request (which may be annotated, as for `key`). */
+  tags?: readonly string[] | RouteCallback<[request: Req], readonly string[]>;
   /** Methods served from and stored in the cache; POST is keyed by its canonical JSON body. @default ['GET', 'HEAD'] */
   methods?: readonly CacheableMethod[];
   /**

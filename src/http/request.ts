@@ -20,6 +20,11 @@ export interface RequestView {
   owner: string;
   headers: IncomingHttpHeaders;
   /**
+   * What else than its path selects the route, canonical (Fastify `constraints` as sorted `[name, value]` pairs: two
+   * routes on one URL split by host or version), or `undefined`. Part of every key of the route, custom or default.
+   */
+  constraints?: unknown;
+  /**
    * Body as the framework's JSON parser left it: `undefined` when it did not parse one (an adapter passes
    * `undefined` for a placeholder such as the `{}` Express 4's body-parser sets on bodies it skips).
    */
@@ -35,17 +40,21 @@ export type BypassReason = 'method' | 'no-cache' | 'authorization' | 'cookie' | 
 
 /**
  * A request's key parts, or why it bypasses the cache. With reason `key`, `error` is what the key function threw,
- * or `empty` what it returned instead of a key (`undefined`, `null`, `''`, `NaN`).
+ * or `empty` what it returned instead of a key (`undefined`, `null`, `''`, `NaN`, or an array or plain object of
+ * only such values: see isEmptyKey).
  */
 export type KeyResult =
   { ok: true; parts: unknown } | { ok: false; reason: BypassReason; error?: unknown; empty?: { value: unknown } };
 
 /**
- * What a route `key` returned, scoped to its route: `${owner}#${id}` for a string or number (readable in
- * redis-cli, e.g. `/chargers/:id/status#CHG_001`; `#` cannot appear in a URL path), else `[owner, value]` (hashed).
+ * What a route `key` returned, scoped to its route and method: `${scope}#${id}` for a string or number (readable in
+ * redis-cli, e.g. `/chargers/:id/status#CHG_001`; `#` cannot appear in a URL path), else `[scope, value]` (hashed).
+ * The scope is the owner for GET and `${method}:${owner}` for any other method (`POST:/x/:id#1`, `HEAD:/x/:id#1`):
+ * an owner starts with `/` or `*`, so a GET owner never looks like another method's scope.
  */
-export function scopedKey(owner: string, value: unknown): unknown {
-  return typeof value === 'string' || typeof value === 'number' ? `${owner}#${value}` : [owner, value];
+export function scopedKey(owner: string, value: unknown, method = 'GET'): unknown {
+  const scope = method === 'GET' ? owner : method + ':' + owner;
+  return typeof value === 'string' || typeof value === 'number' ? `${scope}#${value}` : [scope, value];
 }
 
 const NO_CACHE = /(?:^|,)\s*no-cache\s*(?:$|,)/i;
@@ -92,8 +101,9 @@ export function isJsonType(type: string | null): boolean {
  * Key parts of a request for a route: by default `[method, path, sorted query]`, plus the media type and the
  * parsed JSON body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A POST
  * body that is not JSON (an upload, a form) or that no parser read bypasses: only a route `key` can key it. A
- * route's `key(request)` replaces all that, scoped to the route ({@link scopedKey}); one that returns nothing to key
- * by bypasses; HEAD is kept apart from GET; the values of `vary` headers are appended.
+ * route's `key(request)` replaces all that, scoped to the route and method ({@link scopedKey}); one that returns
+ * nothing to key by bypasses; a route's constraints ({@link RequestView.constraints}) are prepended and the
+ * values of `vary` headers appended.
  */
 export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, raw: Req): KeyResult {
   const method = view.method;
@@ -118,8 +128,7 @@ export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, ra
       return { ok: false, reason: 'key', error };
     }
     if (isEmptyKey(value)) return { ok: false, reason: 'key', empty: { value } };
-    parts = scopedKey(view.owner, value);
-    if (method === 'HEAD') parts = ['HEAD', parts];
+    parts = scopedKey(view.owner, value, method);
   } else if (method === 'POST') {
     const type = mediaType(h);
     let body: unknown = null;
@@ -132,6 +141,7 @@ export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, ra
   } else {
     parts = [method, pathOf(view.url), sortedQuery(view.url)];
   }
+  if (view.constraints !== undefined) parts = [view.constraints, parts];
   if (route.vary.length) parts = [parts, route.vary.map((name) => headerValue(h, name))];
   return { ok: true, parts };
 }

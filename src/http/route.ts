@@ -102,7 +102,14 @@ export interface RouteSite {
 function describeKeyProblem(key: Extract<KeyResult, { ok: false }>): string {
   if (key.empty) {
     const value = key.empty.value;
-    const shown = typeof value === 'number' ? 'NaN' : value === '' ? "''" : String(value);
+    const shown =
+      typeof value === 'object' && value !== null
+        ? `${Array.isArray(value) ? 'an array' : 'an object'} without a non-empty value`
+        : typeof value === 'number'
+          ? 'NaN'
+          : value === ''
+            ? "''"
+            : String(value);
     return `its key function returned ${shown}`;
   }
   return `its key function threw (${(key.error as Error)?.message ?? String(key.error)})`;

@@ -42,7 +42,7 @@ describe('example: price-api (Fastify)', () => {
     await sleep(20);
     const keys = await adminClient().keys('price-api:price:*');
     expect(keys).to.have.length(1);
-    expect(keys[0]).to.match(/^price-api:price:v1:\/predict#m1:[A-Za-z0-9_-]{43}$/);
+    expect(keys[0]).to.match(/^price-api:price:v1:POST:\/predict#m1:[A-Za-z0-9_-]{43}$/);
     const ttl = await adminClient().pTTL(keys[0]!);
     expect(ttl).to.be.within(6 * 3600_000 - 60_000, 6 * 3600_000);
   });

@@ -81,7 +81,7 @@ describe('src/http: request keys', () => {
     const keyed = route({ methods: ['POST'], key: () => 'image-1' });
     expect(requestKey(keyed, post('application/octet-stream', {}), null)).to.deep.equal({
       ok: true,
-      parts: '/predict#image-1',
+      parts: 'POST:/predict#image-1',
     });
   });
 
@@ -125,7 +125,7 @@ describe('src/http: request keys', () => {
     });
     expect(requestKey(r, view({ method: 'HEAD', owner: '/c' }), { id: 'CHG_001' })).to.deep.equal({
       ok: true,
-      parts: ['HEAD', '/c#CHG_001'],
+      parts: 'HEAD:/c#CHG_001',
     });
     const failing = route({
       key: () => {
@@ -136,14 +136,43 @@ describe('src/http: request keys', () => {
     expect(requestKey(route(), view({ method: 'POST' }), null)).to.include({ reason: 'method' });
   });
 
-  it('bypasses a request whose route key returns undefined, null, an empty string or NaN', () => {
+  it('scopes a route key to the method too: GET keeps the readable layout, others are prefixed with theirs', () => {
+    const r = route({ key: (req: { id: unknown }) => req.id, methods: ['GET', 'POST'] });
+    const at = (method: string) => view({ method, owner: '/x/:id' });
+    expect(requestKey(r, at('GET'), { id: '1' })).to.deep.equal({ ok: true, parts: '/x/:id#1' });
+    expect(requestKey(r, at('POST'), { id: '1' })).to.deep.equal({ ok: true, parts: 'POST:/x/:id#1' });
+    expect(requestKey(r, at('POST'), { id: { a: 1 } })).to.deep.equal({ ok: true, parts: ['POST:/x/:id', { a: 1 }] });
+    // the default key already names the method
+    const d = route({ methods: ['GET', 'POST'] });
+    const get = requestKey(d, view({ url: '/x/1' }), null);
+    const post = requestKey(d, view({ method: 'POST', url: '/x/1' }), null);
+    expect(get.ok && post.ok && get.parts).to.not.deep.equal(post.ok && post.parts);
+  });
+
+  it("puts a route's constraints in its default and custom keys", () => {
+    const a = [['host', 'a.example.com']];
+    const b = [['host', 'b.example.com']];
+    const d = route();
+    expect(requestKey(d, view({ constraints: a }), null)).to.deep.equal({
+      ok: true,
+      parts: [a, ['GET', '/predict', []]],
+    });
+    const k = route({ key: () => '1' });
+    expect(requestKey(k, view({ constraints: a }), null)).to.deep.equal({ ok: true, parts: [a, '/predict#1'] });
+    expect(requestKey(k, view({ constraints: b }), null)).to.deep.equal({ ok: true, parts: [b, '/predict#1'] });
+    expect(requestKey(k, view(), null)).to.deep.equal({ ok: true, parts: '/predict#1' });
+  });
+
+  it('bypasses a request whose route key returns undefined, null, an empty string, NaN or only such fields', () => {
     const r = route({ key: (req: { id: unknown }) => req.id });
-    for (const id of [undefined, null, '', NaN]) {
+    for (const id of [undefined, null, '', NaN, [], {}, [undefined, ''], { tenant: undefined, sha: [null] }]) {
       const key = requestKey(r, view(), { id });
       expect(key, String(id)).to.deep.include({ ok: false, reason: 'key' });
       expect(key, String(id)).to.have.deep.property('empty', { value: id });
     }
-    for (const id of [0, false, 'x', []]) expect(requestKey(r, view(), { id }).ok, String(id)).to.equal(true);
+    for (const id of [0, false, 'x', [undefined, 'x'], { a: null, b: 0 }]) {
+      expect(requestKey(r, view(), { id }).ok, String(id)).to.equal(true);
+    }
   });
 });
 

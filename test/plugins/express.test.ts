@@ -347,6 +347,34 @@ for (const [label, express, version] of EXPRESS_VERSIONS) {
       await storedKey('infercache:http:v1:/api/chargers/:id/status#CHG_001');
     });
 
+    it('never serves a POST the GET entry of the same path and key, nor the reverse', async () => {
+      const cache = testCache();
+      const app = express();
+      app.use(express.json());
+      app.get('/y/:id', cacheRoute(cache, { key: (req) => req.params.id }), (_req, res) => void res.json({ m: 'get' }));
+      app.post('/y/:id', cacheRoute(cache, { key: (req) => req.params.id, methods: ['POST'] }), (_req, res) => {
+        res.json({ m: 'post' });
+      });
+      // one middleware for both methods on one route: still one entry per method
+      app
+        .route('/both/:id')
+        .all(cacheRoute(cache, { key: (req) => req.params.id, methods: ['GET', 'POST'] }), (req, res) => {
+          res.json({ m: req.method });
+        });
+      const get = await request(app).get('/y/1');
+      expect([get.headers['x-cache'], get.body]).to.deep.equal(['MISS', { m: 'get' }]);
+      const post = await request(app).post('/y/1');
+      expect([post.headers['x-cache'], post.body]).to.deep.equal(['MISS', { m: 'post' }]);
+      const again = await request(app).post('/y/1');
+      expect([again.headers['x-cache'], again.body]).to.deep.equal(['HIT', { m: 'post' }]);
+      expect((await request(app).get('/y/1')).body).to.deep.equal({ m: 'get' });
+      await request(app).post('/both/1');
+      const both = await request(app).get('/both/1');
+      expect([both.headers['x-cache'], both.body]).to.deep.equal(['MISS', { m: 'GET' }]);
+      await storedKey('infercache:http:v1:/y/:id#1');
+      await storedKey('infercache:http:v1:POST:/y/:id#1');
+    });
+
     it("bypasses uploads whose key header is missing: a 10-byte upload never gets the 4-byte upload's answer", async () => {
       const cache = testCache();
       const app = express();
@@ -371,6 +399,45 @@ for (const [label, express, version] of EXPRESS_VERSIONS) {
       expect(warned).to.have.length(1);
       expect(warned[0]).to.include('/classify');
       expect(cache.stats().bypassReasons).to.deep.equal({ key: 2 });
+    });
+
+    it('bypasses uploads whose composite key has none of its headers: the 10-byte upload never gets the 4-byte answer', async () => {
+      const cache = testCache();
+      const app = express();
+      const sizeOf: RequestHandler = (req, res) => {
+        let size = 0;
+        req.on('data', (chunk: Buffer) => (size += chunk.length));
+        req.on('end', () => void res.json({ bytes: size }));
+      };
+      const key = (req: Request) => ({ tenant: req.get('x-tenant'), sha: req.get('x-image-sha256') });
+      app.post('/scan', cacheRoute(cache, { methods: ['POST'], key }), sizeOf);
+      const upload = (bytes: number, sha?: string) => {
+        const req = request(app).post('/scan').set('content-type', 'application/octet-stream');
+        return (sha ? req.set('x-image-sha256', sha) : req).send(Buffer.alloc(bytes));
+      };
+      const small = await upload(4);
+      const large = await upload(10);
+      expect([small.body, large.body]).to.deep.equal([{ bytes: 4 }, { bytes: 10 }]);
+      expect([small.headers['x-cache'], large.headers['x-cache']]).to.deep.equal(['BYPASS', 'BYPASS']);
+      // one field present: keyed as it is
+      expect((await upload(10, 'sha-10')).headers['x-cache']).to.equal('MISS');
+      expect((await upload(10, 'sha-10')).headers['x-cache']).to.equal('HIT');
+      const warned = warnings.filter((w) => w.includes('/scan') && w.includes('an object without a non-empty value'));
+      expect(warned).to.have.length(1);
+      expect(cache.stats().bypassReasons).to.deep.equal({ key: 2 });
+    });
+
+    it('fails a request whose composite key has only empty fields when the cache is strict', async () => {
+      const app = express();
+      let calls = 0;
+      const key = (req: Request) => [req.get('x-tenant'), req.get('x-image-sha256')];
+      app.post('/scan', cacheRoute(testCache({ strict: true }), { methods: ['POST'], key }), (_req, res) => {
+        res.json(++calls);
+      });
+      app.use(((error, _req, res, _next) => void res.status(500).json({ code: error.code })) as ErrorRequestHandler);
+      const res = await request(app).post('/scan').set('content-type', 'application/octet-stream').send('abcd');
+      expect([res.status, res.body]).to.deep.equal([500, { code: 'E_CACHE_UNKEYABLE' }]);
+      expect(calls).to.equal(0);
     });
 
     it('hands the request to the error handler when a key returns nothing and the cache is strict', async () => {

@@ -1,6 +1,6 @@
 /** infercache/fastify route caching against the run's test Redis: keys, headers, storability, credentials, flights. */
 import { expect } from 'chai';
-import { createCache, type Cache } from '../../src/index.js';
+import { ConfigError, createCache, type Cache } from '../../src/index.js';
 import infercache from '../../plugins/fastify.js';
 import { sleep, warnings } from '../helpers.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
@@ -356,6 +356,83 @@ describe('infercache/fastify: route caching', () => {
     expect(again.json()).to.deep.equal({ route: 'a', id: '1' });
     await storedKey('infercache:http:v1:/a/:id#1');
     await storedKey('infercache:http:v1:/b/:id#1');
+  });
+
+  it('never serves a POST the GET entry of the same path and key, nor the reverse', async () => {
+    const app = await appWith();
+    const id = (req: { params: unknown }) => (req.params as { id: string }).id;
+    app.get('/x/:id', { config: { cache: { key: id } } }, async () => ({ m: 'get' }));
+    app.post('/x/:id', { config: { cache: { key: id, methods: ['POST'] } } }, async () => ({ m: 'post' }));
+    // one route answering both methods: one owner, still one entry per method
+    app.route({
+      method: ['GET', 'POST'],
+      url: '/both/:id',
+      config: { cache: { key: id, methods: ['GET', 'POST'] } },
+      handler: async (req) => ({ m: req.method }),
+    });
+    const get = await app.inject('/x/1');
+    expect([get.headers['x-cache'], get.json()]).to.deep.equal(['MISS', { m: 'get' }]);
+    const post = await app.inject({ method: 'POST', url: '/x/1' });
+    expect([post.headers['x-cache'], post.json()]).to.deep.equal(['MISS', { m: 'post' }]);
+    const again = await app.inject({ method: 'POST', url: '/x/1' });
+    expect([again.headers['x-cache'], again.json()]).to.deep.equal(['HIT', { m: 'post' }]);
+    expect((await app.inject('/x/1')).json()).to.deep.equal({ m: 'get' });
+    await app.inject({ method: 'POST', url: '/both/1' });
+    const both = await app.inject('/both/1');
+    expect([both.headers['x-cache'], both.json()]).to.deep.equal(['MISS', { m: 'GET' }]);
+    // GET keeps its readable layout; other methods are prefixed with theirs
+    await storedKey('infercache:http:v1:/x/:id#1');
+    await storedKey('infercache:http:v1:POST:/x/:id#1');
+    await storedKey('infercache:http:v1:POST:/both/:id#1');
+  });
+
+  it('never serves a route the entry of another on the same URL told apart by host or version constraints', async () => {
+    const app = await appWith();
+    for (const host of ['a.example.com', 'b.example.com']) {
+      app.get('/x', { constraints: { host }, config: { cache: true } }, async () => ({ host }));
+      app.get(
+        '/k/:id',
+        { constraints: { host }, config: { cache: { key: (req) => (req.params as { id: string }).id } } },
+        async () => ({ host }),
+      );
+    }
+    for (const version of ['1.0.0', '2.0.0']) {
+      app.get('/v', { constraints: { version }, config: { cache: true } }, async () => ({ version }));
+    }
+    for (const url of ['/x', '/k/1']) {
+      const a = await app.inject({ url, headers: { host: 'a.example.com' } });
+      expect([a.headers['x-cache'], a.json()], url).to.deep.equal(['MISS', { host: 'a.example.com' }]);
+      const b = await app.inject({ url, headers: { host: 'b.example.com' } });
+      expect([b.headers['x-cache'], b.json()], url).to.deep.equal(['MISS', { host: 'b.example.com' }]);
+      const again = await app.inject({ url, headers: { host: 'b.example.com' } });
+      expect([again.headers['x-cache'], again.json()], url).to.deep.equal(['HIT', { host: 'b.example.com' }]);
+    }
+    const v1 = await app.inject({ url: '/v', headers: { 'accept-version': '1.x' } });
+    expect([v1.headers['x-cache'], v1.json()]).to.deep.equal(['MISS', { version: '1.0.0' }]);
+    const v2 = await app.inject({ url: '/v', headers: { 'accept-version': '2.x' } });
+    expect([v2.headers['x-cache'], v2.json()]).to.deep.equal(['MISS', { version: '2.0.0' }]);
+    expect((await app.inject({ url: '/v', headers: { 'accept-version': '2.0.0' } })).headers['x-cache']).to.equal(
+      'HIT',
+    );
+  });
+
+  it('refuses a constraint value that cannot be keyed when the route is declared', async () => {
+    const app = await appWith();
+    app.addConstraintStrategy({
+      name: 'tenant',
+      storage() {
+        const handlers = new Map<unknown, unknown>();
+        return {
+          get: (v: unknown) => (handlers.get(v) as never) ?? null,
+          set: (v: unknown, h: unknown) => void handlers.set(v, h),
+        };
+      },
+      deriveConstraint: (req: { headers: Record<string, unknown> }) => req.headers['x-tenant'] as never,
+      mustMatchWhenDerived: false,
+    });
+    expect(() =>
+      app.get('/t', { constraints: { tenant: Symbol('t') }, config: { cache: true } }, async () => 't'),
+    ).to.throw(ConfigError, /constraints.*GET \/t/);
   });
 
   it('scopes route keys of any type to the route path with its plugin prefix', async () => {

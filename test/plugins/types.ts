@@ -43,6 +43,28 @@ export async function fastifyTypes(): Promise<void> {
 
   const options: FastifyRouteCacheOptions = { key: (request) => request.url, public: true };
   void options;
+
+  // A route's generics do not reach config.cache (Fastify's FastifyContextConfig is not generic over them):
+  // callbacks take the route's request type when annotated with it.
+  type ById = FastifyRequest<{ Params: { id: string }; Querystring: { units?: string } }>;
+  app.get<{ Params: { id: string }; Querystring: { units?: string } }>(
+    '/a/:id',
+    {
+      config: {
+        cache: {
+          key: (req: ById) => [req.params.id, req.query.units],
+          tags: (req: ById) => [`a:${req.params.id}`],
+          ttl: (req: ById, response) => (response.status === 200 && req.params.id ? '1h' : 0),
+        },
+      },
+    },
+    async (req) => ({ id: req.params.id }),
+  );
+  const byId: FastifyRouteCacheOptions = { key: (req: FastifyRequest<{ Params: { id: string } }>) => req.params.id };
+  void byId;
+  // @ts-expect-error the callback still has to take a request
+  const wrong: FastifyRouteCacheOptions = { key: (req: string) => req };
+  void wrong;
 }
 
 export function expressTypes(): void {
@@ -63,6 +85,15 @@ export function expressTypes(): void {
 
   const options: ExpressRouteCacheOptions = { vary: ['authorization'] };
   void options;
+  // a route's own request type, annotated
+  app.get(
+    '/typed/:id',
+    cacheRoute(cache, {
+      key: (req: Request<{ id: string }>) => req.params.id,
+      tags: (req: Request<{ id: string }>) => [req.params.id],
+    }),
+    (_req, res) => void res.json({}),
+  );
   // @ts-expect-error methods are GET, HEAD or POST
   cacheRoute(cache, { methods: ['DELETE'] });
   // @ts-expect-error the first argument is the Cache
