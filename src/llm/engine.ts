@@ -1,0 +1,316 @@
+/**
+ * The LLM mode's one path to the core `Cache`, shared by `cachedOpenAI`, `llmCacheMiddleware` and `llmProxy`: keys
+ * `{scope, llmKey}`, the temperature policy, what is never stored, per-request control, streams shared while they
+ * run, and the tokens and money a hit saved.
+ */
+import { randomInt } from 'node:crypto';
+import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { UnkeyableError } from '../errors.js';
+import type { WrapOptions } from '../cache.js';
+import * as C from '../telemetry/semconv.js';
+import { llmKey } from './key.js';
+import { isDeterministic, type ResolvedControl, type ResolvedLlmOptions } from './options.js';
+import { judgeAnswer, judgeStream, modelOf, streamUsage, usageOf, type NotStored, type TokenUsage } from './shapes.js';
+import { costOf, recordLlm } from './stats.js';
+import { Capture, storedSource, type ChunkSource, type Upstream } from './stream.js';
+
+/** How the LLM mode served an answer: what `cacheInfo(result)` returns. */
+export interface LlmCacheInfo {
+  /** Served from the cache, or from an identical request's upstream call while it ran. */
+  hit: boolean;
+  /** Seconds since the answer was computed (0 on a miss). */
+  age: number;
+  /** `hit`, `miss`, `joined` (shared a running identical stream), `refresh` (recomputed on request) or `bypass`. */
+  result: 'hit' | 'miss' | 'joined' | 'refresh' | 'bypass';
+  /** The request's `llmKey` (a hash: no prompt text), when it was keyed. */
+  key?: string;
+  /** Why a computed answer was not stored (a streamed one: known once the stream ended). */
+  notStored?: NotStored;
+  /** Tokens a hit saved. */
+  tokensSaved?: TokenUsage;
+  /** Money a hit saved (from `prices`). */
+  costSaved?: number;
+}
+
+const infos = new WeakMap<object, LlmCacheInfo>();
+
+/** How the LLM mode served `result` (an answer or a stream it returned), or `undefined` for anything else. */
+export function cacheInfo(result: unknown): LlmCacheInfo | undefined {
+  return typeof result === 'object' && result !== null ? infos.get(result) : undefined;
+}
+
+/** Attaches `info` to a result object (internal: used by the three ways in). */
+export function tagResult<T>(result: T, info: LlmCacheInfo): T {
+  if (typeof result === 'object' && result !== null) infos.set(result, info);
+  return result;
+}
+
+/** One request to serve. */
+export interface LlmRequest {
+  /** `chat.completions`, `responses`, `embeddings`, `completions` (or another name for other APIs). */
+  endpoint: string;
+  /** The request body (what goes into the key). */
+  body: Record<string, unknown>;
+  /** The tenant, from `scope`; `null` for 'global'; `undefined` when the scope function failed (then uncached). */
+  scope: string | null | undefined;
+  control: ResolvedControl;
+}
+
+/** A stored stream. */
+interface StoredStream {
+  chunks: unknown[];
+}
+
+/** Where a streamed request's chunks come from, and how it was served. */
+export interface StreamAnswer {
+  source: ChunkSource;
+  info: LlmCacheInfo;
+}
+
+/** Serves LLM requests through one cache, with validated options. */
+export class LlmEngine<R> {
+  readonly options: ResolvedLlmOptions<R>;
+  readonly #where: string;
+  /** Streams being looked up or captured now, by entry: identical requests follow them instead of waiting. */
+  readonly #live = new Map<string, Promise<StreamAnswer>>();
+  readonly #wrapOptions = new Map<string, WrapOptions<unknown>>();
+  #warned = false;
+
+  constructor(options: ResolvedLlmOptions<R>, where: string) {
+    this.options = options;
+    this.#where = where;
+  }
+
+  /** The tenant of a request: its scope function's answer, `null` for 'global', `undefined` if that failed. */
+  scopeOf(request: R): string | null | undefined {
+    const fn = this.options.scope;
+    if (!fn) return null;
+    try {
+      const scope = fn(request);
+      if (typeof scope === 'string' && scope.length > 0) return scope;
+      this.#warn(`${this.#where}: scope() returned no non-empty string; the request runs uncached`);
+    } catch (error) {
+      this.#warn(`${this.#where}: scope() threw (${(error as Error)?.message}); the request runs uncached`);
+    }
+    return undefined;
+  }
+
+  /** Answers a non-streamed request from the cache, or by `compute` (stored when complete and allowed). */
+  async answer<T>(request: LlmRequest, compute: () => Promise<T>): Promise<{ value: T; info: LlmCacheInfo }> {
+    const plan = this.#plan(request, 'json');
+    if (!plan) return { value: await this.#bypass(request, compute), info: { hit: false, age: 0, result: 'bypass' } };
+    const { parts, key } = plan;
+    const { cache, kind } = this.options;
+    return this.#span(request, async (span): Promise<{ value: T; info: LlmCacheInfo }> => {
+      if (!request.control.refresh) {
+        const outcome = await cache.wrapDetailed<T>(
+          kind,
+          parts,
+          compute,
+          this.#wrap(request, 'json') as WrapOptions<T>,
+        );
+        const fresh = request.control.maxAgeMs === undefined || outcome.age * 1000 <= request.control.maxAgeMs;
+        if ((outcome.result === 'hit' || outcome.result === 'stale') && fresh) {
+          const info = this.#hit(request, outcome.value, usageOf(outcome.value), outcome.age, key, 'hit');
+          span?.setAttribute(C.ATTR_RESULT, 'hit');
+          return { value: outcome.value, info };
+        }
+        if (outcome.result === 'miss' || outcome.result === 'bypass') {
+          const notStored = judgeAnswer(request.endpoint, outcome.value, this.options.allowTruncated);
+          recordLlm(cache, kind, notStored ? 'notStored' : outcome.result === 'miss' ? 'miss' : 'bypass');
+          span?.setAttribute(C.ATTR_RESULT, outcome.result);
+          return { value: outcome.value, info: { hit: false, age: 0, result: 'miss', key, notStored } };
+        }
+      }
+      // refresh, or an entry older than maxAge: compute and store over it
+      const value = await compute();
+      const notStored = judgeAnswer(request.endpoint, value, this.options.allowTruncated);
+      if (!notStored) await cache.set(kind, parts, value, this.#wrap(request, 'json'));
+      recordLlm(cache, kind, notStored ? 'notStored' : 'miss');
+      span?.setAttribute(C.ATTR_RESULT, 'miss');
+      return { value, info: { hit: false, age: 0, result: 'refresh', key, notStored } };
+    });
+  }
+
+  /**
+   * Answers a streamed request: a stored stream replayed, the live capture of an identical request running now, or
+   * a new upstream stream captured while it is forwarded and stored only when it ended normally and is allowed.
+   */
+  async stream(request: LlmRequest, start: () => Promise<Upstream>): Promise<StreamAnswer> {
+    const plan = this.#plan(request, 'sse');
+    if (!plan) {
+      recordLlm(this.options.cache, this.options.kind, 'bypass');
+      return { source: new Capture(await start()), info: { hit: false, age: 0, result: 'bypass' } };
+    }
+    const { parts, key, id } = plan;
+    if (request.control.refresh) return this.#refreshStream(request, parts, key, start);
+    const running = this.#live.get(id);
+    const current = running && (await running.catch(() => undefined));
+    // a failed capture is never joined: its readers saw the failure, this request tries upstream again
+    if (current && current.source.error === undefined) {
+      const joined = current.info.result === 'miss';
+      const info = joined
+        ? this.#hit(request, undefined, undefined, 0, key, 'joined', current.source as Capture)
+        : this.#hit(request, undefined, streamUsage(current.source.chunks), current.info.age, key, 'hit');
+      return { source: current.source, info };
+    }
+    const { cache, kind } = this.options;
+    let capture: Capture | undefined;
+    let started: (answer: StreamAnswer) => void = () => {};
+    const first = new Promise<StreamAnswer>((resolve) => (started = resolve));
+    const outcome = cache.wrapDetailed<StoredStream>(
+      kind,
+      parts,
+      async () => {
+        capture = new Capture(await start());
+        const info: LlmCacheInfo = { hit: false, age: 0, result: 'miss', key };
+        started({ source: capture, info });
+        const chunks = await capture.done;
+        info.notStored = judgeStream(request.endpoint, chunks, this.options.allowTruncated);
+        recordLlm(cache, kind, info.notStored ? 'notStored' : 'miss');
+        return { chunks };
+      },
+      this.#wrap(request, 'sse') as WrapOptions<StoredStream>,
+    );
+    const answer = Promise.race([
+      first,
+      outcome.then((o): StreamAnswer => {
+        if (capture) return { source: capture, info: { hit: false, age: 0, result: 'miss', key } };
+        return { source: storedSource(o.value.chunks), info: { hit: true, age: o.age, result: 'hit', key } };
+      }),
+    ]);
+    this.#live.set(id, answer);
+    const forget = () => {
+      if (this.#live.get(id) === answer) this.#live.delete(id);
+    };
+    outcome.then(forget, forget);
+    answer.catch(forget);
+    const got = await answer;
+    if (got.info.result === 'miss') return got;
+    const stale = request.control.maxAgeMs !== undefined && got.info.age * 1000 > request.control.maxAgeMs;
+    if (stale) return this.#refreshStream(request, parts, key, start);
+    const info = this.#hit(request, undefined, streamUsage(got.source.chunks), got.info.age, key, 'hit');
+    return { source: got.source, info };
+  }
+
+  async #refreshStream(
+    request: LlmRequest,
+    parts: object,
+    key: string,
+    start: () => Promise<Upstream>,
+  ): Promise<StreamAnswer> {
+    const { cache, kind } = this.options;
+    const capture = new Capture(await start());
+    const info: LlmCacheInfo = { hit: false, age: 0, result: 'refresh', key };
+    capture.done.then(
+      async (chunks) => {
+        info.notStored = judgeStream(request.endpoint, chunks, this.options.allowTruncated);
+        recordLlm(cache, kind, info.notStored ? 'notStored' : 'miss');
+        if (!info.notStored) await cache.set(kind, parts, { chunks }, this.#wrap(request, 'sse'));
+      },
+      () => {},
+    );
+    return { source: capture, info };
+  }
+
+  /** The entry of a request, or undefined when it runs uncached (skip, policy, no scope, cache off, unkeyable). */
+  #plan(request: LlmRequest, mode: 'json' | 'sse'): { parts: object; key: string; id: string } | undefined {
+    const o = this.options;
+    if (request.control.skip || request.scope === undefined || !o.cache.enabled) return undefined;
+    if (o.temperature === 'deterministic' && !isDeterministic(request.endpoint, request.body)) return undefined;
+    let key: string;
+    try {
+      key = llmKey(request.body, { aliases: o.aliases, endpoint: request.endpoint });
+    } catch (error) {
+      if (!(error instanceof UnkeyableError)) throw error;
+      this.#warn(`${this.#where}: a request body cannot be keyed (${error.message}); it runs uncached`);
+      return undefined;
+    }
+    const variant = typeof o.temperature === 'object' ? randomInt(o.temperature.variants) : undefined;
+    const parts = { s: request.scope, k: key, m: mode, v: variant };
+    return { parts, key, id: `${request.scope ?? ''}\u0000${key}\u0000${mode}\u0000${variant ?? ''}` };
+  }
+
+  async #bypass<T>(_request: LlmRequest, compute: () => Promise<T>): Promise<T> {
+    recordLlm(this.options.cache, this.options.kind, 'bypass');
+    return compute();
+  }
+
+  /** Counts a hit and what it saved. `capture`: a joined live stream, whose usage is known only at its end. */
+  #hit(
+    request: LlmRequest,
+    value: unknown,
+    usage: TokenUsage | undefined,
+    age: number,
+    key: string,
+    result: 'hit' | 'joined',
+    capture?: Capture,
+  ): LlmCacheInfo {
+    const { cache, kind } = this.options;
+    const info: LlmCacheInfo = { hit: true, age, result, key };
+    const count = (u: TokenUsage | undefined, answer: unknown) => {
+      const requested = typeof request.body.model === 'string' ? request.body.model : undefined;
+      const model = requested ?? modelOf(answer);
+      const price = (requested && this.options.prices[requested]) || this.options.prices[modelOf(answer) ?? ''];
+      const saved = u ?? { input: 0, output: 0, cachedInput: 0 };
+      const cost = costOf(saved, price);
+      info.tokensSaved = saved;
+      info.costSaved = cost;
+      recordLlm(cache, kind, result, { usage: saved, cost, model });
+    };
+    if (!capture) count(usage, value);
+    else
+      capture.done.then(
+        (chunks) => count(streamUsage(chunks), chunks[0]),
+        () => recordLlm(cache, kind, result),
+      );
+    return info;
+  }
+
+  #wrap(request: LlmRequest, mode: 'json' | 'sse'): WrapOptions<unknown> {
+    const ttl = request.control.ttlMs ?? this.options.ttl;
+    const id = `${request.endpoint}:${mode}:${ttl ?? ''}`;
+    let options = this.#wrapOptions.get(id);
+    if (!options) {
+      const { endpoint } = request;
+      const allow = this.options.allowTruncated;
+      const when =
+        mode === 'json'
+          ? (value: unknown) => judgeAnswer(endpoint, value, allow) === undefined
+          : (value: unknown) => judgeStream(endpoint, (value as StoredStream).chunks, allow) === undefined;
+      options = { ttl: ttl === undefined ? undefined : ttl / 1000, when, spanName: `llm.${endpoint}` };
+      if (this.#wrapOptions.size > 100) this.#wrapOptions.clear();
+      this.#wrapOptions.set(id, options);
+    }
+    return options;
+  }
+
+  async #span<T>(request: LlmRequest, run: (span: Span | undefined) => Promise<T>): Promise<T> {
+    const t = this.options.cache.settings.telemetry;
+    if (!t.enabled) return run(undefined);
+    const tracer = (t.tracerProvider ?? trace.getTracerProvider()).getTracer(C.SCOPE_NAME);
+    return tracer.startActiveSpan(`${C.SPAN_LLM} ${request.endpoint}`, async (span) => {
+      span.setAttribute(C.ATTR_KIND, this.options.kind);
+      if (typeof request.body.model === 'string') span.setAttribute(C.ATTR_GEN_AI_REQUEST_MODEL, request.body.model);
+      try {
+        return await run(span);
+      } catch (error) {
+        span.setStatus({ code: SpanStatusCode.ERROR });
+        throw error;
+      } finally {
+        span.end();
+      }
+    });
+  }
+
+  #warn(message: string): void {
+    if (this.#warned) return;
+    this.#warned = true;
+    const logger = this.options.cache.settings.logger;
+    try {
+      logger?.warn(message);
+    } catch {
+      // a logger never breaks the call
+    }
+  }
+}
