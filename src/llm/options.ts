@@ -2,7 +2,7 @@
  * Options shared by the three ways into the LLM mode (`cachedOpenAI`, `llmCacheMiddleware`, `llmProxy`), with their
  * defaults in one place, validated once when the wrapper, middleware or plugin is created.
  */
-import { Cache } from '../cache.js';
+import type { Cache } from '../cache.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
@@ -96,7 +96,9 @@ export function resolveLlmOptions<R>(
   for (const name of Object.keys(options)) {
     if (!(name in KNOWN) && !extra.includes(name)) throw new ConfigError(`${where}.${name}`, 'unknown option');
   }
-  if (!(options.cache instanceof Cache)) {
+  // structural, not instanceof: a cache made by the CommonJS build works with the ESM build of this module
+  const cache = options.cache as Partial<Cache> | undefined;
+  if (typeof cache?.wrapDetailed !== 'function' || typeof cache.set !== 'function' || !cache.settings) {
     throw new ConfigError(`${where}.cache`, 'expected a Cache made by createCache');
   }
   const scope = options.scope;

@@ -21,6 +21,7 @@ const num = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v)
 /** Usage of an answer or of one stream chunk/event (chat and embeddings names, Responses API names). */
 export function usageOf(value: unknown): TokenUsage | undefined {
   if (!isObj(value)) return undefined;
+  if (isObj(value.usage) && 'inputTokens' in value.usage) return aiSdkUsage(value.usage);
   const u = isObj(value.usage)
     ? value.usage
     : isObj(value.response) && isObj(value.response.usage)
@@ -36,6 +37,17 @@ export function usageOf(value: unknown): TokenUsage | undefined {
     input: num(u.prompt_tokens ?? u.input_tokens),
     output: num(u.completion_tokens ?? u.output_tokens),
     cachedInput: num(details?.cached_tokens),
+  };
+}
+
+/** AI SDK usage: v3 (`inputTokens: { total, cacheRead }`) or v2 (`inputTokens: number`, `cachedInputTokens`). */
+function aiSdkUsage(u: Obj): TokenUsage {
+  const input = u.inputTokens;
+  const output = u.outputTokens;
+  return {
+    input: isObj(input) ? num(input.total) : num(input),
+    output: isObj(output) ? num(output.total) : num(output),
+    cachedInput: isObj(input) ? num(input.cacheRead) : num(u.cachedInputTokens),
   };
 }
 
@@ -64,6 +76,7 @@ export function judgeAnswer(endpoint: string, value: unknown, allowTruncated: bo
   if (!isObj(value)) return 'failed';
   if (endpoint === 'embeddings') return Array.isArray(value.data) ? undefined : 'incomplete';
   if (endpoint === 'responses') return judgeResponse(value, allowTruncated);
+  if (endpoint === AI_SDK) return judgeAiSdkFinish(value.finishReason, allowTruncated);
   const choices = value.choices;
   if (!Array.isArray(choices) || choices.length === 0) return 'incomplete';
   for (const choice of choices) {
@@ -73,6 +86,18 @@ export function judgeAnswer(endpoint: string, value: unknown, allowTruncated: bo
     if (isObj(choice.message) && typeof choice.message.refusal === 'string' && choice.message.refusal) return 'refused';
   }
   return undefined;
+}
+
+/** The endpoint name of AI SDK language-model calls (generate results and stream parts). */
+export const AI_SDK = 'ai-sdk';
+
+/** AI SDK finish reason: v3 `{ unified, raw }` or v2 string; `content-filter`, `error`, cut by `length` unless allowed. */
+function judgeAiSdkFinish(reason: unknown, allowTruncated: boolean): NotStored | undefined {
+  const unified = isObj(reason) ? reason.unified : reason;
+  if (unified === 'content-filter') return 'refused';
+  if (unified === 'length') return allowTruncated ? undefined : 'truncated';
+  if (unified === 'error') return 'failed';
+  return typeof unified === 'string' ? undefined : 'incomplete';
 }
 
 function judgeFinish(reason: unknown, allowTruncated: boolean): NotStored | undefined {
@@ -112,6 +137,11 @@ export function judgeStream(
   chunks: readonly unknown[],
   allowTruncated: boolean,
 ): NotStored | undefined {
+  if (endpoint === AI_SDK) {
+    if (chunks.some((part) => isObj(part) && part.type === 'error')) return 'failed';
+    const finish = chunks.findLast((part) => isObj(part) && part.type === 'finish') as Obj | undefined;
+    return finish ? judgeAiSdkFinish(finish.finishReason, allowTruncated) : 'incomplete';
+  }
   if (endpoint === 'responses') {
     for (let i = chunks.length - 1; i >= 0; i--) {
       const event = chunks[i];
