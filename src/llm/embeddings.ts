@@ -49,7 +49,7 @@ export async function embedThroughCache<T>(
   }
   const { items, batch } = inputsOf(request.body.input);
   const keys = items.map((item) => llmKey({ ...request.body, input: item }, { aliases, endpoint: 'embeddings' }));
-  const parts = keys.map((k) => ({ s: request.scope, k, m: 'item' }));
+  const parts = keys.map((k) => ({ s: request.scope, k, m: 'item' })); // hashed by the cache: no tenant id in keys
   const now = Date.now();
   const found: Array<StoredEmbedding | undefined> = control.refresh
     ? items.map(() => undefined)

@@ -3,8 +3,8 @@
  * `{scope, llmKey}`, the temperature policy, what is never stored, per-request control, streams shared while they
  * run, and the tokens and money a hit saved.
  */
-import { randomInt } from 'node:crypto';
-import { trace, SpanStatusCode, type Span } from '@opentelemetry/api';
+import { createHash, randomInt } from 'node:crypto';
+import { context, trace, SpanStatusCode, type Span, type TracerProvider } from '@opentelemetry/api';
 import { UnkeyableError } from '../errors.js';
 import type { WrapOptions } from '../cache.js';
 import * as C from '../telemetry/semconv.js';
@@ -33,6 +33,19 @@ export interface LlmCacheInfo {
 }
 
 const infos = new WeakMap<object, LlmCacheInfo>();
+
+const scopeTags = new Map<string, string>();
+
+/** `t` + SHA-256 (base64url) of a tenant id, remembered for the tenants seen lately. */
+function scopeTag(scope: string): string {
+  let tag = scopeTags.get(scope);
+  if (tag === undefined) {
+    tag = 't' + createHash('sha256').update(scope).digest('base64url');
+    if (scopeTags.size >= 1000) scopeTags.clear();
+    scopeTags.set(scope, tag);
+  }
+  return tag;
+}
 
 /** How the LLM mode served `result` (an answer or a stream it returned), or `undefined` for anything else. */
 export function cacheInfo(result: unknown): LlmCacheInfo | undefined {
@@ -101,14 +114,16 @@ export class LlmEngine<R> {
     if (!plan) return { value: await this.#bypass(request, compute), info: { hit: false, age: 0, result: 'bypass' } };
     const { parts, key } = plan;
     const { cache, kind } = this.options;
-    return this.#span(request, async (span): Promise<{ value: T; info: LlmCacheInfo }> => {
+    const span = this.#startSpan(request);
+    try {
       if (!request.control.refresh) {
-        const outcome = await cache.wrapDetailed<T>(
-          kind,
-          parts,
-          compute,
-          this.#wrap(request, 'json') as WrapOptions<T>,
-        );
+        const options = this.#wrap(request, 'json') as WrapOptions<T>;
+        // the cache's own spans (lookup, compute, store) become children of the LLM span when there is one
+        const outcome = await (span
+          ? context.with(trace.setSpan(context.active(), span), () =>
+              cache.wrapDetailed<T>(kind, parts, compute, options),
+            )
+          : cache.wrapDetailed<T>(kind, parts, compute, options));
         const fresh = request.control.maxAgeMs === undefined || outcome.age * 1000 <= request.control.maxAgeMs;
         if ((outcome.result === 'hit' || outcome.result === 'stale') && fresh) {
           const info = this.#hit(request, outcome.value, usageOf(outcome.value), outcome.age, key, 'hit');
@@ -129,7 +144,12 @@ export class LlmEngine<R> {
       recordLlm(cache, kind, notStored ? 'notStored' : 'miss');
       span?.setAttribute(C.ATTR_RESULT, 'miss');
       return { value, info: { hit: false, age: 0, result: 'refresh', key, notStored } };
-    });
+    } catch (error) {
+      span?.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span?.end();
+    }
   }
 
   /**
@@ -195,7 +215,7 @@ export class LlmEngine<R> {
 
   async #refreshStream(
     request: LlmRequest,
-    parts: object,
+    parts: string,
     key: string,
     start: () => Promise<Upstream>,
   ): Promise<StreamAnswer> {
@@ -214,7 +234,7 @@ export class LlmEngine<R> {
   }
 
   /** The entry of a request, or undefined when it runs uncached (skip, policy, no scope, cache off, unkeyable). */
-  #plan(request: LlmRequest, mode: 'json' | 'sse'): { parts: object; key: string; id: string } | undefined {
+  #plan(request: LlmRequest, mode: 'json' | 'sse'): { parts: string; key: string; id: string } | undefined {
     const o = this.options;
     if (request.control.skip || request.scope === undefined || !o.cache.enabled) return undefined;
     if (o.temperature === 'deterministic' && !isDeterministic(request.endpoint, request.body)) return undefined;
@@ -226,9 +246,12 @@ export class LlmEngine<R> {
       this.#warn(`${this.#where}: a request body cannot be keyed (${error.message}); it runs uncached`);
       return undefined;
     }
-    const variant = typeof o.temperature === 'object' ? randomInt(o.temperature.variants) : undefined;
-    const parts = { s: request.scope, k: key, m: mode, v: variant };
-    return { parts, key, id: `${request.scope ?? ''}\u0000${key}\u0000${mode}\u0000${variant ?? ''}` };
+    const variant = typeof o.temperature === 'object' ? randomInt(o.temperature.variants) : '';
+    // One readable id, hashed already: `<delivery><variant>.<scope>.<llmKey>`, the scope a SHA-256 of the tenant id
+    // ('g' for global), so no tenant id or prompt text appears in a Redis key, and the key is not hashed twice.
+    const scope = request.scope === null ? 'g' : scopeTag(request.scope);
+    const id = `${mode}${variant}.${scope}.${key}`;
+    return { parts: id, key, id };
   }
 
   async #bypass<T>(_request: LlmRequest, compute: () => Promise<T>): Promise<T> {
@@ -246,30 +269,32 @@ export class LlmEngine<R> {
     result: 'hit' | 'joined',
     capture?: Capture,
   ): LlmCacheInfo {
-    const { cache, kind } = this.options;
     const info: LlmCacheInfo = { hit: true, age, result, key };
-    const count = (u: TokenUsage | undefined, answer: unknown) => {
-      const requested = typeof request.body.model === 'string' ? request.body.model : undefined;
-      const model = requested ?? modelOf(answer);
-      const price = (requested && this.options.prices[requested]) || this.options.prices[modelOf(answer) ?? ''];
-      const saved = u ?? { input: 0, output: 0, cachedInput: 0 };
-      const cost = costOf(saved, price);
-      info.tokensSaved = saved;
-      info.costSaved = cost;
-      recordLlm(cache, kind, result, { usage: saved, cost, model });
-    };
-    if (!capture) count(usage, value);
+    if (!capture) this.#count(info, request, usage, value);
     else
       capture.done.then(
-        (chunks) => count(streamUsage(chunks), chunks[0]),
-        () => recordLlm(cache, kind, result),
+        (chunks) => this.#count(info, request, streamUsage(chunks), chunks[0]),
+        () => recordLlm(this.options.cache, this.options.kind, result),
       );
     return info;
   }
 
+  /** Adds what a hit saved to its info and to the stats. */
+  #count(info: LlmCacheInfo, request: LlmRequest, usage: TokenUsage | undefined, answer: unknown): void {
+    const { cache, kind, prices } = this.options;
+    const requested = typeof request.body.model === 'string' ? request.body.model : undefined;
+    const model = requested ?? modelOf(answer);
+    const price = (requested && prices[requested]) || prices[modelOf(answer) ?? ''];
+    const saved = usage ?? { input: 0, output: 0, cachedInput: 0 };
+    const cost = costOf(saved, price);
+    info.tokensSaved = saved;
+    info.costSaved = cost;
+    recordLlm(cache, kind, info.result as 'hit' | 'joined', { usage: saved, cost, model });
+  }
+
   #wrap(request: LlmRequest, mode: 'json' | 'sse'): WrapOptions<unknown> {
     const ttl = request.control.ttlMs ?? this.options.ttl;
-    const id = `${request.endpoint}:${mode}:${ttl ?? ''}`;
+    const id = ttl === this.options.ttl ? request.endpoint + mode : `${request.endpoint}:${mode}:${ttl ?? ''}`;
     let options = this.#wrapOptions.get(id);
     if (!options) {
       const { endpoint } = request;
@@ -285,22 +310,22 @@ export class LlmEngine<R> {
     return options;
   }
 
-  async #span<T>(request: LlmRequest, run: (span: Span | undefined) => Promise<T>): Promise<T> {
+  /** A span for the request, or undefined when no tracer records (no SDK: nothing is allocated). */
+  #startSpan(request: LlmRequest): Span | undefined {
     const t = this.options.cache.settings.telemetry;
-    if (!t.enabled) return run(undefined);
-    const tracer = (t.tracerProvider ?? trace.getTracerProvider()).getTracer(C.SCOPE_NAME);
-    return tracer.startActiveSpan(`${C.SPAN_LLM} ${request.endpoint}`, async (span) => {
+    if (!t.enabled) return undefined;
+    let provider = t.tracerProvider ?? trace.getTracerProvider();
+    const delegator = provider as { getDelegate?: () => TracerProvider };
+    if (!t.tracerProvider && typeof delegator.getDelegate === 'function') provider = delegator.getDelegate();
+    if (provider.constructor?.name.startsWith('Noop')) return undefined;
+    try {
+      const span = provider.getTracer(C.SCOPE_NAME).startSpan(`${C.SPAN_LLM} ${request.endpoint}`);
       span.setAttribute(C.ATTR_KIND, this.options.kind);
       if (typeof request.body.model === 'string') span.setAttribute(C.ATTR_GEN_AI_REQUEST_MODEL, request.body.model);
-      try {
-        return await run(span);
-      } catch (error) {
-        span.setStatus({ code: SpanStatusCode.ERROR });
-        throw error;
-      } finally {
-        span.end();
-      }
-    });
+      return span;
+    } catch {
+      return undefined; // telemetry never breaks the call
+    }
   }
 
   #warn(message: string): void {

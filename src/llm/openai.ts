@@ -74,19 +74,20 @@ function wrapPath<T extends object>(target: T, path: string, engine: LlmEngine<O
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof prop !== 'string') return value;
+      const known = children.get(prop);
+      if (known !== undefined && known !== null && children.get(`#${prop}`) === value) return known;
       const sub = path ? `${path}.${prop}` : prop;
       const endpoint = PATHS[path];
+      let wrapped: unknown;
       if (endpoint && prop === 'create' && typeof value === 'function') {
-        let wrapped = children.get(prop);
-        if (!wrapped) children.set(prop, (wrapped = createFor(endpoint, value.bind(obj), engine)));
-        return wrapped;
-      }
-      if ((PATHS[sub] || PREFIXES.has(sub)) && typeof value === 'object' && value !== null) {
-        let wrapped = children.get(prop);
-        if (!wrapped) children.set(prop, (wrapped = wrapPath(value, sub, engine)));
-        return wrapped;
-      }
-      return value;
+        wrapped = createFor(endpoint, value.bind(obj), engine);
+      } else if ((PATHS[sub] || PREFIXES.has(sub)) && typeof value === 'object' && value !== null) {
+        wrapped = wrapPath(value, sub, engine);
+      } else return value;
+      // remembered with the value it wraps: a property replaced later is wrapped again
+      children.set(prop, wrapped);
+      children.set(`#${prop}`, value);
+      return wrapped;
     },
   });
 }

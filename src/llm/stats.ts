@@ -118,6 +118,7 @@ function instruments(cache: Cache): LlmInstruments | undefined {
   const provider: MeterProvider = t.meterProvider ?? metrics.getMeterProvider();
   let found = instrumentsByProvider.get(provider);
   if (found === undefined) {
+    if (provider.constructor?.name.startsWith('Noop')) return undefined; // no SDK registered: nothing records
     const meter = provider.getMeter(C.SCOPE_NAME);
     found = {
       tokens: meter.createCounter(C.METRIC_LLM_TOKENS_SAVED, {
@@ -129,8 +130,7 @@ function instruments(cache: Cache): LlmInstruments | undefined {
         unit: '{cost}',
       }),
     };
-    // a no-op provider (no SDK yet) is not remembered: instruments are made again once one registers
-    if (!provider.constructor?.name.startsWith('Noop')) instrumentsByProvider.set(provider, found);
+    instrumentsByProvider.set(provider, found);
   }
   return found ?? undefined;
 }
