@@ -33,6 +33,7 @@ export interface LlmCacheInfo {
 }
 
 const infos = new WeakMap<object, LlmCacheInfo>();
+const noop = (): void => {};
 
 const scopeTags = new Map<string, string>();
 
@@ -85,7 +86,7 @@ export class LlmEngine<R> {
   readonly options: ResolvedLlmOptions<R>;
   readonly #where: string;
   /** Streams being looked up or captured now, by entry: identical requests follow them instead of waiting. */
-  readonly #live = new Map<string, Promise<StreamAnswer>>();
+  readonly #live = new Map<string, { answer: Promise<StreamAnswer>; settled: Promise<void> }>();
   readonly #wrapOptions = new Map<string, WrapOptions<unknown>>();
   #warned = false;
 
@@ -165,9 +166,12 @@ export class LlmEngine<R> {
     const { parts, key, id } = plan;
     if (request.control.refresh) return this.#refreshStream(request, parts, key, start);
     const running = this.#live.get(id);
-    const current = running && (await running.catch(() => undefined));
-    // a failed capture is never joined: its readers saw the failure, this request tries upstream again
-    if (current && current.source.error === undefined) {
+    const current = running && (await running.answer.catch(() => undefined));
+    if (running && (!current || current.source.error !== undefined)) {
+      // a failed capture is never joined: its readers saw the failure; this request tries upstream again once the
+      // failed computation has left the cache's single-flight (else it would join it and get the same failure)
+      await running.settled;
+    } else if (current) {
       const joined = current.info.result === 'miss';
       const info = joined
         ? this.#hit(request, undefined, undefined, 0, key, 'joined', current.source as Capture)
@@ -199,11 +203,12 @@ export class LlmEngine<R> {
         return { source: storedSource(o.value.chunks), info: { hit: true, age: o.age, result: 'hit', key } };
       }),
     ]);
-    this.#live.set(id, answer);
+    const live = { answer, settled: outcome.then(noop, noop) };
+    this.#live.set(id, live);
     const forget = () => {
-      if (this.#live.get(id) === answer) this.#live.delete(id);
+      if (this.#live.get(id) === live) this.#live.delete(id);
     };
-    outcome.then(forget, forget);
+    void live.settled.then(forget);
     answer.catch(forget);
     const got = await answer;
     if (got.info.result === 'miss') return got;

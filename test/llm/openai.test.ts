@@ -161,6 +161,54 @@ describe('llm: cachedOpenAI with the openai client', () => {
     expect(fake.calls['chat/completions']).to.equal(1);
   });
 
+  it('aborts upstream and stores nothing when the only reader stops early', async () => {
+    const release = fake.hold();
+    const body = ask('stop early', { stream: true as const });
+    const stream = await client.chat.completions.create(body);
+    for await (const chunk of stream) {
+      expect(chunk.choices[0]!.delta.role).to.equal('assistant');
+      break;
+    }
+    release();
+    const next = await client.chat.completions.create(body);
+    expect(cacheInfo(next)).to.include({ hit: false, result: 'miss' });
+    await collect(next);
+    expect(fake.calls['chat/completions']).to.equal(2);
+  });
+
+  it('refreshes a stored stream on request, and replaces one older than max age', async () => {
+    const body = ask('fresh stream', { stream: true as const });
+    await collect(await client.chat.completions.create(body));
+    const refreshed = await client.chat.completions.create(body, cacheControl({ refresh: true }));
+    expect(cacheInfo(refreshed)).to.include({ result: 'refresh' });
+    await collect(refreshed);
+    const young = await client.chat.completions.create(body, cacheControl({ maxAge: 3600 }));
+    expect(cacheInfo(young)).to.include({ hit: true });
+    await collect(young);
+    expect(fake.calls['chat/completions']).to.equal(2);
+  });
+
+  it('shares one upstream call between concurrent identical plain requests', async () => {
+    const answers = await Promise.all([1, 2, 3].map(() => client.chat.completions.create(ask('same time'))));
+    expect(new Set(answers.map((a) => a.choices[0]!.message.content)).size).to.equal(1);
+    expect(fake.calls['chat/completions']).to.equal(1);
+  });
+
+  it('runs a request uncached when its scope function fails, and refuses unknown options', async () => {
+    const failing = cachedOpenAI(raw, {
+      cache,
+      scope: () => {
+        throw new Error('no tenant');
+      },
+    });
+    const first = await failing.chat.completions.create(ask('no scope'));
+    expect(cacheInfo(first)).to.include({ result: 'bypass' });
+    await failing.chat.completions.create(ask('no scope'));
+    expect(fake.calls['chat/completions']).to.equal(2);
+    expect(() => cachedOpenAI(raw, { cache, scope: 'global', tll: '1h' } as never)).to.throw(ConfigError, /tll/);
+    expect(() => cachedOpenAI(raw, { cache, scope: 'global', kind: 'no spaces' })).to.throw(ConfigError, /kind/);
+  });
+
   it('caches each embedding input on its own and asks upstream only for the misses, in order', async () => {
     const first = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha', 'beta'] });
     expect(first.data.map((d) => d.index)).to.deep.equal([0, 1]);
