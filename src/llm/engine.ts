@@ -172,6 +172,11 @@ export class LlmEngine<R> {
       // failed computation has left the cache's single-flight (else it would join it and get the same failure)
       await running.settled;
     } else if (current) {
+      if (current.source.finished && this.options.pace > 0) {
+        // ended while its entry is being written: replayed like a stored stream
+        const source = storedSource(current.source.chunks, this.options.pace);
+        return { source, info: this.#hit(request, undefined, streamUsage(source.chunks), 0, key, 'hit') };
+      }
       const joined = current.info.result === 'miss';
       const info = joined
         ? this.#hit(request, undefined, undefined, 0, key, 'joined', current.source as Capture)
@@ -200,7 +205,10 @@ export class LlmEngine<R> {
       first,
       outcome.then((o): StreamAnswer => {
         if (capture) return { source: capture, info: { hit: false, age: 0, result: 'miss', key } };
-        return { source: storedSource(o.value.chunks), info: { hit: true, age: o.age, result: 'hit', key } };
+        return {
+          source: storedSource(o.value.chunks, this.options.pace),
+          info: { hit: true, age: o.age, result: 'hit', key },
+        };
       }),
     ]);
     const live = { answer, settled: outcome.then(noop, noop) };

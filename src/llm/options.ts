@@ -55,6 +55,11 @@ export interface LlmCacheOptions<R = unknown> {
   allowTruncated?: boolean;
   /** Model names that share entries: `{ 'gpt-4o-2024-08-06': 'gpt-4o' }`. @default {} */
   aliases?: Readonly<Record<string, string>>;
+  /**
+   * Delay between the chunks of a stored stream replayed on a hit (e.g. `'15ms'`, so a UI types it out like a live
+   * answer). Live and joined streams always go at the upstream's pace. @default 0 (instant)
+   */
+  pace?: Duration;
 }
 
 /** Options after validation. */
@@ -67,6 +72,8 @@ export interface ResolvedLlmOptions<R> {
   prices: Readonly<Record<string, Required<ModelPrice>>>;
   allowTruncated: boolean;
   aliases: Readonly<Record<string, string>> | undefined;
+  /** Milliseconds between replayed chunks. */
+  pace: number;
 }
 
 /** Default of each option that has one. */
@@ -81,6 +88,7 @@ const KNOWN: Record<keyof LlmCacheOptions, true> = {
   prices: true,
   allowTruncated: true,
   aliases: true,
+  pace: true,
 };
 
 /**
@@ -123,6 +131,7 @@ export function resolveLlmOptions<R>(
     prices: priceTable(options.prices, `${where}.prices`),
     allowTruncated: options.allowTruncated ?? LLM_DEFAULTS.allowTruncated,
     aliases: checkAliases(options.aliases, `${where}.aliases`),
+    pace: options.pace === undefined ? 0 : parseDuration(options.pace, `${where}.pace`),
   };
 }
 

@@ -15,11 +15,13 @@ export interface ChunkSource {
   changed(): Promise<void>;
   /** A reader starts following (`true`) or stops before the end (`false`). */
   follow?(on: boolean): void;
+  /** Milliseconds to wait before each chunk after the first (stored streams replayed paced). */
+  readonly pace?: number;
 }
 
-/** A stored (finished) stream. */
-export function storedSource(chunks: readonly unknown[]): ChunkSource {
-  return { chunks, finished: true, error: undefined, changed: () => Promise.resolve() };
+/** A stored (finished) stream; `pace` ms between its chunks when replayed. */
+export function storedSource(chunks: readonly unknown[], pace = 0): ChunkSource {
+  return { chunks, finished: true, error: undefined, changed: () => Promise.resolve(), pace };
 }
 
 /** Upstream stream to capture: its chunks, and how to stop it. */
@@ -145,6 +147,8 @@ export class ReplayStream<T = unknown> implements AsyncIterable<T> {
         for (;;) {
           if (!open) return { done: true, value: undefined };
           if (index < source.chunks.length) {
+            if (source.pace && index > 0) await new Promise((resolve) => setTimeout(resolve, source.pace));
+            if (!open) return { done: true, value: undefined };
             const chunk = source.chunks[index++];
             if (skip && skip(chunk)) continue;
             return { done: false, value: chunk as T };

@@ -209,6 +209,28 @@ describe('llm: cachedOpenAI with the openai client', () => {
     expect(() => cachedOpenAI(raw, { cache, scope: 'global', kind: 'no spaces' })).to.throw(ConfigError, /kind/);
   });
 
+  it('replays a stored stream paced when asked (the next chunk waits for a timer), else at once', async () => {
+    const paced = cachedOpenAI(raw, { cache, scope: 'global', pace: '100ms', kind: 'paced' });
+    const body = ask('pace me', { stream: true as const });
+    await collect(await paced.chat.completions.create(body));
+    const settledBeforeImmediate = async (stream: AsyncIterable<unknown>) => {
+      const it = stream[Symbol.asyncIterator]();
+      await it.next();
+      let settled = false;
+      const second = it.next().then(() => (settled = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      const early = settled;
+      await it.return?.();
+      await second;
+      return early;
+    };
+    const hit = await paced.chat.completions.create(body);
+    expect(cacheInfo(hit)!.hit).to.equal(true);
+    expect(await settledBeforeImmediate(hit)).to.equal(false);
+    await collect(await client.chat.completions.create(body));
+    expect(await settledBeforeImmediate(await client.chat.completions.create(body))).to.equal(true);
+  });
+
   it('caches each embedding input on its own and asks upstream only for the misses, in order', async () => {
     const first = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha', 'beta'] });
     expect(first.data.map((d) => d.index)).to.deep.equal([0, 1]);
