@@ -2,12 +2,18 @@
 export { cachedOpenAI, cacheControl, TTL_HEADER } from './openai.js';
 export { llmKey, LLM_KEY_VERSION, LLM_KEY_EXCLUDED } from './key.js';
 export { cacheInfo } from './engine.js';
-export { llmCacheMiddleware } from './middleware.js';
+export { llmCacheMiddleware, llmEmbeddingMiddleware } from './middleware.js';
 export { llmStats, resetLlmStats } from './stats.js';
 export type { CachedOpenAIOptions, OpenAIScopeRequest } from './openai.js';
 export type { LlmKeyOptions, LlmEndpoint } from './key.js';
 export type { LlmCacheInfo } from './engine.js';
-export type { LlmCacheMiddleware, LlmCacheMiddlewareOptions, AiSdkScopeRequest, AiSdkModel } from './middleware.js';
+export type {
+  LlmEmbeddingMiddleware,
+  LlmCacheMiddleware,
+  LlmCacheMiddlewareOptions,
+  AiSdkScopeRequest,
+  AiSdkModel,
+} from './middleware.js';
 export type { LlmCacheOptions, LlmRequestControl, ModelPrice, TemperaturePolicy } from './options.js';
 export type { LlmStats, LlmKindStats } from './stats.js';
 export type { TokenUsage, NotStored } from './shapes.js';

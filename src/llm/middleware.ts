@@ -5,6 +5,7 @@
  * does not import `ai` at run time.
  */
 import { LlmEngine, tagResult, type LlmCacheInfo, type LlmRequest } from './engine.js';
+import { embedThroughCache } from './embeddings.js';
 import { NO_CONTROL, parseCacheControl, resolveLlmOptions, type LlmCacheOptions } from './options.js';
 import { AI_SDK } from './shapes.js';
 import { ReplayStream } from './stream.js';
@@ -115,4 +116,63 @@ export function llmCacheMiddleware(options: LlmCacheMiddlewareOptions): LlmCache
 
 function withInfo(metadata: object | undefined, info: LlmCacheInfo): Record<string, unknown> {
   return { ...metadata, infercache: { hit: info.hit, age: info.age, result: info.result } };
+}
+
+/** The AI SDK `EmbeddingModelV3Middleware` shape {@link llmEmbeddingMiddleware} returns (structural). */
+export interface LlmEmbeddingMiddleware {
+  readonly specificationVersion: 'v3';
+  wrapEmbed(options: {
+    doEmbed: () => PromiseLike<any>;
+    params: any;
+    model: AiSdkModel & { doEmbed(params: any): PromiseLike<any> };
+  }): Promise<any>;
+}
+
+/**
+ * AI SDK embedding-model middleware (`wrapEmbeddingModel({ model, middleware })`, for `embed` and `embedMany`):
+ * each value is its own entry, and the model is asked only for the values not cached, in one call; the result
+ * holds every embedding in order, with the usage of what was computed.
+ */
+export function llmEmbeddingMiddleware(options: LlmCacheMiddlewareOptions): LlmEmbeddingMiddleware {
+  const engine = new LlmEngine(resolveLlmOptions(options, 'llmEmbeddingMiddleware'), 'llmEmbeddingMiddleware');
+  return {
+    specificationVersion: 'v3',
+    async wrapEmbed({ params, model }) {
+      const p = params as { values: unknown[]; headers?: Record<string, string | undefined> };
+      const body: Record<string, unknown> = { provider: model.provider, model: model.modelId };
+      for (const [name, value] of Object.entries(p)) if (!NOT_KEYED.has(name) && name !== 'values') body[name] = value;
+      body.input = p.values;
+      const cacheHeader =
+        p.headers && Object.entries(p.headers).find(([n]) => n.toLowerCase() === 'cache-control')?.[1];
+      const request: LlmRequest = {
+        endpoint: 'embeddings',
+        body,
+        scope: engine.scopeOf({ params: p, model }),
+        control: cacheHeader ? parseCacheControl(cacheHeader) : NO_CONTROL,
+      };
+      let last: Record<string, unknown> | undefined;
+      const { value, info } = await embedThroughCache(engine, request, async (sent) => {
+        const result = (await model.doEmbed({ ...p, values: sent.input })) as {
+          embeddings: unknown[];
+          usage?: { tokens?: number };
+        };
+        last = result;
+        const tokens = result.usage?.tokens ?? 0;
+        return {
+          data: result.embeddings.map((embedding, index) => ({ index, embedding })),
+          model: model.modelId,
+          usage: { prompt_tokens: tokens, total_tokens: tokens },
+        };
+      });
+      const answer = value as { data: Array<{ embedding: unknown }>; usage: { prompt_tokens: number } };
+      const result = {
+        warnings: [],
+        ...last,
+        embeddings: answer.data.map((d) => d.embedding),
+        usage: { tokens: answer.usage.prompt_tokens },
+        providerMetadata: withInfo((last as { providerMetadata?: object } | undefined)?.providerMetadata, info),
+      };
+      return tagResult(result, info);
+    },
+  };
 }

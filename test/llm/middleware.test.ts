@@ -1,8 +1,8 @@
 /** llmCacheMiddleware: the AI SDK (`ai` 6 with @ai-sdk/openai-compatible 2) against the fake OpenAI server. */
 import { expect } from 'chai';
-import { generateText, streamText, wrapLanguageModel, type LanguageModel } from 'ai';
+import { embedMany, generateText, streamText, wrapEmbeddingModel, wrapLanguageModel, type LanguageModel } from 'ai';
 import { createOpenAICompatible } from '@ai-sdk/openai-compatible';
-import { llmCacheMiddleware, llmStats } from '../../src/llm/index.js';
+import { llmCacheMiddleware, llmEmbeddingMiddleware, llmStats } from '../../src/llm/index.js';
 import { ConfigError, type Cache } from '../../src/index.js';
 import { newCache } from '../helpers.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fixtures/fake-openai.js';
@@ -82,5 +82,21 @@ describe('llm: llmCacheMiddleware with the AI SDK', () => {
     expect(await ok.text).to.match(/cut/);
     expect(fake.calls['chat/completions']).to.equal(3);
     expect(() => llmCacheMiddleware({ cache } as never)).to.throw(ConfigError, /scope/);
+  });
+
+  it('caches embedMany per value, asking the model only for the values not cached', async () => {
+    const provider = createOpenAICompatible({ name: 'fake', baseURL: fake.url, apiKey: 'sk-test' });
+    const embedder = wrapEmbeddingModel({
+      model: provider.embeddingModel('text-embedding-3-small'),
+      middleware: llmEmbeddingMiddleware({ cache, scope: 'global', kind: 'embedding' }),
+    });
+    const first = await embedMany({ model: embedder, values: ['red', 'green'], maxRetries: 0 });
+    const second = await embedMany({ model: embedder, values: ['green', 'blue', 'red'], maxRetries: 0 });
+    expect(fake.calls.embeddings).to.equal(2);
+    expect(fake.received.at(-1)!.body.input).to.deep.equal(['blue']);
+    expect(second.embeddings[0]).to.deep.equal(first.embeddings[1]);
+    expect(second.embeddings[2]).to.deep.equal(first.embeddings[0]);
+    expect(second.usage.tokens).to.equal(1);
+    expect(llmStats(cache).kinds.embedding).to.include({ hits: 2, misses: 3 });
   });
 });

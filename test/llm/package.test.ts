@@ -20,10 +20,10 @@ describe('llm: package entry point infercache/llm', function () {
        const llm = require('infercache/llm');
        const cache = createCache({ redis: false, logger: false });
        const client = llm.cachedOpenAI({ chat: { completions: { create: async () => ({}) } } }, { cache, scope: 'global' });
-       console.log(typeof llm.llmKey, typeof llm.cacheInfo, typeof llm.llmCacheMiddleware, typeof client.chat.completions.create);
+       console.log(typeof llm.llmKey, typeof llm.cacheInfo, typeof llm.llmCacheMiddleware, typeof client.chat.completions.create, typeof llm.llmEmbeddingMiddleware);
        cache.close();`,
     ]);
-    expect(out).to.equal('function function function function');
+    expect(out).to.equal('function function function function function');
   });
 
   it('loads with import (ESM), and takes a cache made by the CommonJS build', () => {
