@@ -154,10 +154,27 @@ export class LlmEngine<R> {
   }
 
   /**
-   * Answers a streamed request: a stored stream replayed, the live capture of an identical request running now, or
+   * Answers a streamed request (in a span `infercache llm <endpoint>` when a tracer records): a stored stream replayed, the live capture of an identical request running now, or
    * a new upstream stream captured while it is forwarded and stored only when it ended normally and is allowed.
    */
   async stream(request: LlmRequest, start: () => Promise<Upstream>): Promise<StreamAnswer> {
+    const span = this.#startSpan(request);
+    if (!span) return this.#stream(request, start);
+    // the span covers the lookup and the start of the delivery (a live stream goes on after it ended)
+    try {
+      const answer = await context.with(trace.setSpan(context.active(), span), () => this.#stream(request, start));
+      const result = answer.info.result;
+      span.setAttribute(C.ATTR_RESULT, result === 'joined' ? 'hit' : result === 'refresh' ? 'miss' : result);
+      return answer;
+    } catch (error) {
+      span.setStatus({ code: SpanStatusCode.ERROR });
+      throw error;
+    } finally {
+      span.end();
+    }
+  }
+
+  async #stream(request: LlmRequest, start: () => Promise<Upstream>): Promise<StreamAnswer> {
     const plan = this.#plan(request, 'sse');
     if (!plan) {
       recordLlm(this.options.cache, this.options.kind, 'bypass');

@@ -308,6 +308,11 @@ describe('llm: cachedOpenAI with the openai client', () => {
       'gen_ai.request.model': MODEL,
       'infercache.result': 'hit',
     });
+    const streamed = ask('price', { stream: true as const });
+    await collect(await priced.chat.completions.create(streamed));
+    await collect(await priced.chat.completions.create(streamed));
+    const spans = o.spans().filter((s) => s.name === 'infercache llm chat.completions');
+    expect(spans.map((s) => s.attributes['infercache.result'])).to.deep.equal(['miss', 'hit', 'miss', 'hit']);
   });
 
   it('caches the Responses API, plain and streamed, and never stores an incomplete response', async () => {
