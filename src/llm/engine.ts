@@ -10,29 +10,13 @@ import type { WrapOptions } from '../cache.js';
 import * as C from '../telemetry/semconv.js';
 import { llmKey } from './key.js';
 import { isDeterministic, type ResolvedControl, type ResolvedLlmOptions } from './options.js';
-import { judgeAnswer, judgeStream, modelOf, streamUsage, usageOf, type NotStored, type TokenUsage } from './shapes.js';
+import { judgeAnswer, judgeStream, modelOf, streamUsage, usageOf, type TokenUsage } from './shapes.js';
 import { costOf, recordLlm } from './stats.js';
 import { Capture, storedSource, type ChunkSource, type Upstream } from './stream.js';
+import type { LlmCacheInfo } from './info.js';
 
-/** How the LLM mode served an answer: what `cacheInfo(result)` returns. */
-export interface LlmCacheInfo {
-  /** Served from the cache, or from an identical request's upstream call while it ran. */
-  hit: boolean;
-  /** Seconds since the answer was computed (0 on a miss). */
-  age: number;
-  /** `hit`, `miss`, `joined` (shared a running identical stream), `refresh` (recomputed on request) or `bypass`. */
-  result: 'hit' | 'miss' | 'joined' | 'refresh' | 'bypass';
-  /** The request's `llmKey` (a hash: no prompt text), when it was keyed. */
-  key?: string;
-  /** Why a computed answer was not stored (a streamed one: known once the stream ended). */
-  notStored?: NotStored;
-  /** Tokens a hit saved. */
-  tokensSaved?: TokenUsage;
-  /** Money a hit saved (from `prices`). */
-  costSaved?: number;
-}
+export { cacheInfo, tagResult, type LlmCacheInfo } from './info.js';
 
-const infos = new WeakMap<object, LlmCacheInfo>();
 const noop = (): void => {};
 
 const scopeTags = new Map<string, string>();
@@ -46,17 +30,6 @@ function scopeTag(scope: string): string {
     scopeTags.set(scope, tag);
   }
   return tag;
-}
-
-/** How the LLM mode served `result` (an answer or a stream it returned), or `undefined` for anything else. */
-export function cacheInfo(result: unknown): LlmCacheInfo | undefined {
-  return typeof result === 'object' && result !== null ? infos.get(result) : undefined;
-}
-
-/** Attaches `info` to a result object (internal: used by the three ways in). */
-export function tagResult<T>(result: T, info: LlmCacheInfo): T {
-  if (typeof result === 'object' && result !== null) infos.set(result, info);
-  return result;
 }
 
 /** One request to serve. */
@@ -141,7 +114,7 @@ export class LlmEngine<R> {
       // refresh, or an entry older than maxAge: compute and store over it
       const value = await compute();
       const notStored = judgeAnswer(request.endpoint, value, this.options.allowTruncated);
-      if (!notStored) await cache.set(kind, parts, value, this.#wrap(request, 'json'));
+      if (!notStored) await cache.set(kind, parts, value, this.#wrap(request, 'json')).catch(noop); // fail-open
       recordLlm(cache, kind, notStored ? 'notStored' : 'miss');
       span?.setAttribute(C.ATTR_RESULT, 'miss');
       return { value, info: { hit: false, age: 0, result: 'refresh', key, notStored } };
@@ -256,7 +229,7 @@ export class LlmEngine<R> {
       async (chunks) => {
         info.notStored = judgeStream(request.endpoint, chunks, this.options.allowTruncated);
         recordLlm(cache, kind, info.notStored ? 'notStored' : 'miss');
-        if (!info.notStored) await cache.set(kind, parts, { chunks }, this.#wrap(request, 'sse'));
+        if (!info.notStored) await cache.set(kind, parts, { chunks }, this.#wrap(request, 'sse')).catch(noop);
       },
       () => {},
     );
