@@ -231,6 +231,18 @@ describe('llm: cachedOpenAI with the openai client', () => {
     expect(await settledBeforeImmediate(await client.chat.completions.create(body))).to.equal(true);
   });
 
+  it('caches legacy completions, and not one cut by the token limit', async () => {
+    const body = { model: 'gpt-3.5-turbo-instruct', prompt: 'Say hi', temperature: 0 };
+    const first = await client.completions.create(body);
+    const second = await client.completions.create(body);
+    expect(second.choices[0]!.text).to.equal(first.choices[0]!.text);
+    expect(cacheInfo(second)!.hit).to.equal(true);
+    fake.fail('length');
+    await client.completions.create({ ...body, max_tokens: 2 });
+    expect(cacheInfo(await client.completions.create({ ...body, max_tokens: 2 }))!.hit).to.equal(false);
+    expect(fake.calls.completions).to.equal(3);
+  });
+
   it('caches each embedding input on its own and asks upstream only for the misses, in order', async () => {
     const first = await client.embeddings.create({ model: 'text-embedding-3-small', input: ['alpha', 'beta'] });
     expect(first.data.map((d) => d.index)).to.deep.equal([0, 1]);
