@@ -60,7 +60,8 @@ export function llmKey(body: unknown, options: LlmKeyOptions = {}): string {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     throw new TypeError('infercache: llmKey expects a request body object');
   }
-  const kept: Record<string, unknown> = {};
+  // null prototype: a body's own `__proto__` field (JSON.parse makes one) stays a field, in the key
+  const kept: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const name of Object.keys(body)) {
     if (EXCLUDED.has(name)) continue;
     const value = (body as Record<string, unknown>)[name];
@@ -93,7 +94,7 @@ function withoutUndefined(value: unknown): unknown {
   if (typeof value !== 'object' || value === null) return value;
   const proto: unknown = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
-  const out: Record<string, unknown> = {};
+  const out: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = withoutUndefined(v);
   return out;
 }

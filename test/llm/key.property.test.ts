@@ -90,4 +90,11 @@ describe('llm: llmKey (property)', () => {
     expect(llmKey(body, { aliases })).to.equal(llmKey({ ...body, model: 'gpt-4o' }, { aliases }));
     expect(llmKey({ ...body, temperature: undefined })).to.equal(llmKey(body));
   });
+
+  it('keeps a field named __proto__ in the key, at the top and nested (found by the property above)', () => {
+    const body = { model: 'gpt-4o', messages: [] };
+    expect(llmKey(JSON.parse('{"model":"gpt-4o","messages":[],"__proto__":""}'))).not.to.equal(llmKey(body));
+    const nested = (v: string) => JSON.parse(`{"model":"gpt-4o","messages":[],"extra":{"__proto__":"${v}"}}`);
+    expect(llmKey(nested('a'))).not.to.equal(llmKey(nested('b')));
+  });
 });
