@@ -65,7 +65,7 @@ export function llmKey(body: unknown, options: LlmKeyOptions = {}): string {
   for (const name of Object.keys(body)) {
     if (EXCLUDED.has(name)) continue;
     const value = (body as Record<string, unknown>)[name];
-    if (value !== undefined) kept[name] = withoutUndefined(value);
+    if (value !== undefined) kept[name] = hasUndefined(value) ? withoutUndefined(value) : value;
   }
   const model = kept.model;
   if (typeof model === 'string' && options.aliases && Object.hasOwn(options.aliases, model)) {
@@ -86,6 +86,23 @@ export function checkAliases(value: unknown, setting: string): Readonly<Record<s
     }
   }
   return Object.freeze({ ...(value as Record<string, string>) });
+}
+
+/** Whether a plain object or array holds an `undefined` property value at any depth (read only: no copy). */
+function hasUndefined(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (const item of value) if (hasUndefined(item)) return true;
+    return false;
+  }
+  const proto: unknown = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const v = (value as Record<string, unknown>)[key];
+    if (v === undefined || hasUndefined(v)) return true;
+  }
+  return false;
 }
 
 /** JSON semantics: a property whose value is `undefined` is not sent, so it is not part of the key either. */

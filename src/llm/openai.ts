@@ -69,13 +69,14 @@ export function cachedOpenAI<C extends object>(client: C, options: CachedOpenAIO
 }
 
 function wrapPath<T extends object>(target: T, path: string, engine: LlmEngine<OpenAIScopeRequest>): T {
-  const children = new Map<PropertyKey, unknown>();
+  /** prop → [the value it wrapped, its wrapper]: a property replaced later is wrapped again. */
+  const children = new Map<string, [unknown, unknown]>();
   return new Proxy(target, {
     get(obj, prop, receiver) {
       const value: unknown = Reflect.get(obj, prop, receiver);
       if (typeof prop !== 'string') return value;
       const known = children.get(prop);
-      if (known !== undefined && known !== null && children.get(`#${prop}`) === value) return known;
+      if (known !== undefined && known[0] === value) return known[1];
       const sub = path ? `${path}.${prop}` : prop;
       const endpoint = PATHS[path];
       let wrapped: unknown;
@@ -84,9 +85,7 @@ function wrapPath<T extends object>(target: T, path: string, engine: LlmEngine<O
       } else if ((PATHS[sub] || PREFIXES.has(sub)) && typeof value === 'object' && value !== null) {
         wrapped = wrapPath(value, sub, engine);
       } else return value;
-      // remembered with the value it wraps: a property replaced later is wrapped again
-      children.set(prop, wrapped);
-      children.set(`#${prop}`, value);
+      children.set(prop, [value, wrapped]);
       return wrapped;
     },
   });
