@@ -267,3 +267,4 @@ export type { RouteCacheOptions, CacheableMethod } from '../src/http/options.js'
 export type { EndpointsOptions } from '../src/http/endpoints.js';
 export type { AdminOptions } from '../src/http/admin.js';
 export type { CachedResponse, XCache } from '../src/http/response.js';
+export { llmProxy, type LlmProxyOptions } from './llm-proxy.js';

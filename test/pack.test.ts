@@ -155,10 +155,11 @@ import { createCache, type CacheOptions } from 'infercache';
 import infercache, { type InfercacheFastifyOptions } from 'infercache/fastify';
 import { cacheRoute, cacheRouter } from 'infercache/express';
 import { startTestRedis } from 'infercache/testing';
+import { llmKey } from 'infercache/llm';
 
 const options: CacheOptions = { namespace: 'node10' };
 const plugin: InfercacheFastifyOptions = { cache: createCache(options) };
-export const used = [infercache, plugin, cacheRoute, cacheRouter, startTestRedis];
+export const used = [infercache, plugin, cacheRoute, cacheRouter, startTestRedis, llmKey];
 `;
 
 /** Starts the test Redis with `infercache/testing`; prints its error message when it cannot. */

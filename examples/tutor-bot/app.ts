@@ -4,14 +4,18 @@
  *   GET  /users/:id      the student's profile (cache-first)
  *   PUT  /users/:id      { name?, level?, language? } — invalidates the cached profile
  *   POST /ask            { userId, question, temperature? } — the reply is cached 24 h per question and settings
+ *                        (the `openai` client through `cachedOpenAI`; `X-Cache: HIT | MISS`)
  *   GET  /stats/daily    yesterday's usage, cached until midnight
+ *   GET  /stats/llm      tokens and money the LLM cache saved
  *   GET  /health, /cache/*
  *
  * Keys are hashed (`hashKeys: true`): no student id and no question text ever appears in Redis.
  * In your own app, import from 'infercache' and 'infercache/express' instead of the relative paths below.
  */
 import express, { type ErrorRequestHandler, type Express, type Request } from 'express';
+import OpenAI from 'openai';
 import { configFromEnv, createCache, type Cache, type CacheOptions } from '../../src/index.js';
+import { cachedOpenAI, llmStats } from '../../src/llm/index.js';
 import { cacheRouter, type AdminOptions } from '../../plugins/express.js';
 import { previousDay, Tutor, TutorBackends, type Profile, type ReplySettings } from './service.js';
 
@@ -23,6 +27,11 @@ export interface TutorBotOptions {
   cache?: CacheOptions;
   /** The backends. @default TutorBackends with a 700 ms LLM */
   backends?: TutorBackends;
+  /**
+   * The OpenAI(-compatible) client to ask. @default with `OPENAI_BASE_URL` in `env`: a client for it (and
+   * `OPENAI_API_KEY`); otherwise one talking to the in-process stand-in LLM of `backends`
+   */
+  openai?: OpenAI;
 }
 
 /** The app and what it owns. */
@@ -37,6 +46,9 @@ export interface TutorBot {
 const LEVELS = new Set(['beginner', 'intermediate', 'advanced']);
 const USER_ID = /^u[0-9]{1,9}$/;
 const MODEL = 'tutor-llm-1';
+
+/** What the stand-in model would cost, per 1M tokens (for `GET /stats/llm`); put your provider's prices here. */
+const PRICES = { [MODEL]: { input: 0.15, output: 0.6, cachedInput: 0.075 } };
 
 function badRequest(message: string): Error {
   return Object.assign(new Error(message), { status: 400 });
@@ -74,7 +86,16 @@ export function createTutorBot(options: TutorBotOptions = {}): TutorBot {
     setDefault: true, // the decorators of Tutor use this app's cache
     ...options.cache,
   });
-  const tutor = new Tutor(options.backends ?? new TutorBackends());
+  const backends = options.backends ?? new TutorBackends();
+  const openai =
+    options.openai ??
+    (env.OPENAI_BASE_URL
+      ? new OpenAI({ baseURL: env.OPENAI_BASE_URL, apiKey: env.OPENAI_API_KEY ?? '' })
+      : new OpenAI({ baseURL: 'http://stand-in.invalid/v1', apiKey: 'stand-in', fetch: backends.fetch }));
+  // Answers are not personal (the prompt holds the question, the level and the language, not the student), so every
+  // student shares them: scope 'global'. A bot whose prompts hold personal data would scope by user instead.
+  const llm = cachedOpenAI(openai, { cache, scope: 'global', kind: 'llm', ttl: '24h', prices: PRICES });
+  const tutor = new Tutor(backends, llm);
   const admin: AdminOptions<Request> = env.CACHE_ADMIN_TOKEN
     ? { token: env.CACHE_ADMIN_TOKEN }
     : { authorize: () => false };
@@ -112,7 +133,12 @@ export function createTutorBot(options: TutorBotOptions = {}): TutorBot {
       return;
     }
     const settings: ReplySettings = { model: MODEL, temperature, level: profile.level, language: profile.language };
-    res.json(await tutor.reply(question, settings));
+    const { reply, hit } = await tutor.reply(question, settings);
+    res.set('x-cache', hit ? 'HIT' : 'MISS').json(reply);
+  });
+
+  app.get('/stats/llm', (_req, res) => {
+    res.json(llmStats(cache));
   });
 
   app.get('/stats/daily', async (_req, res) => {

@@ -1,9 +1,12 @@
 /**
  * A tutoring chatbot's slow parts, cached: student profiles (cache-first, invalidated on update), LLM replies
- * (24 h, keyed by the SHA-256 of the normalised question and the generation settings) and yesterday's usage
- * report (cached until midnight, when it changes). A fake LLM: no network, no cost.
+ * (through the official `openai` client wrapped by `cachedOpenAI`: 24 h, keyed by the canonical request, so the
+ * normalised question and every generation setting) and yesterday's usage report (cached until midnight, when it
+ * changes). The stand-in LLM answers in process: no network, no cost.
  */
+import type OpenAI from 'openai';
 import { CachedPrediction, Invalidates, untilMidnight } from '../../src/index.js';
+import { cacheInfo } from '../../src/llm/index.js';
 
 /** A student. */
 export interface Profile {
@@ -27,6 +30,12 @@ export interface Reply {
   model: string;
   tokens: number;
   generatedAt: string;
+}
+
+/** A reply and whether it came from the cache (for the `X-Cache` header). */
+export interface ServedReply {
+  reply: Reply;
+  hit: boolean;
 }
 
 /** Usage of one day. */
@@ -93,13 +102,29 @@ export class TutorBackends {
     return { ...found };
   }
 
-  async complete(question: string, settings: ReplySettings): Promise<Reply> {
+  /**
+   * The stand-in LLM, as a `fetch` for the `openai` client: answers `POST .../chat/completions` in process after
+   * `llmMs`, with usage, like an OpenAI-compatible server would.
+   */
+  readonly fetch = async (url: string | URL | Request, init?: RequestInit): Promise<Response> => {
+    const path = String(url instanceof Request ? url.url : url);
+    if (!path.endsWith('/chat/completions')) return new Response('{"error":{"message":"not found"}}', { status: 404 });
     this.calls.llm++;
     await sleep(this.#delays.llmMs);
-    const depth = { beginner: 'in simple words', intermediate: 'step by step', advanced: 'precisely' }[settings.level];
-    const answer = `Let me explain ${depth}: "${question}" comes down to breaking the problem into smaller parts.`;
-    return { answer, model: settings.model, tokens: answer.split(' ').length, generatedAt: new Date().toISOString() };
-  }
+    const body = JSON.parse(String(init?.body ?? '{}')) as { model: string; messages: Array<{ content: string }> };
+    const question = body.messages.at(-1)?.content ?? '';
+    const answer = `Let me explain ${question.replace(/^Explain (.*?): /, '$1: ')} comes down to breaking the problem into smaller parts.`;
+    const prompt = Math.ceil(JSON.stringify(body.messages).length / 4);
+    const completion = answer.split(' ').length;
+    return Response.json({
+      id: `chatcmpl-${this.calls.llm}`,
+      object: 'chat.completion',
+      created: Math.floor(Date.now() / 1000),
+      model: body.model,
+      choices: [{ index: 0, message: { role: 'assistant', content: answer, refusal: null }, finish_reason: 'stop' }],
+      usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+    });
+  };
 
   async report(day: string): Promise<DailyReport> {
     this.calls.analytics++;
@@ -111,9 +136,17 @@ export class TutorBackends {
 
 const userTag = (userId: string) => [`user:${userId}`];
 
-/** The cached service. Uses the app's cache (the default cache: the first one created). */
+const STYLE = { beginner: 'in simple words', intermediate: 'step by step', advanced: 'precisely' } as const;
+
+/**
+ * The cached service. Profiles and reports use the app's cache (the default cache: the first one created) through
+ * decorators; replies go through `llm`, an `openai` client wrapped by `cachedOpenAI` (see app.ts).
+ */
 export class Tutor {
-  constructor(readonly backends: TutorBackends) {}
+  constructor(
+    readonly backends: TutorBackends,
+    readonly llm: OpenAI,
+  ) {}
 
   /** Cache-first profile read; `null` (unknown student) is cached too, so a bad id does not hit the database twice. */
   @CachedPrediction({ kind: 'profile', ttl: '1h', key: (userId: string) => userId, tags: userTag })
@@ -127,14 +160,26 @@ export class Tutor {
     return this.backends.saveProfile(userId, patch);
   }
 
-  /** 24 h: the key is the SHA-256 of the canonical [normalised question, settings]; no text appears in Redis. */
-  @CachedPrediction({
-    kind: 'llm',
-    ttl: '24h',
-    key: (question: string, settings: ReplySettings) => [normaliseQuestion(question), settings],
-  })
-  async reply(question: string, settings: ReplySettings): Promise<Reply> {
-    return this.backends.complete(question, settings);
+  /**
+   * Asks the LLM. The request carries the normalised question, the student's level and language and the sampling
+   * settings, so the cached answer is shared exactly by the requests that would get the same answer.
+   */
+  async reply(question: string, settings: ReplySettings): Promise<ServedReply> {
+    const completion = await this.llm.chat.completions.create({
+      model: settings.model,
+      temperature: settings.temperature,
+      messages: [
+        { role: 'system', content: `You are a patient tutor. Answer in the language '${settings.language}'.` },
+        { role: 'user', content: `Explain ${STYLE[settings.level]}: ${normaliseQuestion(question)}` },
+      ],
+    });
+    const reply: Reply = {
+      answer: completion.choices[0]?.message.content ?? '',
+      model: completion.model,
+      tokens: completion.usage?.total_tokens ?? 0,
+      generatedAt: new Date(completion.created * 1000).toISOString(),
+    };
+    return { reply, hit: cacheInfo(completion)?.hit ?? false };
   }
 
   /** Yesterday's usage does not change during today: cached until midnight, then the next day's is computed. */

@@ -80,3 +80,16 @@ export const OPERATION_BUCKETS = [
 export const COMPUTE_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 /** Bucket advice (bytes) for entry sizes. */
 export const SIZE_BUCKETS = [64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304];
+
+// ---- LLM mode (infercache/llm) ----
+
+/** Span of one LLM request through the LLM mode: `infercache llm <endpoint>` (`chat.completions`, `responses`...). */
+export const SPAN_LLM = 'infercache llm';
+/** Model requested (OpenTelemetry GenAI conventions), on LLM spans and LLM metrics. */
+export const ATTR_GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
+/** Kind of tokens saved: `input | output | cached_input`. */
+export const ATTR_LLM_TOKEN_TYPE = 'infercache.llm.token.type';
+/** Counter of tokens not sent to the provider thanks to hits, by kind, model and token type. */
+export const METRIC_LLM_TOKENS_SAVED = 'infercache.llm.tokens_saved';
+/** Counter of money not spent thanks to hits (from the `prices` table), by kind and model. */
+export const METRIC_LLM_COST_SAVED = 'infercache.llm.cost_saved';

@@ -1,23 +1,35 @@
-/** examples/tutor-bot against the test Redis: cache-first profiles, cached LLM replies, a report until midnight. */
+/**
+ * examples/tutor-bot against the test Redis: cache-first profiles, LLM replies through the real `openai` client
+ * wrapped by `cachedOpenAI` (against the fake OpenAI-compatible server), a report until midnight.
+ */
 import { expect } from 'chai';
+import OpenAI from 'openai';
 import request from 'supertest';
 import { createTutorBot, type TutorBot } from '../../examples/tutor-bot/app.js';
 import { TutorBackends } from '../../examples/tutor-bot/service.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
 import { sleep } from '../helpers.js';
+import { startFakeOpenAI, type FakeOpenAI } from '../llm/fixtures/fake-openai.js';
 
 describe('example: tutor-bot (Express)', () => {
   let bot: TutorBot;
   let backends: TutorBackends;
-  beforeEach(() => {
+  let fake: FakeOpenAI;
+  const llmCalls = () => fake.calls['chat/completions'] ?? 0;
+  beforeEach(async () => {
+    fake = await startFakeOpenAI();
     backends = new TutorBackends({ databaseMs: 2, llmMs: 20, analyticsMs: 5 });
     bot = createTutorBot({
       env: { REDIS_URL: testRedisUrl() },
       cache: { operationTimeout: '2s', logger: false },
       backends,
+      openai: new OpenAI({ baseURL: fake.url, apiKey: 'sk-test', maxRetries: 0 }),
     });
   });
-  afterEach(() => bot.close());
+  afterEach(async () => {
+    await bot.close();
+    await fake.close();
+  });
 
   it('reads profiles cache-first, and an update is visible at once', async () => {
     expect((await request(bot.app).get('/users/u2')).body.level).to.equal('beginner');
@@ -38,15 +50,46 @@ describe('example: tutor-bot (Express)', () => {
         .send({ userId: 'u1', question, ...extra });
     const first = await ask('What is a monad?');
     expect(first.status).to.equal(200);
-    expect((await ask('  what is   a MONAD? ')).body).to.deep.equal(first.body);
-    expect(backends.calls.llm).to.equal(1);
+    expect(first.headers['x-cache']).to.equal('MISS');
+    const again = await ask('  what is   a MONAD? ');
+    expect(again.body).to.deep.equal(first.body);
+    expect(again.headers['x-cache']).to.equal('HIT');
+    expect(llmCalls()).to.equal(1);
     await ask('What is a monad?', { temperature: 0.7 });
-    expect(backends.calls.llm).to.equal(2);
+    expect(llmCalls()).to.equal(2);
     await request(bot.app).put('/users/u1').send({ level: 'beginner' });
     const simpler = await ask('What is a monad?');
     expect(simpler.body.answer).to.contain('in simple words');
-    expect(backends.calls.llm).to.equal(3);
+    expect(llmCalls()).to.equal(3);
     expect((await ask('')).status).to.equal(400);
+  });
+
+  it('reports the tokens and money its LLM cache saved', async () => {
+    const ask = () => request(bot.app).post('/ask').send({ userId: 'u2', question: 'What is recursion?' });
+    const first = await ask();
+    await ask();
+    await ask();
+    const stats = (await request(bot.app).get('/stats/llm')).body;
+    expect(stats.kinds.llm).to.include({ hits: 2, misses: 1 });
+    expect(stats.tokensSaved.output).to.be.greaterThan(0);
+    expect(stats.tokensSaved.input + stats.tokensSaved.output).to.equal(2 * first.body.tokens);
+    expect(stats.costSaved).to.be.greaterThan(0);
+  });
+
+  it('talks to its in-process stand-in LLM when no client is given', async () => {
+    const local = createTutorBot({
+      env: { REDIS_URL: testRedisUrl() },
+      cache: { operationTimeout: '2s', logger: false, namespace: 'tutor-bot-local' },
+      backends,
+    });
+    try {
+      const ask = () => request(local.app).post('/ask').send({ userId: 'u2', question: 'Why is the sky blue?' });
+      expect((await ask()).body.answer).to.contain('in simple words');
+      expect((await ask()).headers['x-cache']).to.equal('HIT');
+      expect(backends.calls.llm).to.equal(1);
+    } finally {
+      await local.close();
+    }
   });
 
   it('keeps replies 24 h, and no student id or question text in any key', async () => {

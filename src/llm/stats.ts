@@ -1,0 +1,155 @@
+/**
+ * Tokens and money the LLM mode saved, per cache and kind: `llmStats(cache)`, and the OpenTelemetry counters
+ * `infercache.llm.tokens_saved` and `infercache.llm.cost_saved` (with the model as an attribute).
+ */
+import { metrics, type Counter, type MeterProvider } from '@opentelemetry/api';
+import type { Cache } from '../cache.js';
+import * as C from '../telemetry/semconv.js';
+import { report } from '../telemetry/metrics.js';
+import type { ModelPrice } from './options.js';
+import type { TokenUsage } from './shapes.js';
+
+/** LLM counters of one kind. */
+export interface LlmKindStats {
+  /** Answers served from the cache (joined streams included). */
+  hits: number;
+  /** Answers computed upstream and offered to the cache. */
+  misses: number;
+  /** Answers computed upstream without the cache (policy, `skip`, no scope, cache off). */
+  bypasses: number;
+  /** Requests that shared an identical request's upstream call while it ran (also counted in hits). */
+  joined: number;
+  /** Answers computed but not stored: refused, cut by the token limit, incomplete or failed streams. */
+  notStored: number;
+  /** Tokens not sent to the provider. */
+  tokensSaved: TokenUsage;
+  /** Money not spent, from `prices` (0 for models without a price). */
+  costSaved: number;
+}
+
+/** What `llmStats(cache)` returns: totals and per kind. */
+export interface LlmStats extends LlmKindStats {
+  kinds: Record<string, LlmKindStats>;
+}
+
+const empty = (): LlmKindStats => ({
+  hits: 0,
+  misses: 0,
+  bypasses: 0,
+  joined: 0,
+  notStored: 0,
+  tokensSaved: { input: 0, output: 0, cachedInput: 0 },
+  costSaved: 0,
+});
+
+const byCache = new WeakMap<Cache, Map<string, LlmKindStats>>();
+
+function counters(cache: Cache, kind: string): LlmKindStats {
+  let kinds = byCache.get(cache);
+  if (!kinds) byCache.set(cache, (kinds = new Map()));
+  let s = kinds.get(kind);
+  if (!s) kinds.set(kind, (s = empty()));
+  return s;
+}
+
+/** Tokens and money saved by the LLM mode on `cache`, per kind, since the start or the last `resetLlmStats`. */
+export function llmStats(cache: Cache): LlmStats {
+  const total = empty();
+  const kinds: Record<string, LlmKindStats> = {};
+  for (const [kind, s] of byCache.get(cache) ?? []) {
+    kinds[kind] = { ...s, tokensSaved: { ...s.tokensSaved } };
+    total.hits += s.hits;
+    total.misses += s.misses;
+    total.bypasses += s.bypasses;
+    total.joined += s.joined;
+    total.notStored += s.notStored;
+    total.tokensSaved.input += s.tokensSaved.input;
+    total.tokensSaved.output += s.tokensSaved.output;
+    total.tokensSaved.cachedInput += s.tokensSaved.cachedInput;
+    total.costSaved += s.costSaved;
+  }
+  return { ...total, kinds };
+}
+
+/** Zeroes the counters of `llmStats(cache)`. */
+export function resetLlmStats(cache: Cache): void {
+  byCache.delete(cache);
+}
+
+/** Money an answer's usage cost at `price` (per 1M tokens). */
+export function costOf(usage: TokenUsage, price: Required<ModelPrice> | undefined): number {
+  if (!price) return 0;
+  const cached = Math.min(usage.cachedInput, usage.input);
+  return ((usage.input - cached) * price.input + cached * price.cachedInput + usage.output * price.output) / 1e6;
+}
+
+/** Counts one LLM request's outcome; on a hit, adds the tokens and money saved (and the metrics). */
+export function recordLlm(
+  cache: Cache,
+  kind: string,
+  event: 'hit' | 'miss' | 'bypass' | 'joined' | 'notStored',
+  saved?: { usage: TokenUsage; cost: number; model: string | undefined },
+): void {
+  const s = counters(cache, kind);
+  if (event === 'joined') {
+    s.joined++;
+    s.hits++;
+  } else if (event === 'hit') s.hits++;
+  else if (event === 'miss') s.misses++;
+  else if (event === 'bypass') s.bypasses++;
+  else s.notStored++;
+  if (!saved) return;
+  s.tokensSaved.input += saved.usage.input;
+  s.tokensSaved.output += saved.usage.output;
+  s.tokensSaved.cachedInput += saved.usage.cachedInput;
+  s.costSaved += saved.cost;
+  recordMetrics(cache, kind, saved);
+}
+
+interface LlmInstruments {
+  tokens: Counter;
+  cost: Counter;
+}
+const instrumentsByProvider = new WeakMap<object, LlmInstruments | null>();
+
+function instruments(cache: Cache): LlmInstruments | undefined {
+  const t = cache.settings.telemetry;
+  if (!t.enabled) return undefined;
+  const provider: MeterProvider = t.meterProvider ?? metrics.getMeterProvider();
+  let found = instrumentsByProvider.get(provider);
+  if (found === undefined) {
+    if (provider.constructor?.name.startsWith('Noop')) return undefined; // no SDK registered: nothing records
+    const meter = provider.getMeter(C.SCOPE_NAME);
+    found = {
+      tokens: meter.createCounter(C.METRIC_LLM_TOKENS_SAVED, {
+        description: 'Tokens not sent to the LLM provider thanks to cache hits',
+        unit: '{token}',
+      }),
+      cost: meter.createCounter(C.METRIC_LLM_COST_SAVED, {
+        description: 'Money not spent on the LLM provider thanks to cache hits (from the prices table)',
+        unit: '{cost}',
+      }),
+    };
+    instrumentsByProvider.set(provider, found);
+  }
+  return found ?? undefined;
+}
+
+function recordMetrics(
+  cache: Cache,
+  kind: string,
+  saved: { usage: TokenUsage; cost: number; model: string | undefined },
+): void {
+  try {
+    const m = instruments(cache);
+    if (!m) return;
+    const base = { [C.ATTR_KIND]: kind, [C.ATTR_GEN_AI_REQUEST_MODEL]: saved.model ?? 'unknown' };
+    const { input, output, cachedInput } = saved.usage;
+    if (input > 0) m.tokens.add(input, { ...base, [C.ATTR_LLM_TOKEN_TYPE]: 'input' });
+    if (output > 0) m.tokens.add(output, { ...base, [C.ATTR_LLM_TOKEN_TYPE]: 'output' });
+    if (cachedInput > 0) m.tokens.add(cachedInput, { ...base, [C.ATTR_LLM_TOKEN_TYPE]: 'cached_input' });
+    if (saved.cost > 0) m.cost.add(saved.cost, base);
+  } catch (error) {
+    report(error);
+  }
+}
