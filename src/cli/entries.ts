@@ -76,7 +76,10 @@ export async function inspectEntry(cache: Cache, kind: string, key: string): Pro
     r.sendOrThrow(full, true, ['PTTL', full]),
   ]);
   if (raw == null) throw new CliError(`no entry at ${full}`, 1);
-  const codec = createCodec({ compressThreshold: s.compressThreshold, encryptionKey: internalsOf(cache).settings.encryptionKey });
+  const codec = createCodec({
+    compressThreshold: s.compressThreshold,
+    encryptionKey: internalsOf(cache).settings.encryptionKey,
+  });
   let record;
   try {
     record = fromWire(codec.decode(Buffer.from(raw), full));
