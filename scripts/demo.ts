@@ -1,31 +1,24 @@
 /**
  * `npm run demo`: the price-api example on a real Redis, a realistic burst of requests with repeats (a few popular
- * listings asked for again and again, a long tail asked for once or twice), and a short report of what the cache did.
+ * listings asked for again and again, a long tail asked for once or twice), and a short report of what the cache did;
+ * then the tutor-bot example on the same Redis, student questions through its cached `openai` client, and the tokens
+ * and money its LLM cache saved (scripts/demo-tutor.ts).
  *
  * Uses REDIS_URL when set (its keys are removed afterwards); otherwise starts a private Redis from the
  * `redis-server` on PATH through redis-memory-server, and says what to install when there is none.
  */
 import { createClient } from 'redis';
-import { Worker } from 'node:worker_threads';
 import type { AddressInfo } from 'node:net';
 import { buildPriceApi } from '../examples/price-api/app.js';
 import { PriceModel, type Property } from '../examples/price-api/model.js';
 import { startTestRedis, type TestRedis } from '../src/testing.js';
+import { latencies, latencyRow, prng, send } from './demo-load.js';
+import { tutorPhase } from './demo-tutor.js';
 
 const REQUESTS = 600;
 const CONCURRENCY = 12;
 const LISTINGS = 80;
 const NAMESPACE = 'infercache-demo';
-
-/** A seeded PRNG (mulberry32), so every run sends the same burst. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The burst: LISTINGS properties, picked with a Zipf-like popularity (s = 1.1), as a real listing site sees. */
 function burst(): Property[] {
@@ -54,60 +47,6 @@ function fresh(count: number): Property[] {
   return Array.from({ length: count }, (_, i) => ({ city: 'poznan', area: 200 + i, rooms: 6, yearBuilt: 2024 }));
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** One response as the client saw it. */
-interface Sample {
-  ms: number;
-  cache: string;
-  status: number;
-}
-
-/**
- * The load generator runs in a worker thread, so its own work does not stall the server's event loop and the
- * latencies are the server's. Plain JavaScript, evaluated: no TypeScript loader needed in the worker.
- */
-const CLIENT = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { url, bodies, concurrency } = workerData;
-(async () => {
-  const samples = [];
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < bodies.length) {
-      const body = bodies[next++];
-      const t0 = performance.now();
-      const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
-      await res.arrayBuffer();
-      samples.push({ ms: performance.now() - t0, cache: res.headers.get('x-cache') || '?', status: res.status });
-    }
-  }));
-  parentPort.postMessage(samples);
-})().catch((error) => { throw error; });
-`;
-
-function send(url: string, properties: Property[], concurrency: number): Promise<Sample[]> {
-  const bodies = properties.map((p) => JSON.stringify(p));
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(CLIENT, { eval: true, workerData: { url, bodies, concurrency } });
-    worker.once('message', resolve);
-    worker.once('error', reject);
-  });
-}
-
-function latencies(samples: Sample[], kind: string): number[] {
-  return samples
-    .filter((r) => r.cache === kind)
-    .map((r) => r.ms)
-    .sort((a, b) => a - b);
-}
-
-const ms = (value: number) =>
-  Number.isNaN(value) ? '-' : value < 10 ? `${value.toFixed(2)} ms` : `${value.toFixed(0)} ms`;
-
 async function redisFor(): Promise<{ url: string; label: string; server?: TestRedis }> {
   const url = process.env.REDIS_URL?.trim();
   if (url) return { url, label: `REDIS_URL (${url.replace(/\/\/[^@/]*@/, '//***@')})` };
@@ -131,13 +70,12 @@ async function removeDemoKeys(url: string): Promise<void> {
   await client.close();
 }
 
-async function main(): Promise<void> {
-  const started = performance.now();
-  const redis = await redisFor();
+/** The price-api phase. Returns whether it worked. */
+async function pricePhase(redis: { url: string; label: string }, version: string): Promise<boolean> {
   const model = new PriceModel(); // 80..140 ms per inference, like a small gradient-boosted model behind an API
   const app = await buildPriceApi({
     env: { REDIS_URL: redis.url },
-    cache: { namespace: NAMESPACE, version: `run-${Date.now().toString(36)}`, logger: false },
+    cache: { namespace: NAMESPACE, version, logger: false },
     model,
   });
   try {
@@ -161,10 +99,6 @@ async function main(): Promise<void> {
     const bypassed = results.filter((r) => r.cache === 'BYPASS').length;
     const failed = results.filter((r) => r.status !== 200).length;
     const stats = app.cache.stats().kinds.price;
-    const row = (label: string, values: number[]) =>
-      console.log(
-        `    ${label.padEnd(26)}${ms(percentile(values, 50)).padStart(9)}${ms(percentile(values, 99)).padStart(10)}`,
-      );
 
     console.log(`  requests         ${results.length} in ${burstSeconds.toFixed(2)} s, ${failed} failed`);
     console.log(
@@ -173,10 +107,10 @@ async function main(): Promise<void> {
     );
     console.log(`  model calls      ${calls}: concurrent requests for one listing share one computation`);
     console.log(`  latency${' '.repeat(28)}p50       p99`);
-    row('HIT,  12 at a time', hits);
-    row('MISS, 12 at a time', misses);
-    row('HIT,  one at a time', latencies(single, 'HIT'));
-    row('MISS, one at a time', latencies(single, 'MISS'));
+    console.log(latencyRow('HIT,  12 at a time', hits));
+    console.log(latencyRow('MISS, 12 at a time', misses));
+    console.log(latencyRow('HIT,  one at a time', latencies(single, 'HIT')));
+    console.log(latencyRow('MISS, one at a time', latencies(single, 'MISS')));
     console.log(`  compute time     ${(stats?.computeSeconds ?? 0).toFixed(1)} s of model time spent on misses`);
     console.log(`  time saved       ${(stats?.timeSavedSeconds ?? 0).toFixed(1)} s of model time avoided by hits`);
     if (bypassed > 0) {
@@ -188,10 +122,23 @@ async function main(): Promise<void> {
     console.log(
       `  redis            ${info.redis?.usedMemory ?? '?'} used; keys: ${NAMESPACE}:price:<run>:POST:/predict#m1:<sha256 of body>`,
     );
-    console.log(`\n  done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
-    if (failed > 0 || hits.length === 0) process.exitCode = 1;
+    return failed === 0 && hits.length > 0;
   } finally {
     await app.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const redis = await redisFor();
+  const version = `run-${Date.now().toString(36)}`;
+  try {
+    const priced = await pricePhase(redis, version);
+    console.log('');
+    const tutored = await tutorPhase(redis.url, redis.label, { namespace: NAMESPACE, version });
+    console.log(`\n  done in ${((performance.now() - started) / 1000).toFixed(1)} s\n`);
+    if (!priced || !tutored) process.exitCode = 1;
+  } finally {
     if (redis.server) await redis.server.stop();
     else await removeDemoKeys(redis.url).catch(() => {});
   }

@@ -45,10 +45,11 @@ export interface TutorBot {
 
 const LEVELS = new Set(['beginner', 'intermediate', 'advanced']);
 const USER_ID = /^u[0-9]{1,9}$/;
-const MODEL = 'tutor-llm-1';
+/** The model the bot asks. */
+export const MODEL = 'tutor-llm-1';
 
 /** What the stand-in model would cost, per 1M tokens (for `GET /stats/llm`); put your provider's prices here. */
-const PRICES = { [MODEL]: { input: 0.15, output: 0.6, cachedInput: 0.075 } };
+export const PRICES = { [MODEL]: { input: 0.15, output: 0.6, cachedInput: 0.075 } };
 
 function badRequest(message: string): Error {
   return Object.assign(new Error(message), { status: 400 });
