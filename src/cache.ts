@@ -23,6 +23,7 @@ import { Leases } from './lease.js';
 import type { RewarmOptions, RewarmReport } from './rewarm.js';
 import { instrumentCache } from './telemetry/operations.js';
 import { Fleet } from './fleet/fleet.js';
+import { MemoryWatch } from './redis/memory.js';
 import { FLEET_DEFAULTS } from './fleet/options.js';
 import {
   readFleetStats,
@@ -56,6 +57,8 @@ export interface WrapOptions<T> extends EntryOptions<T> {
 
 const now = Date.now;
 const NO_OPTIONS: WrapOptions<any> = Object.freeze({});
+/** How often the Redis memory gauges are refreshed when fleet statistics are off (else at `fleet.interval`). */
+const MEMORY_INTERVAL_MS = 5_000;
 
 /** What infercache's own modules (and its tests) reach inside a cache; not part of the package's API. */
 export interface CacheInternals {
@@ -84,6 +87,8 @@ export class Cache {
   readonly #bus: Bus | undefined;
   readonly #loader: Loader;
   readonly #fleet: Fleet | undefined;
+  /** Redis memory for the gauges: read in the background only once a meter records. */
+  readonly #memoryWatch: MemoryWatch | undefined;
   #closed = false;
 
   static {
@@ -110,11 +115,16 @@ export class Cache {
       const bus = (this.#bus = new Bus(this.#redis, this.#tiers, s.namespace, s.logger));
       this.#tiers.onStored = (key, kind) => bus.publish({ key, kind });
     }
+    if (this.#redis && s.telemetry.enabled) {
+      this.#memoryWatch = new MemoryWatch(this.#redis, s.fleet?.interval ?? MEMORY_INTERVAL_MS);
+    }
     this.#telemetry = new Telemetry(s.telemetry, {
       redis: this.#redis !== undefined,
       lastRedisError: () => this.#redis?.counters.lastError,
       memoryEntries: () => this.#tiers.memoryEntries(),
       breakerState: () => this.#redis?.breaker.state,
+      redisMemory: () => this.#memoryWatch?.last,
+      watchRedisMemory: () => this.#memoryWatch?.start(),
     });
     this.#stats.configure(s.costPerCall, s.telemetry.enabled ? this.#telemetry.metrics : undefined);
     this.#loader = new Loader({
@@ -348,6 +358,7 @@ export class Cache {
     this.#closed = true;
     clearDefaultCache(this);
     this.#tiers.clearMemory();
+    this.#memoryWatch?.stop();
     await this.#fleet?.close();
     await this.#redis?.drain(CLOSE_GRACE_MS); // before the bus closes: a write that lands publishes its message
     await this.#bus?.close();

@@ -1,6 +1,7 @@
 /** The metric instruments of one cache, created together once a recording meter provider is there. */
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import * as C from './semconv.js';
+import type { RedisMemory } from '../redis/memory.js';
 
 /** Where the observable gauges read from. */
 export interface Observed {
@@ -8,6 +9,10 @@ export interface Observed {
   memoryEntries(): number;
   /** Circuit breaker state, or undefined without a Redis tier. */
   breakerState(): 'closed' | 'open' | 'half-open' | undefined;
+  /** The last Redis memory figures read, or undefined (no Redis tier, or not read yet). */
+  redisMemory(): RedisMemory | undefined;
+  /** Starts reading the Redis memory figures in the background (called once the gauges exist). */
+  watchRedisMemory(): void;
 }
 
 /** Synchronous instruments; the observable gauges report through callbacks. */
@@ -39,6 +44,23 @@ export function createInstruments(meter: Meter, observed: Observed): Instruments
     if (state === undefined) return;
     for (const s of BREAKER_STATES) result.observe(s === state ? 1 : 0, { [C.ATTR_BREAKER_STATE]: s });
   });
+  const used = meter.createObservableGauge(C.METRIC_REDIS_MEMORY_USED, {
+    description: 'Memory used by Redis (used_memory), read every few seconds',
+    unit: 'By',
+  });
+  used.addCallback((result) => {
+    const m = observed.redisMemory();
+    if (m) result.observe(m.used);
+  });
+  const max = meter.createObservableGauge(C.METRIC_REDIS_MEMORY_MAX, {
+    description: 'Memory limit of Redis (maxmemory); 0 when it has none',
+    unit: 'By',
+  });
+  max.addCallback((result) => {
+    const m = observed.redisMemory();
+    if (m) result.observe(m.max);
+  });
+  observed.watchRedisMemory();
   return {
     requests: meter.createCounter(C.METRIC_REQUESTS, {
       description: 'Cached calls by kind and result (hit, miss, stale, bypass, error)',

@@ -71,6 +71,10 @@ export const METRIC_ERRORS = 'infercache.errors';
 export const METRIC_MEMORY_ENTRIES = 'infercache.memory.entries';
 /** Observable gauge of the Redis circuit breaker: 1 for the current state, 0 for the others. */
 export const METRIC_BREAKER_STATE = 'infercache.breaker.state';
+/** Observable gauge (By) of the memory Redis uses (`used_memory`), read every few seconds off the request path. */
+export const METRIC_REDIS_MEMORY_USED = 'infercache.redis.memory.used';
+/** Observable gauge (By) of Redis's `maxmemory`: 0 when Redis has no limit. */
+export const METRIC_REDIS_MEMORY_MAX = 'infercache.redis.memory.max';
 
 /** Bucket advice (seconds) for operation durations: a memory hit is microseconds, a Redis hit about a millisecond. */
 export const OPERATION_BUCKETS = [

@@ -186,6 +186,8 @@ describe('example: observability (dashboard, alert rules and Prometheus names)',
       'infercache_entry_size_bucket',
       'infercache_memory_entries',
       'infercache_breaker_state',
+      'infercache_redis_memory_used',
+      'infercache_redis_memory_max',
     ])
       expect(metrics.series.has(series), `${series} in\n${exposition}`).to.equal(true);
     const results = metrics.series.get('infercache_requests_total')!.get('infercache_result')!;

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { metrics } from '@opentelemetry/api';
-import { newCache, counted } from '../helpers.js';
+import { createClient } from 'redis';
+import { newCache, counted, sleep } from '../helpers.js';
+import { testRedisUrl } from '../setup/root-hooks.js';
 import { otel, ready } from './otel.js';
 import { CachedModel } from '../../src/index.js';
 import infercache from '../../plugins/fastify.js';
@@ -126,6 +128,81 @@ describe('telemetry: metrics', () => {
     expect(sum(await o.points('infercache.memory.entries'))).to.equal(2);
     expect(sum(await o.points('infercache.breaker.state', { 'infercache.breaker.state': 'closed' }))).to.equal(1);
     expect(sum(await o.points('infercache.breaker.state', { 'infercache.breaker.state': 'open' }))).to.equal(0);
+  });
+
+  describe('Redis memory gauges', () => {
+    let admin: ReturnType<typeof createClient>;
+    let maxmemory = '0';
+    before(async () => {
+      admin = createClient({ url: testRedisUrl() });
+      await admin.connect();
+      maxmemory = (await admin.configGet('maxmemory')).maxmemory ?? '0';
+    });
+    afterEach(async () => {
+      await admin.configSet('maxmemory', maxmemory);
+    });
+    after(() => admin.close());
+
+    const infoMemory = async () => {
+      const text = await admin.info('memory');
+      const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(text)![1]);
+      return { used: field('used_memory'), max: field('maxmemory') };
+    };
+    /** Collects until the gauge reports `expected` max (the first read runs in the background once gauges exist). */
+    const gauges = async (expectedMax: number) => {
+      for (let attempt = 0; ; attempt++) {
+        const used = await o.points('infercache.redis.memory.used');
+        const max = await o.points('infercache.redis.memory.max');
+        if (max.length === 1 && max[0]!.value === expectedMax)
+          return { used: sum(used), max: sum(max), n: used.length };
+        if (attempt > 500) throw new Error(`gauge never reported max ${expectedMax}: ${JSON.stringify(max)}`);
+        await sleep(10);
+      }
+    };
+
+    it('reports used memory and maxmemory as INFO memory gives them, in bytes', async () => {
+      await admin.configSet('maxmemory', String(512 * 1024 * 1024));
+      const cache = await ready(newCache({ telemetry: o.telemetry, fleet: { interval: '100ms' } }));
+      await cache.wrap('prediction', 'mem', async () => 1);
+      const reported = await gauges(512 * 1024 * 1024);
+      const info = await infoMemory();
+      expect(info.max).to.equal(512 * 1024 * 1024);
+      expect(reported.n).to.equal(1);
+      // used_memory moves with every command: the gauge's figure is the one INFO gave a moment ago
+      expect(reported.used)
+        .to.be.greaterThan(0)
+        .and.closeTo(info.used, info.used * 0.5);
+      const points = await o.points('infercache.redis.memory.used');
+      expect(points[0]!.attributes).to.deep.equal({});
+
+      await admin.configSet('maxmemory', String(256 * 1024 * 1024)); // read again at the next interval
+      expect((await gauges(256 * 1024 * 1024)).max).to.equal(256 * 1024 * 1024);
+    });
+
+    it('reports maxmemory 0 when Redis has no limit', async () => {
+      await admin.configSet('maxmemory', '0');
+      const cache = await ready(newCache({ telemetry: o.telemetry }));
+      await cache.wrap('prediction', 'mem', async () => 1);
+      const reported = await gauges(0);
+      expect(reported.max).to.equal(0);
+      expect(reported.used).to.be.greaterThan(0);
+    });
+
+    it('reports nothing without Redis, and never reads INFO when no meter records', async () => {
+      const local = await ready(newCache({ redis: false, telemetry: o.telemetry }));
+      await local.wrap('prediction', 'mem', async () => 1);
+      expect(await o.points('infercache.memory.entries')).to.have.length(1); // the gauges exist
+      expect(await o.points('infercache.redis.memory.used')).to.have.length(0);
+
+      await admin.configResetStat();
+      const cache = await ready(newCache({ fleet: { interval: '100ms' } })); // no meter provider given or registered
+      await cache.wrap('prediction', 'mem', async () => 1);
+      await cache.flushFleet();
+      await cache.flushFleet(); // written after the first read the watch would have sent
+      const stats = await admin.info('commandstats');
+      expect(stats).to.not.match(/^cmdstat_info:/m);
+      expect(stats).to.match(/^cmdstat_hincrbyfloat:/m);
+    });
   });
 
   it('never breaks the call when the meter or its instruments throw', async () => {
