@@ -2,7 +2,6 @@ import { expect } from 'chai';
 import vm from 'node:vm';
 import { buildKey, canonicalEncode, hashArgs, validateSegment, type KeySpec } from '../src/keys.js';
 import { ConfigError, UnkeyableError } from '../src/errors.js';
-import { counted, newCache, warnings } from './helpers.js';
 
 const spec: KeySpec = { namespace: 'ns', kind: 'failure', version: 'v1', hashKeys: false };
 const hashed: KeySpec = { ...spec, hashKeys: true };
@@ -299,44 +298,6 @@ describe('buildKey', () => {
     own.version = 'v2';
     expect(buildKey(own, 'id-1')).to.equal('ns:memo:v2:id-1');
     expect(buildKey(own, 7)).to.equal('ns:memo:v2:7');
-  });
-});
-
-describe('empty keys through wrap', () => {
-  it('bypasses every call whose key is empty, counts it, and warns once naming the kind and the reason', async () => {
-    const cache = newCache();
-    const fn = counted((n: number) => n);
-    const keyOf = (upload: { sha?: string }) => upload.sha;
-    expect(await cache.wrap('scan', keyOf({}), () => fn(4))).to.equal(4);
-    expect(await cache.wrap('scan', keyOf({}), () => fn(10))).to.equal(10); // not the first upload's answer
-    expect(await cache.wrap('scan', null, () => fn(1))).to.equal(1);
-    expect(fn.calls).to.equal(3);
-    expect(cache.stats().bypasses).to.equal(3);
-    const warned = warnings.filter((w) => w.includes('cannot be keyed'));
-    expect(warned).to.have.length(1);
-    expect(warned[0]).to.include("kind 'scan'").and.include('the key is empty');
-  });
-
-  it('warns once per method or route, named by spanName', async () => {
-    const cache = newCache();
-    await cache.wrap('scan', '', async () => 1, { spanName: 'Scanner.scan' });
-    await cache.wrap('scan', NaN, async () => 1, { spanName: 'Scanner.scan' });
-    await cache.wrap('scan', '', async () => 1, { spanName: 'Scanner.rescan' });
-    const warned = warnings.filter((w) => w.includes('cannot be keyed'));
-    expect(warned).to.have.length(2);
-    expect(warned[0]).to.include('Scanner.scan');
-    expect(warned[1]).to.include('Scanner.rescan');
-  });
-
-  it('throws UnkeyableError for an empty key in strict mode, without running the function', async () => {
-    const cache = newCache({ strict: true });
-    const fn = counted(() => 1);
-    const error = await cache.wrap('scan', undefined, fn).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).to.be.instanceOf(UnkeyableError);
-    expect(fn.calls).to.equal(0);
   });
 });
 
