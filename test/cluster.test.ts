@@ -165,6 +165,7 @@ describe('on Redis Cluster', function () {
     const started = performance.now();
     await cache.health();
     await cache.info();
-    expect(performance.now() - started, 'health() and info() with a dead master (ms)').to.be.below(1000);
+    // a bound on hanging, not on speed: the dead master's connect timeout never holds them up
+    expect(performance.now() - started, 'health() and info() with a dead master (ms)').to.be.below(5000);
   });
 });

@@ -38,7 +38,7 @@ describe('telemetry: metrics', () => {
     const computed = await o.points('infercache.compute.duration', { 'infercache.kind': 'llm' });
     const computeSeconds = (computed[0]!.value as { sum: number }).sum;
     expect(count(computed)).to.equal(1);
-    expect(computeSeconds).to.be.within(0.035, 1);
+    expect(computeSeconds).to.be.at.least(0.035); // a lower bound: load only makes the computation slower
     const saved = sum(await o.points('infercache.time_saved', { 'infercache.kind': 'llm' }));
     expect(saved).to.be.closeTo(2 * computeSeconds, 0.002);
     expect(saved).to.be.closeTo(stats.timeSavedSeconds, 1e-9);
