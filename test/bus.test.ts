@@ -285,6 +285,50 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     expect(await a.wrap('model', 'm', async () => 'unexpected', MEM)).to.equal('v2');
   });
 
+  it("another instance's invalidateTags drops exactly the memory entries carrying one of its tags", async () => {
+    const a = newCache();
+    const b = newCache();
+    await Promise.all([a.connect(), b.connect()]);
+    const entries: Array<[string, string[]]> = [
+      ['kept', ['user:1']],
+      ['first-tag', ['user:2']],
+      ['second-tag', ['user:3', 'org:9']],
+      ['untagged', []],
+    ];
+    for (const [id, tags] of entries) await a.wrap('model', id, async () => 'v1', { memory: true, tags });
+    const before = a.bus!.counters.received;
+    await b.invalidateTags('user:2', 'org:9');
+    await received(a, before);
+    const tiers: Record<string, string | undefined> = {};
+    for (const [id, tags] of entries) {
+      tiers[id] = (await a.wrapDetailed('model', id, async () => 'v2', { memory: true, tags })).tier;
+    }
+    expect(tiers).to.deep.equal({
+      kept: 'memory',
+      'first-tag': undefined,
+      'second-tag': undefined,
+      untagged: 'memory',
+    });
+  });
+
+  it('clears every memory entry when the subscriber reconnects, however recently it was stored', async () => {
+    // busDownTtl of a minute: only the resync's clear, not the bound on entries stored while the bus was down, can
+    // make A re-read an entry here
+    const a = newCache({ memory: { busDownTtl: '60s' } });
+    const silent = newCache({ bus: false });
+    await a.connect();
+    await until(() => a.bus!.up);
+    for (const kind of ['model', 'prompt']) await a.wrap(kind, 'k', async () => 'v1', MEM);
+    for (const kind of ['model', 'prompt']) await silent.set(kind, 'k', 'v2', MEM); // no bus message
+    expect(await a.wrap('model', 'k', async () => 'unexpected', MEM)).to.equal('v1');
+    const resyncs = a.bus!.counters.resyncs;
+    await adminClient().sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+    await until(() => a.bus!.counters.resyncs > resyncs);
+    for (const kind of ['model', 'prompt']) {
+      expect(await a.wrapDetailed(kind, 'k', async () => 'unexpected', MEM)).to.include({ value: 'v2', tier: 'redis' });
+    }
+  });
+
   it('reports the bus in info()', async () => {
     const { a, b } = await twoInstances();
     const before = a.bus!.counters.received;

@@ -285,6 +285,15 @@ describe('buildKey', () => {
     expect(buildKey(spec, forged)).not.to.equal(victim);
   });
 
+  it('hashes an id that looks like a hash (43 base64url characters), and only such an id', () => {
+    for (const id of ['A'.repeat(43), 'aZ09_-'.repeat(7) + 'x', hashArgs('other arguments')]) {
+      expect(buildKey(spec, id), id).to.equal(`ns:failure:v1:${hashArgs(id)}`);
+    }
+    for (const id of ['A'.repeat(42), 'A'.repeat(44), 'A'.repeat(42) + '.', 'A'.repeat(42) + '+']) {
+      expect(buildKey(spec, id), id).to.equal(`ns:failure:v1:${id}`);
+    }
+  });
+
   it('hashes anything that is not a string or number', () => {
     expect(buildKey(spec, ['CHG_001'])).to.equal(`ns:failure:v1:${hashArgs(['CHG_001'])}`);
     expect(buildKey(spec, { id: 1 })).to.equal(`ns:failure:v1:${hashArgs({ id: 1 })}`);

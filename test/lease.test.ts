@@ -34,6 +34,24 @@ describe('many instances: one computation per key with a Redis lease', () => {
     await until(async () => (await adminClient().exists(LOCK)) === 0);
   });
 
+  it('five instances compute once when the holder writes through an async serialize (released after the write)', async () => {
+    const caches = await instances(5);
+    const fn = counted(() => 'answer', 50);
+    const opts = {
+      lock: true,
+      // the write waits for this: a lease released when the computation ends, before the write lands, lets the
+      // waiters find neither a lease nor a value, and compute
+      serialize: async (v: string) => {
+        await sleep(100);
+        return Buffer.from(v);
+      },
+      deserialize: (bytes: Buffer) => bytes.toString(),
+    };
+    const values = await Promise.all(caches.map((c) => c.wrap('llm', 'q', fn, opts)));
+    expect(values).to.deep.equal(Array(5).fill('answer'));
+    expect(fn.calls).to.equal(1);
+  });
+
   it('without lock every instance computes', async () => {
     const caches = await instances(5);
     const fn = counted(() => 'answer', 100);

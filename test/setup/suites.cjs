@@ -14,6 +14,7 @@ const unitFiles = [
   'test/suggest.test.ts',
   'test/http/request-response.test.ts',
   'test/redis/breaker.test.ts',
+  'test/redis/breaker-probe.test.ts',
 ];
 
 module.exports = { unitFiles };
