@@ -44,3 +44,16 @@ export function counted<A extends unknown[], R>(impl: (...args: A) => R, delayMs
 }
 
 afterEach(closeCaches);
+
+/**
+ * Waits until the writes `wrap` did not wait for (the store after a miss, its bus message) have reached Redis: use it
+ * instead of sleeping, which a loaded machine outlasts. Bounded (10 s) so that a test cannot hang on it.
+ */
+export async function writesLanded(cache: Cache): Promise<void> {
+  await cache.redis?.drain(10_000);
+}
+
+/** {@link writesLanded} for every cache made with {@link newCache} in this test. */
+export async function allWritesLanded(): Promise<void> {
+  await Promise.all(open.map(writesLanded));
+}

@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { createCache, type Cache } from '../../src/index.js';
 import infercache from '../../plugins/fastify.js';
-import { sleep, warnings } from '../helpers.js';
+import { sleep, warnings, writesLanded } from '../helpers.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
 import { BINARY, fakeModel, fastifyApp, storedKey, testCache } from './helpers.js';
 
@@ -168,7 +168,7 @@ describe('infercache/fastify: route caching', () => {
     const app = await appWith();
     app.get('/me', { config: { cache: { vary: ['authorization'] } } }, async () => 'x');
     await app.inject({ url: '/me', headers: { authorization: 'Bearer secret-token-123' } });
-    await sleep(20);
+    await writesLanded(app.cache);
     const keys = await adminClient().keys('*');
     expect(keys.join(' ')).not.to.contain('secret-token');
   });
@@ -229,7 +229,7 @@ describe('infercache/fastify: route caching', () => {
     const refreshed = await app.inject('/forecast');
     expect(refreshed.headers['x-cache']).to.equal('MISS');
     expect(refreshed.json()).to.deep.equal({ v: 2 });
-    await sleep(20);
+    await writesLanded(app.cache);
     const hit = await app.inject('/forecast');
     expect(hit.headers['x-cache']).to.equal('HIT');
     expect(hit.json()).to.deep.equal({ v: 2 });
