@@ -15,6 +15,7 @@ const unitFiles = [
   'test/http/request-response.test.ts',
   'test/redis/breaker.test.ts',
   'test/redis/breaker-probe.test.ts',
+  'test/redis/deadline.test.ts',
 ];
 
 module.exports = { unitFiles };
