@@ -57,3 +57,15 @@ export async function writesLanded(cache: Cache): Promise<void> {
 export async function allWritesLanded(): Promise<void> {
   await Promise.all(open.map(writesLanded));
 }
+
+/**
+ * Resolves once `check()` holds, polling; fails after `limitMs`, which only ends a test that would hang (generous:
+ * a loaded machine cannot reach it).
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > limitMs) throw new Error(`condition not met after ${limitMs} ms`);
+    await sleep(5);
+  }
+}
