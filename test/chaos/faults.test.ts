@@ -13,8 +13,12 @@ import { newCache } from '../helpers.js';
 import { MIN_RETRAINS, printFigures, runLoad, sleep, type Figures } from './harness.js';
 
 const TIMEOUT_MS = 50;
-/** Slack over the operation timeout for a noisy 2-core machine (timers, GC, the load itself). */
-const SLACK_MS = 150;
+/**
+ * Slack over the operation timeout for a loaded 2-core machine (timers, GC, other processes: 150 ms was exceeded
+ * under `npm run test:stress`). A bound on hanging, not on speed: a call held up by Redis would wait for the 2 s
+ * connect timeout, or forever.
+ */
+const SLACK_MS = 1000;
 
 describe('chaos: steady load while Redis fails', function () {
   this.timeout(30_000);
