@@ -65,8 +65,10 @@ describe('stats, health and info', () => {
     await cache.wrap('product', 'list', async () => [1]);
     const s = cache.stats();
     expect(s.kinds.forecast).to.include({ hits: 2, misses: 1, total: 3 });
-    expect(s.kinds.forecast!.timeSavedSeconds).to.be.within(0.05, 0.2);
-    expect(s.kinds.forecast!.computeSeconds).to.be.within(0.025, 0.1);
+    // lower bounds only (the function sleeps 30 ms; a loaded machine can only make it slower): each hit saved one
+    // computation's time
+    expect(s.kinds.forecast!.computeSeconds).to.be.at.least(0.025);
+    expect(s.kinds.forecast!.timeSavedSeconds).to.be.closeTo(2 * s.kinds.forecast!.computeSeconds, 1e-6);
     expect(s).to.include({ hits: 2, misses: 2, total: 4, hitRate: 0.5 });
     cache.resetStats();
     expect(cache.stats().total).to.equal(0);
@@ -128,14 +130,15 @@ describe('health() at start-up', () => {
 
 describe('health() degraded', () => {
   it('reports degraded when the read/write probe takes longer than the operation timeout', async () => {
-    // each of the probe's three round trips (SET, GET, DEL) takes ~150 ms, under the 300 ms timeout; all three, over it
-    const proxy = await startProxy(testRedis().port, '127.0.0.1', { latencyMs: 150 });
+    // each of the probe's three round trips (SET, GET, DEL) takes ~500 ms, under the 1 s timeout (500 ms to spare for
+    // a loaded machine); all three, over it
+    const proxy = await startProxy(testRedis().port, '127.0.0.1', { latencyMs: 500 });
     try {
-      const cache = newCache({ redis: { url: proxy.url }, operationTimeout: '300ms' });
+      const cache = newCache({ redis: { url: proxy.url }, operationTimeout: '1s' });
       await cache.connect();
       const health = await cache.health();
       expect(health.redis.probe).to.equal('ok');
-      expect(health.redis.latencyMs).to.be.above(300);
+      expect(health.redis.latencyMs).to.be.above(1000);
       expect(health.redis.breaker).to.equal('closed');
       expect(health.status).to.equal('degraded');
     } finally {
@@ -238,7 +241,8 @@ describe('Redis paused with CLIENT PAUSE', () => {
         expect(await cache.wrap('p', 'k', async () => 'v')).to.equal('v');
         worst = Math.max(worst, performance.now() - started);
       }
-      expect(worst).to.be.below(40 + 150); // the timeout plus slack for a loaded CI machine
+      // "never hangs": a paused Redis holds every call until the timeout; 1 s (25 times it) is out of load's reach
+      expect(worst).to.be.below(1000);
       await sleep(900);
       const hits = cache.stats().hits;
       for (let i = 0; i < 40 && cache.stats().hits === hits; i++) {

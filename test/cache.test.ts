@@ -76,12 +76,15 @@ describe('Cache.wrap', () => {
   it('does not let a call made after an invalidation join a computation that began before it', async () => {
     const cache = newCache();
     let release!: () => void;
+    let began!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
+    const computing = new Promise<void>((resolve) => (began = resolve));
     const before = cache.wrap('prediction', 'k', async () => {
+      began();
       await gate;
       return 'old model';
     });
-    await sleep(20);
+    await computing; // the computation began before the invalidation, whatever the machine's load
     await cache.invalidateKind('prediction');
     const after = cache.wrap('prediction', 'k', async () => 'new model');
     release();

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { createCluster } from 'redis';
 import { CachedPrediction, Invalidates, UseCache, type Cache } from '../src/index.js';
 import { retireSharedTestCluster, sharedTestCluster, type TestCluster } from './setup/cluster.js';
-import { newCache, counted, sleep } from './helpers.js';
+import { allWritesLanded, newCache, counted, sleep } from './helpers.js';
 
 const model = (x: number) => ({ score: x * 2 });
 
@@ -33,7 +33,7 @@ describe('on Redis Cluster', function () {
     const fn = counted(model);
     for (let round = 0; round < 2; round++) {
       for (let i = 0; i < 30; i++) expect(await cache.wrap('price', [i], () => fn(i))).to.deep.equal(model(i));
-      await sleep(20);
+      await allWritesLanded();
     }
     expect(fn.calls).to.equal(30);
     expect(cache.stats().hits).to.equal(30);
@@ -60,7 +60,7 @@ describe('on Redis Cluster', function () {
     const service = new Service();
     const inputs = Array.from({ length: 12 }, (_, i) => ({ region: `r${i % 3}`, sqm: i }));
     for (const input of inputs) expect(await service.predict(input)).to.equal(input.sqm * 10);
-    await sleep(20);
+    await allWritesLanded();
     for (const input of inputs) await service.predict(input);
     expect(service.calls).to.equal(12);
     await service.retrain();
@@ -74,7 +74,7 @@ describe('on Redis Cluster', function () {
     const fill = async () => {
       for (const kind of ['a', 'b'])
         for (let i = 0; i < 10; i++) await cache.wrap(kind, [i], () => fn(kind, i), { tags: [`t${i % 2}`] });
-      await sleep(20);
+      await allWritesLanded();
     };
     await fill();
     expect(fn.calls).to.equal(20);
@@ -102,7 +102,7 @@ describe('on Redis Cluster', function () {
   it('reports healthy health() and describes the cluster in info()', async () => {
     const cache = await onCluster();
     await cache.wrap('price', [1], async () => 1);
-    await sleep(20);
+    await allWritesLanded();
     const health = await cache.health();
     expect(health.status).to.equal('healthy');
     expect(health.redis.probe).to.equal('ok');
@@ -116,7 +116,7 @@ describe('on Redis Cluster', function () {
     const cache = await onCluster();
     for (let i = 0; i < 20; i++) await cache.wrap('price', [i], async () => i);
     for (let i = 0; i < 7; i++) await cache.wrap('label', [i], async () => i);
-    await sleep(30);
+    await allWritesLanded();
     const info = await cache.info();
     expect(info.entries).to.deep.equal({ byKind: { price: 20, label: 7 }, truncated: false });
   });
@@ -142,7 +142,7 @@ describe('on Redis Cluster', function () {
     const cache = await onCluster({ operationTimeout: '50ms', breaker: { cooldown: '100ms' } });
     const fn = counted(model);
     for (let i = 0; i < 30; i++) await cache.wrap('p', [i], () => fn(i));
-    await sleep(20);
+    await allWritesLanded();
     retireSharedTestCluster(); // a master is about to die: files run after this one get a new cluster
     cluster.nodes[2]!.signal('SIGKILL');
     await sleep(50);
@@ -165,6 +165,7 @@ describe('on Redis Cluster', function () {
     const started = performance.now();
     await cache.health();
     await cache.info();
-    expect(performance.now() - started, 'health() and info() with a dead master (ms)').to.be.below(1000);
+    // a bound on hanging, not on speed: the dead master's connect timeout never holds them up
+    expect(performance.now() - started, 'health() and info() with a dead master (ms)').to.be.below(5000);
   });
 });

@@ -2,7 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { RESP_TYPES } from 'redis';
-import { newCache, counted, sleep } from './helpers.js';
+import { allWritesLanded, newCache, counted } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
 
 const keyA = randomBytes(32).toString('hex');
@@ -29,7 +29,7 @@ describe('encryption at rest (real Redis)', () => {
     const cache = await connected({ encryptionKey: keyA });
     const fn = counted(secret);
     await cache.wrap('diag', ['p-1'], () => fn('p-1'));
-    await sleep(20);
+    await allWritesLanded();
     const [key] = await entryKeys();
     const raw = await rawGet(key!);
     expect(raw.includes('confidential')).to.equal(false);
@@ -43,7 +43,7 @@ describe('encryption at rest (real Redis)', () => {
   it('treats an entry written with key A and read with key B as a miss, never as garbage', async () => {
     const writer = await connected({ encryptionKey: keyA });
     await writer.wrap('diag', ['p-2'], async () => secret('p-2'));
-    await sleep(20);
+    await allWritesLanded();
     const reader = await connected({ encryptionKey: keyB });
     const fn = counted(secret);
     expect(await reader.wrap('diag', ['p-2'], () => fn('p-2'))).to.deep.equal(secret('p-2'));
@@ -55,7 +55,7 @@ describe('encryption at rest (real Redis)', () => {
   it('treats encrypted entries read without a key, and plaintext entries read with one, as misses', async () => {
     await (await connected({ encryptionKey: keyA })).wrap('diag', ['enc'], async () => 'from encrypted');
     await (await connected()).wrap('diag', ['plain'], async () => 'from plaintext');
-    await sleep(20);
+    await allWritesLanded();
     const fn = counted((s: string) => `computed ${s}`);
     expect(await (await connected()).wrap('diag', ['enc'], () => fn('enc'))).to.equal('computed enc');
     expect(await (await connected({ encryptionKey: keyA })).wrap('diag', ['plain'], () => fn('plain'))).to.equal(
@@ -68,7 +68,7 @@ describe('encryption at rest (real Redis)', () => {
     const cache = await connected({ encryptionKey: keyA });
     const fn = counted(secret);
     await cache.wrap('diag', ['p-3'], () => fn('p-3'));
-    await sleep(20);
+    await allWritesLanded();
     const [key] = await entryKeys();
     const original = await rawGet(key!);
     const positions = [0, 1, 2, 5, 12, 20, Math.floor(original.length / 2), original.length - 17, original.length - 1];
@@ -80,7 +80,7 @@ describe('encryption at rest (real Redis)', () => {
       const value = await reader.wrap('diag', ['p-3'], () => fn('p-3'));
       expect(value, `flip at ${at}`).to.deep.equal(secret('p-3'));
       expect(reader.stats().errors, `flip at ${at}`).to.equal(1);
-      await sleep(10);
+      await allWritesLanded();
     }
     expect(fn.calls).to.equal(1 + positions.length);
   });
@@ -89,7 +89,7 @@ describe('encryption at rest (real Redis)', () => {
     const cache = await connected({ encryptionKey: keyA });
     await cache.wrap('diag', ['alice'], async () => secret('alice'));
     await cache.wrap('diag', ['bob'], async () => secret('bob'));
-    await sleep(20);
+    await allWritesLanded();
     const keys = await entryKeys();
     expect(keys).to.have.length(2);
     const [first, second] = keys as [string, string];
@@ -105,7 +105,7 @@ describe('encryption at rest (real Redis)', () => {
   it('detects a truncated entry and an entry with bytes appended', async () => {
     const cache = await connected({ encryptionKey: keyA });
     await cache.wrap('diag', ['p-4'], async () => secret('p-4'));
-    await sleep(20);
+    await allWritesLanded();
     const [key] = await entryKeys();
     const original = await rawGet(key!);
     const fn = counted(secret);
@@ -114,7 +114,7 @@ describe('encryption at rest (real Redis)', () => {
       expect(await (await connected({ encryptionKey: keyA })).wrap('diag', ['p-4'], () => fn('p-4'))).to.deep.equal(
         secret('p-4'),
       );
-      await sleep(10);
+      await allWritesLanded();
     }
     expect(fn.calls).to.equal(2);
   });

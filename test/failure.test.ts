@@ -34,7 +34,8 @@ describe('when Redis fails', function () {
       expect(await cache.wrap('p', [i % 5], () => fn(i % 5))).to.deep.equal(model(i % 5));
       worst = Math.max(worst, performance.now() - started);
     }
-    expect(worst).to.be.below(50 + 150); // the timeout plus slack for a loaded CI machine
+    // "never hangs": a stopped Redis must not hold a call up; 1 s (20 times the timeout) is a bound load cannot reach
+    expect(worst).to.be.below(1000);
     expect((await cache.health()).status).to.equal('unavailable');
   });
 
@@ -73,7 +74,8 @@ describe('when Redis fails', function () {
       expect(await cache.wrap('p', 'k', () => fn(1))).to.deep.equal(model(1));
       worst = Math.max(worst, performance.now() - started);
     }
-    expect(worst).to.be.below(40 + 150); // the timeout plus slack for a loaded CI machine
+    // "never hangs": a paused Redis never answers, so only the timeout ends a call; 1 s is 25 times the timeout
+    expect(worst).to.be.below(1000);
     expect(internalsOf(cache).redis!.breaker.state).to.not.equal('closed');
     process.kill(server.pid!, 'SIGCONT');
     const hitsBefore = cache.stats().hits;
@@ -87,13 +89,13 @@ describe('when Redis fails', function () {
   it('does not block start-up when Redis is down, and hits begin once Redis starts', async () => {
     const port = await freePort();
     const cache = newCache({
-      redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: '200ms' },
+      redis: { url: `redis://127.0.0.1:${port}`, connectTimeout: '5s' },
       operationTimeout: '50ms',
     });
     const fn = counted(model);
     const started = performance.now();
     expect(await cache.wrap('p', 'k', () => fn(3))).to.deep.equal(model(3));
-    expect(performance.now() - started).to.be.below(200);
+    expect(performance.now() - started).to.be.below(2500); // not the 5 s connect timeout
     server = await startTestRedis({ port });
     for (let i = 0; i < 60 && cache.stats().hits === 0; i++) {
       await sleep(100);
@@ -123,30 +125,30 @@ describe('when Redis fails', function () {
     expect(await cache.wrap('p', 'text', fn)).to.equal('right');
     expect(fn.calls).to.equal(3);
     expect(cache.stats().errors).to.be.at.least(2);
-    await sleep(20);
+    await until(async () => (await admin.type('infercache:p:v1:hash')) === 'string'); // the background writes landed
     expect(await cache.wrap('p', 'garbage', fn)).to.equal('right');
     expect(fn.calls).to.equal(3);
   });
 
   it('never queues commands while disconnected: each call runs at once, not after the operation timeout', async () => {
     server = await startTestRedis();
-    // a breaker that failures never open: a command queued while disconnected would wait 200 ms
+    // a breaker that failures never open: a command queued while disconnected would wait 5 s
     const cache = newCache({
       redis: { url: server.url },
-      operationTimeout: '200ms',
+      operationTimeout: '5s',
       breaker: { threshold: 1_000_000 },
       bus: false,
     });
     await cache.connect();
     await server.stop();
-    await sleep(50);
+    await until(() => internalsOf(cache).redis!.status !== 'ready');
     let worst = 0;
     for (let i = 0; i < 20; i++) {
       const started = performance.now();
       expect(await cache.wrap('p', i, async () => i)).to.equal(i);
       worst = Math.max(worst, performance.now() - started);
     }
-    expect(worst).to.be.below(100);
+    expect(worst).to.be.below(2500); // not the 5 s operation timeout
     expect(internalsOf(cache).redis!.counters.skipped, 'skipped, not sent to a queue').to.be.at.least(20);
   });
 
@@ -204,6 +206,15 @@ describe('when Redis fails', function () {
   });
 });
 
+/** Resolves once `test()` holds; the limit (generous, for a loaded machine) only ends a test that would hang. */
+async function until(test: () => boolean | Promise<boolean>, limitMs = 5000): Promise<void> {
+  const started = performance.now();
+  while (!(await test())) {
+    if (performance.now() - started > limitMs) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
+
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   return new Promise((resolve) => {
@@ -224,8 +235,7 @@ describe('invalidation during an outage', () => {
       const cache = newCache({ redis: { url: proxy.url }, breaker: { cooldown: '50ms' } });
       await cache.connect();
       await cache.wrap('price', 'k', async () => 'old model');
-      await sleep(20);
-      expect(await newCache().get('price', 'k')).to.equal('old model');
+      await until(async () => (await newCache().get('price', 'k')) === 'old model'); // the background write landed
       await proxy.down();
       await sleep(20);
       let error: unknown;
@@ -254,7 +264,7 @@ describe('connect()', () => {
       (e: unknown) => e,
     );
     expect((error as { code?: string }).code).to.equal('E_CACHE_UNAVAILABLE');
-    expect(performance.now() - started).to.be.below(1000);
+    expect(performance.now() - started).to.be.below(5000); // one attempt, not a wait for Redis (the test's 20 s)
   });
 });
 
@@ -270,8 +280,8 @@ describe('close()', () => {
       expect(await cache.wrap('p', 'k', async () => 'computed')).to.equal('computed');
       await sleep(100);
       const started = performance.now();
-      await Promise.race([cache.close(), sleep(3000)]);
-      expect(performance.now() - started).to.be.below(1500);
+      await Promise.race([cache.close(), sleep(20_000)]);
+      expect(performance.now() - started).to.be.below(5000); // not a hang (the 20 s race); the grace is 1 s
     } finally {
       for (const socket of sockets) socket.destroy();
       silent.close();
@@ -281,7 +291,7 @@ describe('close()', () => {
 
 describe('close() right after a write or an invalidation', () => {
   it("lets a miss's background write land, logging nothing", async () => {
-    const cache = newCache({ operationTimeout: '50ms' });
+    const cache = newCache({ operationTimeout: '5s' }); // a timeout would log: load must not cause one
     await cache.connect();
     // wrap returns before its SET is answered; close() is called at once
     expect(await cache.wrap('p', 'k1', async () => ({ score: 1 }))).to.deep.equal({ score: 1 });
@@ -296,7 +306,7 @@ describe('close() right after a write or an invalidation', () => {
     try {
       const message = new Promise<string>((resolve) => void listener.subscribe('infercache:__bus', resolve));
       await sleep(0);
-      const cache = newCache({ operationTimeout: '50ms' });
+      const cache = newCache({ operationTimeout: '5s' }); // a timeout would log: load must not cause one
       await cache.connect();
       expect(await cache.wrap('m', 'k2', async () => 'v', { memory: true })).to.equal('v');
       await cache.close(); // the PUBLISH follows the SET's reply, after wrap returned
@@ -314,7 +324,7 @@ describe('close() right after a write or an invalidation', () => {
     try {
       const message = new Promise<string>((resolve) => void listener.subscribe('infercache:__bus', resolve));
       await sleep(0);
-      const cache = newCache({ operationTimeout: '50ms' });
+      const cache = newCache({ operationTimeout: '5s' }); // a timeout would log: load must not cause one
       await cache.connect();
       await cache.invalidateKind('p');
       await cache.close();

@@ -1,5 +1,6 @@
 /** Shared test helpers: caches on the run's test Redis, closed after each test. */
 import { createCache, type Cache, type CacheOptions } from '../src/index.js';
+import { internalsOf } from '../src/cache.js';
 import { testRedisUrl } from './setup/root-hooks.js';
 
 const open: Cache[] = [];
@@ -44,3 +45,28 @@ export function counted<A extends unknown[], R>(impl: (...args: A) => R, delayMs
 }
 
 afterEach(closeCaches);
+
+/**
+ * Waits until the writes `wrap` did not wait for (the store after a miss, its bus message) have reached Redis: use it
+ * instead of sleeping, which a loaded machine outlasts. Bounded (10 s) so that a test cannot hang on it.
+ */
+export async function writesLanded(cache: Cache): Promise<void> {
+  await internalsOf(cache).redis?.drain(10_000);
+}
+
+/** {@link writesLanded} for every cache made with {@link newCache} in this test. */
+export async function allWritesLanded(): Promise<void> {
+  await Promise.all(open.map(writesLanded));
+}
+
+/**
+ * Resolves once `check()` holds, polling; fails after `limitMs`, which only ends a test that would hang (generous:
+ * a loaded machine cannot reach it).
+ */
+export async function eventually(check: () => boolean | Promise<boolean>, limitMs = 10_000): Promise<void> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > limitMs) throw new Error(`condition not met after ${limitMs} ms`);
+    await sleep(5);
+  }
+}

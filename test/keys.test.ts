@@ -2,8 +2,6 @@ import { expect } from 'chai';
 import vm from 'node:vm';
 import { buildKey, canonicalEncode, hashArgs, validateSegment, type KeySpec } from '../src/keys.js';
 import { ConfigError, UnkeyableError } from '../src/errors.js';
-import { CachedPrediction } from '../src/index.js';
-import { counted, newCache, warnings } from './helpers.js';
 
 const spec: KeySpec = { namespace: 'ns', kind: 'failure', version: 'v1', hashKeys: false };
 const hashed: KeySpec = { ...spec, hashKeys: true };
@@ -322,6 +320,15 @@ describe('buildKey', () => {
     expect(buildKey(spec, forged)).not.to.equal(victim);
   });
 
+  it('hashes an id that looks like a hash (43 base64url characters), and only such an id', () => {
+    for (const id of ['A'.repeat(43), 'aZ09_-'.repeat(7) + 'x', hashArgs('other arguments')]) {
+      expect(buildKey(spec, id), id).to.equal(`ns:failure:v1:${hashArgs(id)}`);
+    }
+    for (const id of ['A'.repeat(42), 'A'.repeat(44), 'A'.repeat(42) + '.', 'A'.repeat(42) + '+']) {
+      expect(buildKey(spec, id), id).to.equal(`ns:failure:v1:${id}`);
+    }
+  });
+
   it('hashes anything that is not a string or number', () => {
     expect(buildKey(spec, ['CHG_001'])).to.equal(`ns:failure:v1:${hashArgs(['CHG_001'])}`);
     expect(buildKey(spec, { id: 1 })).to.equal(`ns:failure:v1:${hashArgs({ id: 1 })}`);
@@ -335,81 +342,6 @@ describe('buildKey', () => {
     own.version = 'v2';
     expect(buildKey(own, 'id-1')).to.equal('ns:memo:v2:id-1');
     expect(buildKey(own, 7)).to.equal('ns:memo:v2:7');
-  });
-});
-
-describe('empty keys through wrap', () => {
-  it('bypasses every call whose key is empty, counts it, and warns once naming the kind and the reason', async () => {
-    const cache = newCache();
-    const fn = counted((n: number) => n);
-    const keyOf = (upload: { sha?: string }) => upload.sha;
-    expect(await cache.wrap('scan', keyOf({}), () => fn(4))).to.equal(4);
-    expect(await cache.wrap('scan', keyOf({}), () => fn(10))).to.equal(10); // not the first upload's answer
-    expect(await cache.wrap('scan', null, () => fn(1))).to.equal(1);
-    expect(fn.calls).to.equal(3);
-    expect(cache.stats().bypasses).to.equal(3);
-    const warned = warnings.filter((w) => w.includes('cannot be keyed'));
-    expect(warned).to.have.length(1);
-    expect(warned[0]).to.include("kind 'scan'").and.include('the key is empty');
-  });
-
-  it('warns once per method or route, named by spanName', async () => {
-    const cache = newCache();
-    await cache.wrap('scan', '', async () => 1, { spanName: 'Scanner.scan' });
-    await cache.wrap('scan', NaN, async () => 1, { spanName: 'Scanner.scan' });
-    await cache.wrap('scan', '', async () => 1, { spanName: 'Scanner.rescan' });
-    const warned = warnings.filter((w) => w.includes('cannot be keyed'));
-    expect(warned).to.have.length(2);
-    expect(warned[0]).to.include('Scanner.scan');
-    expect(warned[1]).to.include('Scanner.rescan');
-  });
-
-  it("bypasses every call whose composite key has only missing fields: a 10-byte upload never gets the 4-byte one's answer", async () => {
-    const cache = newCache();
-    const fn = counted((n: number) => n);
-    const keyOf = (upload: { tenant?: string; sha?: string }) => ({ tenant: upload.tenant, sha: upload.sha });
-    expect(await cache.wrap('scan', keyOf({}), () => fn(4))).to.equal(4);
-    expect(await cache.wrap('scan', keyOf({}), () => fn(10))).to.equal(10);
-    expect(await cache.wrap('scan', [undefined, ''], () => fn(1))).to.equal(1);
-    expect(fn.calls).to.equal(3);
-    expect(cache.stats().bypasses).to.equal(3);
-    const warned = warnings.filter((w) => w.includes('cannot be keyed'));
-    expect(warned).to.have.length(1);
-    expect(warned[0]).to.include('the key is empty (an object without a non-empty value)');
-    // one field present: keyed
-    expect(await cache.wrap('scan', keyOf({ sha: 'abc' }), () => fn(4))).to.equal(4);
-    expect(await cache.wrap('scan', keyOf({ sha: 'abc' }), () => fn(10))).to.equal(4);
-  });
-
-  it('bypasses a decorated method whose composite key has only missing fields', async () => {
-    const cache = newCache();
-    class Scanner {
-      calls = 0;
-      @CachedPrediction({ cache, key: (a: { user?: string; sha?: string }) => [a.user, a.sha] })
-      async scan(a: { user?: string; sha?: string; bytes: number }): Promise<number> {
-        this.calls++;
-        return a.bytes;
-      }
-    }
-    const scanner = new Scanner();
-    expect(await scanner.scan({ bytes: 4 })).to.equal(4);
-    expect(await scanner.scan({ bytes: 10 })).to.equal(10);
-    expect(scanner.calls).to.equal(2);
-    expect(cache.stats().bypasses).to.equal(2);
-    expect(warnings.filter((w) => w.includes('Scanner.scan') && w.includes('the key is empty'))).to.have.length(1);
-    expect(await scanner.scan({ sha: 's', bytes: 4 })).to.equal(4);
-    expect(await scanner.scan({ sha: 's', bytes: 10 })).to.equal(4);
-  });
-
-  it('throws UnkeyableError for an empty key in strict mode, without running the function', async () => {
-    const cache = newCache({ strict: true });
-    const fn = counted(() => 1);
-    const error = await cache.wrap('scan', undefined, fn).then(
-      () => undefined,
-      (e: unknown) => e,
-    );
-    expect(error).to.be.instanceOf(UnkeyableError);
-    expect(fn.calls).to.equal(0);
   });
 });
 

@@ -10,11 +10,15 @@ import { expect } from 'chai';
 import { createClient } from 'redis';
 import { spawnRedis, type RedisProcess } from '../setup/redis-process.js';
 import { newCache } from '../helpers.js';
-import { printFigures, runLoad, sleep, type Figures } from './harness.js';
+import { MIN_RETRAINS, printFigures, runLoad, sleep, type Figures } from './harness.js';
 
 const TIMEOUT_MS = 50;
-/** Slack over the operation timeout for a noisy 2-core machine (timers, GC, the load itself). */
-const SLACK_MS = 150;
+/**
+ * Slack over the operation timeout for a loaded 2-core machine (timers, GC, other processes: 150 ms was exceeded
+ * under `npm run test:stress`). A bound on hanging, not on speed: a call held up by Redis would wait for the 2 s
+ * connect timeout, or forever.
+ */
+const SLACK_MS = 1000;
 
 describe('chaos: steady load while Redis fails', function () {
   this.timeout(30_000);
@@ -53,7 +57,7 @@ describe('chaos: steady load while Redis fails', function () {
     expect(f.errors, 'failed calls').to.equal(0);
     expect(f.wrong, 'wrong values').to.equal(0);
     expect(f.stale, 'values older than an invalidation made before the call').to.equal(0);
-    expect(f.retrains, 'invalidations during the run').to.be.above(3);
+    expect(f.retrains, 'invalidations during the run').to.be.at.least(MIN_RETRAINS);
     // A stall of the event loop (GC, or other processes on the 2 cores) delays every call, cached or not: it is
     // measured alongside and excused, and printed so that a stall caused by the cache itself would still show.
     expect(f.worstAddedMs, 'worst added latency (ms)').to.be.below(TIMEOUT_MS + SLACK_MS + f.loopStallMs);

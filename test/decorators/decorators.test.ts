@@ -12,7 +12,7 @@ import {
   getCachedMethods,
   DecoratorError,
 } from '../../src/index.js';
-import { newCache, sleep } from '../helpers.js';
+import { newCache, sleep, writesLanded } from '../helpers.js';
 import { consoleWarnings } from './console.js';
 import { adminClient } from '../setup/root-hooks.js';
 import type { Cache } from '../../src/index.js';
@@ -141,7 +141,7 @@ describe(`decorators (${expected} mode)`, () => {
     }
     const s = new S();
     await s.price();
-    await sleep(10);
+    await writesLanded(cache);
     expect(await cache.get('price', 'p')).to.equal(1);
     await s.reprice().catch(() => {});
     expect(sawCached).to.equal(undefined);

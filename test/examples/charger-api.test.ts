@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createChargerApi, type ChargerApi } from '../../examples/charger-api/app.js';
 import { ChargerModels } from '../../examples/charger-api/service.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
-import { sleep } from '../helpers.js';
+import { eventually } from '../helpers.js';
 
 const TOKEN = 'charger-admin-token-123456';
 
@@ -29,7 +29,8 @@ describe('example: charger-api (Express)', () => {
     const first = await request(app).get('/chargers/CHG_001/predictions');
     expect(first.status).to.equal(200);
     expect(first.body.failure.chargerId).to.equal('CHG_001');
-    await sleep(20);
+    const kinds = ['failure', 'maintenance', 'anomaly'].map((kind) => `prediction:${kind}:v1:CHG_001`);
+    await eventually(async () => (await adminClient().exists(kinds)) === 3); // the writes landed
     const ttl = (key: string) => adminClient().pTTL(key);
     expect(await ttl('prediction:failure:v1:CHG_001')).to.be.within(3600_000 - 60_000, 3600_000);
     expect(await ttl('prediction:maintenance:v1:CHG_001')).to.be.within(1800_000 - 60_000, 1800_000);
@@ -67,8 +68,8 @@ describe('example: charger-api (Express)', () => {
     await v1.close();
     const v2 = start({ CACHE_VERSION: 'v2' });
     await request(v2.app).get('/chargers/CHG_007/predictions/failure');
-    await sleep(20);
-    expect(await adminClient().exists(['prediction:failure:v1:CHG_007', 'prediction:failure:v2:CHG_007'])).to.equal(2);
+    const both = ['prediction:failure:v1:CHG_007', 'prediction:failure:v2:CHG_007'];
+    await eventually(async () => (await adminClient().exists(both)) === 2); // the v2 write landed, v1 still there
     await request(v2.app)
       .post('/chargers/CHG_007/maintenance')
       .set('authorization', `Bearer ${TOKEN}`)

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildForecastApp } from '../../examples/forecast/app.js';
 import { ForecastBackend } from '../../examples/forecast/service.js';
 import { testRedisUrl } from '../setup/root-hooks.js';
-import { sleep } from '../helpers.js';
+import { sleep, writesLanded } from '../helpers.js';
 
 const TOKEN = 'forecast-admin-token-12345';
 const auth = { authorization: `Bearer ${TOKEN}` };
@@ -41,7 +41,7 @@ describe('example: forecast (Fastify)', () => {
   it('keeps the model whole in Redis: another instance gets a Float64Array and a Date, without reloading', async () => {
     const one = await start();
     await one.app.inject('/products/P003/forecast?days=3');
-    await sleep(30);
+    await writesLanded(one.app.cache);
     const two = await start();
     const model = await two.app.forecasts.model('P003');
     expect(model.weekly).to.be.instanceOf(Float64Array);
@@ -54,7 +54,7 @@ describe('example: forecast (Fastify)', () => {
     const { app } = await start({ CACHE_TTL_FORECAST: '2m' });
     await app.inject('/products');
     await app.inject('/products/P001/forecast');
-    await sleep(30);
+    await writesLanded(app.cache);
     const info = (await app.inject('/cache/info')).json();
     expect(info.entries.byKind).to.include({ model: 1, forecast: 1, products: 1 });
     const ttl = JSON.stringify(info.ttl);

@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildPriceApi } from '../../examples/price-api/app.js';
 import { PriceModel } from '../../examples/price-api/model.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
-import { sleep } from '../helpers.js';
+import { eventually } from '../helpers.js';
 
 const TOKEN = 'price-api-admin-token-1234';
 const flat = { city: 'warsaw', area: 54, rooms: 3, yearBuilt: 1998 };
@@ -39,7 +39,7 @@ describe('example: price-api (Fastify)', () => {
 
   it('keys predictions by model version and the SHA-256 of the body, for 6 hours', async () => {
     await predict(flat);
-    await sleep(20);
+    await eventually(async () => (await adminClient().keys('price-api:price:*')).length > 0); // the write landed
     const keys = await adminClient().keys('price-api:price:*');
     expect(keys).to.have.length(1);
     expect(keys[0]).to.match(/^price-api:price:v1:POST:\/predict#m1:[A-Za-z0-9_-]{43}$/);

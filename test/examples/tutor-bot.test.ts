@@ -8,7 +8,7 @@ import request from 'supertest';
 import { createTutorBot, type TutorBot } from '../../examples/tutor-bot/app.js';
 import { TutorBackends } from '../../examples/tutor-bot/service.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
-import { sleep } from '../helpers.js';
+import { eventually, sleep } from '../helpers.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../llm/fixtures/fake-openai.js';
 
 describe('example: tutor-bot (Express)', () => {
@@ -94,7 +94,7 @@ describe('example: tutor-bot (Express)', () => {
 
   it('keeps replies 24 h, and no student id or question text in any key', async () => {
     await request(bot.app).post('/ask').send({ userId: 'u3', question: 'Explain photosynthesis' });
-    await sleep(30);
+    await eventually(async () => (await adminClient().keys('tutor-bot:llm:*')).length > 0); // the write landed
     const keys = await adminClient().keys('tutor-bot:*');
     expect(keys.join(' ')).not.to.match(/u3|photosynthesis/i);
     const llm = keys.filter((k) => k.startsWith('tutor-bot:llm:'));
@@ -107,7 +107,7 @@ describe('example: tutor-bot (Express)', () => {
     expect(first.body.day).to.match(/^\d{4}-\d{2}-\d{2}$/);
     expect((await request(bot.app).get('/stats/daily')).body).to.deep.equal(first.body);
     expect(backends.calls.analytics).to.equal(1);
-    await sleep(30);
+    await eventually(async () => (await adminClient().keys('tutor-bot:daily-stats:*')).length > 0);
     const [key] = await adminClient().keys('tutor-bot:daily-stats:*');
     const ttl = await adminClient().pTTL(key!);
     const now = new Date();

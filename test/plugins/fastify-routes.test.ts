@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { ConfigError, createCache, type Cache } from '../../src/index.js';
 import infercache from '../../plugins/fastify.js';
-import { sleep, warnings } from '../helpers.js';
+import { eventually, sleep, warnings, writesLanded } from '../helpers.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
 import { BINARY, fakeModel, fastifyApp, storedKey, testCache } from './helpers.js';
 
@@ -168,7 +168,7 @@ describe('infercache/fastify: route caching', () => {
     const app = await appWith();
     app.get('/me', { config: { cache: { vary: ['authorization'] } } }, async () => 'x');
     await app.inject({ url: '/me', headers: { authorization: 'Bearer secret-token-123' } });
-    await sleep(20);
+    await writesLanded(app.cache);
     const keys = await adminClient().keys('*');
     expect(keys.join(' ')).not.to.contain('secret-token');
   });
@@ -229,7 +229,7 @@ describe('infercache/fastify: route caching', () => {
     const refreshed = await app.inject('/forecast');
     expect(refreshed.headers['x-cache']).to.equal('MISS');
     expect(refreshed.json()).to.deep.equal({ v: 2 });
-    await sleep(20);
+    await writesLanded(app.cache);
     const hit = await app.inject('/forecast');
     expect(hit.headers['x-cache']).to.equal('HIT');
     expect(hit.json()).to.deep.equal({ v: 2 });
@@ -300,15 +300,15 @@ describe('infercache/fastify: route caching', () => {
     let calls = 0;
     app.get('/slow', { config: { cache: true } }, async (request, reply) => {
       calls++;
-      await sleep(80);
-      if (request.raw.socket.destroyed) return reply; // gave up: never replies
-      return { calls };
+      if (calls > 1) return { calls };
+      if (!request.raw.socket.destroyed) await new Promise((resolve) => request.raw.socket.once('close', resolve));
+      return reply; // the client gave up: never replies
     });
     await app.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(app.server.address() as { port: number }).port}/slow`;
     const aborted = new AbortController();
     const first = fetch(url, { signal: aborted.signal }).catch(() => 'aborted');
-    await sleep(5);
+    await eventually(() => calls === 1); // the request is computing
     aborted.abort();
     expect(await first).to.equal('aborted');
     const next = await fetch(url);

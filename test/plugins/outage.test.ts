@@ -7,6 +7,15 @@ import infercache from '../../plugins/fastify.js';
 import { cacheRoute, cacheRouter } from '../../plugins/express.js';
 import { sleep } from '../helpers.js';
 import { fakeModel, fastifyApp, redisOnPort } from './helpers.js';
+
+/** Resolves once `check()` holds; fails after a limit generous enough that a loaded machine cannot reach it. */
+async function eventually(check: () => Promise<boolean>, limitMs = 5000): Promise<void> {
+  const started = performance.now();
+  while (!(await check())) {
+    if (performance.now() - started > limitMs) throw new Error('condition not met in time');
+    await sleep(5);
+  }
+}
 import { EXPRESS_VERSIONS } from './express-versions.js';
 
 const TOKEN = 'outage-admin-token-0123456789';
@@ -47,8 +56,7 @@ describe('plugins when Redis stops mid-test', function () {
     const predict = (area: number) => app.inject({ method: 'POST', url: '/predict', payload: { area } });
 
     const expected = (await predict(50)).json();
-    await sleep(20); // the write after a miss is not awaited
-    expect((await predict(50)).headers['x-cache']).to.equal('HIT');
+    await eventually(async () => (await predict(50)).headers['x-cache'] === 'HIT'); // the write is not awaited
 
     await server!.stop();
     for (let i = 0; i < 6; i++) {
@@ -57,7 +65,7 @@ describe('plugins when Redis stops mid-test', function () {
       expect(res.statusCode).to.equal(200);
       expect(res.json()).to.deep.equal(expected);
       expect(res.headers['x-cache']).to.equal('BYPASS');
-      expect(performance.now() - started).to.be.below(500);
+      expect(performance.now() - started).to.be.below(2000); // never held up: Redis refuses at once
     }
     const health = await app.inject('/cache/health');
     expect(health.statusCode).to.equal(503);
@@ -91,8 +99,7 @@ describe('plugins when Redis stops mid-test', function () {
       app.use(cacheRouter(cache, { admin: { token: TOKEN } }));
       app.get('/predict', cacheRoute(cache), async (req, res) => void res.json(await model.predict(req.query)));
       const expected = (await request(app).get('/predict?area=50')).body;
-      await sleep(20);
-      expect((await request(app).get('/predict?area=50')).headers['x-cache']).to.equal('HIT');
+      await eventually(async () => (await request(app).get('/predict?area=50')).headers['x-cache'] === 'HIT');
 
       await server!.stop();
       for (let i = 0; i < 6; i++) {

@@ -40,7 +40,7 @@ describe('telemetry: metrics', () => {
     const computed = await o.points('infercache.compute.duration', { 'infercache.kind': 'llm' });
     const computeSeconds = (computed[0]!.value as { sum: number }).sum;
     expect(count(computed)).to.equal(1);
-    expect(computeSeconds).to.be.within(0.035, 1);
+    expect(computeSeconds).to.be.at.least(0.035); // a lower bound: load only makes the computation slower
     const saved = sum(await o.points('infercache.time_saved', { 'infercache.kind': 'llm' }));
     expect(saved).to.be.closeTo(2 * computeSeconds, 0.002);
     expect(saved).to.be.closeTo(stats.timeSavedSeconds, 1e-9);
@@ -91,13 +91,16 @@ describe('telemetry: metrics', () => {
   it('records operation durations in seconds by result, with the advised buckets', async () => {
     const cache = await ready(newCache({ telemetry: o.telemetry }));
     await cache.wrap('prediction', 'd', async () => 1);
+    const started = performance.now();
     await cache.wrap('prediction', 'd', async () => 1);
+    const hitSeconds = (performance.now() - started) / 1000;
     const hits = await o.points('infercache.operation.duration', { 'infercache.result': 'hit' });
     const misses = await o.points('infercache.operation.duration', { 'infercache.result': 'miss' });
     expect(count(hits)).to.equal(1);
     expect(count(misses)).to.equal(1);
     const h = hits[0]!.value as { sum: number; buckets: { boundaries: number[] } };
-    expect(h.sum).to.be.within(0, 0.5);
+    // in seconds: above 0 and no longer than the call took (in milliseconds it would be 1000 times that)
+    expect(h.sum).to.be.above(0).and.at.most(hitSeconds);
     expect(h.buckets.boundaries[0]).to.equal(0.00005);
     expect(hits[0]!.attributes).to.include({ 'infercache.operation': 'wrap', 'infercache.kind': 'prediction' });
   });

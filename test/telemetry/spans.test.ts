@@ -79,7 +79,8 @@ describe('telemetry: spans', () => {
     await sleep(80);
     o.exporter.reset();
     await cache.wrap('prediction', 'swr', async () => 2, options);
-    await sleep(50);
+    // the refresh runs after the call returned: wait for its span, not for a fixed time
+    for (let i = 0; i < 1000 && !o.spans().some((s) => s.name === 'infercache refresh'); i++) await sleep(5);
     const call = o.span('infercache wrap');
     expect(call.attributes['infercache.result']).to.equal('stale');
     const refresh = o.span('infercache refresh');
