@@ -8,7 +8,7 @@ import request from 'supertest';
 import { createTutorBot, type TutorBot } from '../../examples/tutor-bot/app.js';
 import { TutorBackends } from '../../examples/tutor-bot/service.js';
 import { adminClient, testRedisUrl } from '../setup/root-hooks.js';
-import { eventually, sleep } from '../helpers.js';
+import { eventually } from '../helpers.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../llm/fixtures/fake-openai.js';
 
 describe('example: tutor-bot (Express)', () => {
