@@ -15,17 +15,7 @@ import {
 } from '../src/options.js';
 import infercache from '../plugins/fastify.js';
 import { fastifyApp, testCache } from './plugins/helpers.js';
-
-/** The ConfigError `attempt` throws (fails the test when it throws something else or nothing). */
-function configError(attempt: () => unknown): ConfigError {
-  try {
-    attempt();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  expect.fail('expected a ConfigError');
-}
+import { configError } from './helpers.js';
 
 /** createCache with options the types would refuse (as a JavaScript caller or a spread of unknown data can give). */
 const create = (options: object) => createCache({ setDefault: false, logger: false, ...options } as CacheOptions);

@@ -2,19 +2,8 @@ import { expect } from 'chai';
 import { createClient } from 'redis';
 import { configFromEnv, createCache, ConfigError, type Cache } from '../src/index.js';
 import { ttlEnvName } from '../src/ttl.js';
-import { newCache } from './helpers.js';
+import { configError, newCache } from './helpers.js';
 import { adminClient, testRedisUrl } from './setup/root-hooks.js';
-
-/** The ConfigError `attempt` throws (fails the test when it throws something else or nothing). */
-function configError(attempt: () => unknown): ConfigError {
-  try {
-    attempt();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  expect.fail('expected a ConfigError');
-}
 
 describe('configFromEnv', () => {
   it('reads every documented variable', () => {

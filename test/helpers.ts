@@ -1,5 +1,6 @@
 /** Shared test helpers: caches on the run's test Redis, closed after each test. */
-import { createCache, type Cache, type CacheOptions } from '../src/index.js';
+import { expect } from 'chai';
+import { ConfigError, createCache, type Cache, type CacheOptions } from '../src/index.js';
 import { internalsOf } from '../src/cache.js';
 import { testRedisUrl } from './setup/root-hooks.js';
 
@@ -69,4 +70,15 @@ export async function eventually(check: () => boolean | Promise<boolean>, limitM
     if (performance.now() - started > limitMs) throw new Error(`condition not met after ${limitMs} ms`);
     await sleep(5);
   }
+}
+
+/** The ConfigError `attempt` throws (fails the test when it throws something else or nothing). */
+export function configError(attempt: () => unknown): ConfigError {
+  try {
+    attempt();
+  } catch (error) {
+    expect(error).to.be.instanceOf(ConfigError);
+    return error as ConfigError;
+  }
+  expect.fail('expected a ConfigError');
 }
