@@ -4,25 +4,26 @@ import { parseDuration, type Duration } from '../duration.js';
 import { emptyHistogram, summarise, LATENCY_BOUNDS_MS, type Histogram, type LatencySummary } from './histogram.js';
 import { bucketsIn, countersKey, hotKeysKey, INSTANCE_FIELD, SEP } from './keys.js';
 import type { RedisTier } from '../redis/tier.js';
+import type { KindStats } from '../stats.js';
 
-/** Counters of one kind (or of all), summed over every instance. */
-export interface FleetKindStats {
-  hits: number;
-  misses: number;
-  stale: number;
-  bypasses: number;
-  errors: number;
-  failures: number;
-  joined: number;
-  total: number;
-  timeSavedSeconds: number;
-  costSaved: number;
-  computeSeconds: number;
-  oversize: number;
-  /** Hits + stale over hits + stale + misses (0 when there were none). */
-  hitRate: number;
-  /** Bypasses by reason. */
-  bypassReasons: Record<string, number>;
+/** Counters of one kind (or of all), summed over every instance: those of `stats()`, plus latency. */
+export interface FleetKindStats extends Pick<
+  KindStats,
+  | 'hits'
+  | 'misses'
+  | 'stale'
+  | 'bypasses'
+  | 'errors'
+  | 'failures'
+  | 'joined'
+  | 'total'
+  | 'timeSavedSeconds'
+  | 'costSaved'
+  | 'computeSeconds'
+  | 'oversize'
+  | 'hitRate'
+  | 'bypassReasons'
+> {
   /** Latency of `wrap` calls served from the cache (`hit`, stale included) and computed (`miss`). */
   latency: { hit: LatencySummary; miss: LatencySummary };
   /** Any other counter an instance reported (from a newer version, e.g. `unstorable`). */
