@@ -12,7 +12,11 @@ import type { Logger } from './options.js';
 
 /** What a bus message asks the other instances to drop from their memory tiers. */
 export type BusMessage =
-  { key: string; kind: string } | { kind: string; key?: undefined } | { tags: string[] } | { all: true };
+  | { key: string; kind: string }
+  | { kind: string; key?: undefined }
+  | { tags: string[] }
+  | { all: true }
+  | { semantic: { kind: string; id: string } };
 
 /** Counters of the bus, for `info()` and tests. */
 export interface BusCounters {
@@ -55,6 +59,7 @@ export class Bus {
   readonly #tiers: Tiers;
   readonly #logger: Logger | undefined;
   readonly #listener = (message: string) => this.#receive(message);
+  readonly #watchers = new Set<(message: Record<string, unknown>) => void>();
   #pending: string[] = [];
   #started: Promise<void> | undefined;
   #sub: Subscriber | undefined;
@@ -109,6 +114,12 @@ export class Bus {
   publish(message: BusMessage): void {
     if (this.#closed) return;
     this.#send(JSON.stringify({ ...message, from: this.id }));
+  }
+
+  /** Calls `watcher` with each message from another instance, after the memory tiers applied it; returns an unsubscribe. */
+  watch(watcher: (message: Record<string, unknown>) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
   }
 
   /** Unsubscribes and closes the subscriber connection. */
@@ -192,6 +203,13 @@ export class Bus {
     } else if (Array.isArray(m.tags)) {
       const tags = new Set(m.tags);
       tiers.dropMemory((e) => e.tags.some((t) => tags.has(t)));
+    }
+    for (const watcher of this.#watchers) {
+      try {
+        watcher(m);
+      } catch (error) {
+        this.#logger?.warn(`infercache: a bus watcher failed: ${(error as Error)?.message}`);
+      }
     }
   }
 }

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
 import { checkAliases } from './key.js';
+import { resolveSemantic, type ResolvedSemantic, type SemanticOptions } from './semantic/options.js';
 
 /**
  * Which requests are cached, by their sampling settings:
@@ -60,6 +61,11 @@ export interface LlmCacheOptions<R = unknown> {
    * answer). Live and joined streams always go at the upstream's pace. @default 0 (instant)
    */
   pace?: Duration;
+  /**
+   * The semantic tier: on an exact miss, serve the answer to a similar prompt (same model, system prompt, tools,
+   * parameters, earlier turns and scope), under a similarity threshold and guards. @default undefined (exact only)
+   */
+  semantic?: SemanticOptions;
 }
 
 /** Options after validation. */
@@ -74,6 +80,7 @@ export interface ResolvedLlmOptions<R> {
   aliases: Readonly<Record<string, string>> | undefined;
   /** Milliseconds between replayed chunks. */
   pace: number;
+  semantic: ResolvedSemantic | undefined;
 }
 
 /** Default of each option that has one. */
@@ -89,6 +96,7 @@ const KNOWN: Record<keyof LlmCacheOptions, true> = {
   allowTruncated: true,
   aliases: true,
   pace: true,
+  semantic: true,
 };
 
 /**
@@ -132,6 +140,7 @@ export function resolveLlmOptions<R>(
     allowTruncated: options.allowTruncated ?? LLM_DEFAULTS.allowTruncated,
     aliases: checkAliases(options.aliases, `${where}.aliases`),
     pace: options.pace === undefined ? 0 : parseDuration(options.pace, `${where}.pace`),
+    semantic: resolveSemantic(options.semantic, `${where}.semantic`),
   };
 }
 
