@@ -304,7 +304,8 @@ export class LlmEngine<R> {
 
   /** Stores the vector of an answer just stored under `parts`. */
   #remember(probe: SemanticProbe, request: LlmRequest, parts: string, mode: 'json' | 'sse'): Promise<void> {
-    return this.#semantic!.remember(probe, parts, this.#wrap(request, mode).ttl as number | undefined);
+    const { ttl, tags } = this.#wrap(request, mode);
+    return this.#semantic!.remember(probe, parts, { ttl: ttl as number | undefined, tags: tags as string[] | undefined });
   }
 
   async #bypass<T>(_request: LlmRequest, compute: () => Promise<T>): Promise<T> {
@@ -359,7 +360,8 @@ export class LlmEngine<R> {
           : (value: unknown) =>
               !(value instanceof SemanticServed) &&
               judgeStream(endpoint, (value as StoredStream).chunks, allow) === undefined;
-      options = { ttl: ttl === undefined ? undefined : ttl / 1000, when, spanName: `llm.${endpoint}` };
+      const tags = this.options.tags;
+      options = { ttl: ttl === undefined ? undefined : ttl / 1000, tags, when, spanName: `llm.${endpoint}` };
       if (this.#wrapOptions.size > 100) this.#wrapOptions.clear();
       this.#wrapOptions.set(id, options);
     }

@@ -45,6 +45,8 @@ export interface LlmCacheOptions<R = unknown> {
   kind?: string;
   /** TTL of the entries. @default the kind's TTL in the cache's `ttl` option */
   ttl?: Duration;
+  /** Tags of every entry written, for `cache.invalidateTags` (answers and their semantic vectors). @default [] */
+  tags?: readonly string[];
   /** Which requests are cached by their sampling settings. @default 'always' */
   temperature?: TemperaturePolicy;
   /**
@@ -74,6 +76,7 @@ export interface ResolvedLlmOptions<R> {
   scope: ((request: R) => string) | undefined;
   kind: string;
   ttl: number | undefined;
+  tags: readonly string[] | undefined;
   temperature: 'always' | 'deterministic' | { variants: number };
   prices: Readonly<Record<string, Required<ModelPrice>>>;
   allowTruncated: boolean;
@@ -91,6 +94,7 @@ const KNOWN: Record<keyof LlmCacheOptions, true> = {
   scope: true,
   kind: true,
   ttl: true,
+  tags: true,
   temperature: true,
   prices: true,
   allowTruncated: true,
@@ -135,6 +139,7 @@ export function resolveLlmOptions<R>(
     scope: scope === 'global' ? undefined : scope,
     kind,
     ttl,
+    tags: checkTags(options.tags, `${where}.tags`),
     temperature: temperaturePolicy(options.temperature, `${where}.temperature`),
     prices: priceTable(options.prices, `${where}.prices`),
     allowTruncated: options.allowTruncated ?? LLM_DEFAULTS.allowTruncated,
@@ -142,6 +147,14 @@ export function resolveLlmOptions<R>(
     pace: options.pace === undefined ? 0 : parseDuration(options.pace, `${where}.pace`),
     semantic: resolveSemantic(options.semantic, `${where}.semantic`),
   };
+}
+
+function checkTags(value: unknown, setting: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((t) => typeof t === 'string' && t.length > 0)) {
+    throw new ConfigError(setting, 'expected an array of non-empty strings');
+  }
+  return Object.freeze([...(value as string[])]);
 }
 
 function temperaturePolicy(value: unknown, setting: string): ResolvedLlmOptions<unknown>['temperature'] {

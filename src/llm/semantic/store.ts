@@ -21,6 +21,12 @@ export interface SemanticRecord {
   at: number;
 }
 
+/** The TTL (seconds; undefined: the kind's) and tags of the answer a vector belongs to. */
+export interface SemanticEntryOptions {
+  ttl: number | undefined;
+  tags: readonly string[] | undefined;
+}
+
 /** Separates the kind from the filter hash in a partition name. */
 export const PARTITION_SEPARATOR = '\u0001';
 /** Registry entries read per page when an instance loads a kind. */
@@ -34,7 +40,7 @@ export class SemanticStore {
   readonly index: VectorIndex = createMemoryIndex();
   readonly #cache: Cache;
   readonly #loads = new Map<string, Promise<void>>();
-  readonly #setOptions = new Map<number | undefined, WrapOptions<SemanticRecord>>();
+  readonly #setOptions = new Map<string, WrapOptions<SemanticRecord>>();
 
   /** The store of `cache` (made once). */
   static of(cache: Cache): SemanticStore {
@@ -56,9 +62,13 @@ export class SemanticStore {
   }
 
   /** Stores the vector of the answer `id` (after the answer itself), indexes it and tells the other instances. */
-  async add(kind: string, id: string, record: SemanticRecord, ttlSeconds: number | undefined): Promise<void> {
-    let options = this.#setOptions.get(ttlSeconds);
-    if (!options) this.#setOptions.set(ttlSeconds, (options = { ttl: ttlSeconds }));
+  async add(kind: string, id: string, record: SemanticRecord, entry: SemanticEntryOptions): Promise<void> {
+    const which = `${entry.ttl}|${entry.tags?.join('|')}`;
+    let options = this.#setOptions.get(which);
+    if (!options) {
+      if (this.#setOptions.size > 100) this.#setOptions.clear();
+      this.#setOptions.set(which, (options = { ttl: entry.ttl, tags: entry.tags }));
+    }
     this.index.add(record.p, id, record.v);
     await this.#cache.set(kind, recordId(id), record, options);
     const redis = internalsOf(this.#cache).redis;

@@ -10,10 +10,12 @@ import { recordSemantic, recordSimilarity, type SemanticRefusal } from '../stats
 import { lastUserText, withoutCompared } from './compare.js';
 import { guardRefusing } from './guards.js';
 import type { ResolvedSemantic } from './options.js';
-import { PARTITION_SEPARATOR, SemanticStore } from './store.js';
+import { PARTITION_SEPARATOR, SemanticStore, type SemanticEntryOptions } from './store.js';
 
 /** Candidates examined per lookup, most similar first. */
 const CANDIDATES = 4;
+/** Tolerance of the threshold comparisons (float32 rounding: equal texts give 0.99999994). */
+const EPSILON = 1e-6;
 
 /** What `cacheInfo(result).semantic` holds when a semantic lookup ran and found a candidate. */
 export interface SemanticInfo {
@@ -100,7 +102,7 @@ export class SemanticTier {
     const { threshold, band } = this.#options;
     const found = this.#store.index.search(probe.partition, vector, CANDIDATES);
     const nearest = found[0]?.similarity;
-    const candidates = found.filter((c) => c.similarity >= threshold - band);
+    const candidates = found.filter((c) => c.similarity >= threshold - band - EPSILON);
     let refusedBy: SemanticRefusal | undefined;
     const before = this.#store.failures();
     const reads = candidates.map((c) =>
@@ -136,10 +138,10 @@ export class SemanticTier {
   }
 
   /** Stores the vector of an answer just stored under `id` (fail-open). */
-  async remember(probe: SemanticProbe, id: string, ttlSeconds: number | undefined): Promise<void> {
+  async remember(probe: SemanticProbe, id: string, entry: SemanticEntryOptions): Promise<void> {
     if (!probe.vector) return;
     const record = { v: probe.vector, t: probe.text, p: probe.partition, at: Date.now() };
-    await this.#store.add(this.#kind, id, record, ttlSeconds).catch(() => {});
+    await this.#store.add(this.#kind, id, record, entry).catch(() => {});
   }
 
   /** In the band: the verifier's refusal, or 'band' when there is none; undefined past the threshold or when it agrees. */
@@ -149,7 +151,7 @@ export class SemanticTier {
     similarity: number,
     answer: unknown,
   ): Promise<SemanticRefusal | undefined> {
-    if (similarity >= this.#options.threshold) return undefined;
+    if (similarity >= this.#options.threshold - EPSILON) return undefined;
     const verify = this.#options.verify;
     if (!verify) return 'band';
     recordSemantic(this.#cache, this.#kind, 'verifierCall');

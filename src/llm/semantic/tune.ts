@@ -40,7 +40,9 @@ export interface TunedThreshold extends ThresholdPoint {
 /**
  * Embeds both prompts of each labelled pair and returns the lowest threshold (so the best hit rate) whose false-hit
  * rate (different-meaning pairs that would be served: similarity at or above it and no guard refusing) is at most
- * `maxFalseHitRate`. Pairs a guard refuses never hit, whatever the threshold. Needs one pair of each label.
+ * `maxFalseHitRate`. Pairs a guard refuses never hit, whatever the threshold. Needs one pair of each label. When even
+ * a threshold of 1 serves too many different-meaning pairs, returns 1 with its false-hit rate (above the bound): the
+ * embedder and guards cannot tell those pairs apart, and the semantic tier should not be used with them.
  */
 export async function tuneThreshold(
   pairs: readonly LabelledPair[],
@@ -78,13 +80,16 @@ export async function tuneThreshold(
     let dot = 0;
     for (let i = 0; i < x.length; i++) dot += x[i]! * y[i]!;
     const refused = guardRefusing(p.a, p.b, guards) !== undefined;
-    scored.push({ similarity: refused ? -Infinity : Math.min(1, dot), same: p.same });
+    // rounded to 1e-6, like the tier's comparison: float32 rounding must not split equal vectors from a threshold of 1
+    scored.push({ similarity: refused ? -Infinity : Math.min(1, Math.round(dot * 1e6) / 1e6), same: p.same });
   }
   const thresholds = [...new Set(scored.map((s) => s.similarity).filter(Number.isFinite))].sort((a, b) => b - a);
   const curve: ThresholdPoint[] = [{ threshold: 1, ...rates(scored, 1, same, different) }];
   for (const t of thresholds) if (t > 0 && t < 1) curve.push({ threshold: t, ...rates(scored, t, same, different) });
   let best = curve[0]!;
-  for (const point of curve) if (point.falseHitRate <= bound && point.hitRate >= best.hitRate) best = point;
+  for (const point of curve) {
+    if (point.falseHitRate <= bound && (best.falseHitRate > bound || point.hitRate >= best.hitRate)) best = point;
+  }
   return { ...best, curve };
 }
 
