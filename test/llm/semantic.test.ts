@@ -52,7 +52,7 @@ describe('llm: semantic tier (similar prompts)', () => {
     expect(textOf(second)).to.equal(textOf(first));
     const info = cacheInfo(second)!;
     expect(info).to.include({ hit: true, result: 'hit' });
-    expect(info.semantic!.similarity).to.be.closeTo(1, 1e-6);
+    expect(info.semantic!.similarity).to.equal(1);
     expect(info.tokensSaved!.output).to.equal(first.usage!.completion_tokens);
     const stats = llmStats(cache).kinds.llm!;
     expect(stats).to.include({ hits: 1, misses: 1 });

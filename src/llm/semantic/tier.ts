@@ -100,7 +100,10 @@ export class SemanticTier {
     await this.#store.ready(this.#kind);
     recordSemantic(this.#cache, this.#kind, 'lookup');
     const { threshold, band } = this.#options;
-    const found = this.#store.index.search(probe.partition, vector, CANDIDATES);
+    // rounded to 1e-6 (as tuneThreshold does): float32 noise aside, equal texts have similarity 1
+    const found = this.#store.index
+      .search(probe.partition, vector, CANDIDATES)
+      .map((c) => ({ id: c.id, similarity: Math.min(1, Math.round(c.similarity * 1e6) / 1e6) }));
     const nearest = found[0]?.similarity;
     const candidates = found.filter((c) => c.similarity >= threshold - band - EPSILON);
     let refusedBy: SemanticRefusal | undefined;
