@@ -305,7 +305,10 @@ export class LlmEngine<R> {
   /** Stores the vector of an answer just stored under `parts`. */
   #remember(probe: SemanticProbe, request: LlmRequest, parts: string, mode: 'json' | 'sse'): Promise<void> {
     const { ttl, tags } = this.#wrap(request, mode);
-    return this.#semantic!.remember(probe, parts, { ttl: ttl as number | undefined, tags: tags as string[] | undefined });
+    return this.#semantic!.remember(probe, parts, {
+      ttl: ttl as number | undefined,
+      tags: tags as string[] | undefined,
+    });
   }
 
   async #bypass<T>(_request: LlmRequest, compute: () => Promise<T>): Promise<T> {

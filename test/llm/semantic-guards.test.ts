@@ -52,7 +52,9 @@ describe('llm: semantic guards and tuneThreshold', () => {
     expect(rest.messages[1]!.content).to.equal('hello'); // an earlier turn stays in the filter
     expect(rest.messages[3]!.content).to.not.deep.equal(body.messages[3]!.content);
     expect(lastUserText({ input: 'a responses prompt' })).to.equal('a responses prompt');
-    expect(lastUserText({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'ai sdk' }] }] })).to.equal('ai sdk');
+    expect(lastUserText({ prompt: [{ role: 'user', content: [{ type: 'text', text: 'ai sdk' }] }] })).to.equal(
+      'ai sdk',
+    );
     expect(lastUserText({ input: [1, 2, 3] })).to.equal(undefined);
   });
 
