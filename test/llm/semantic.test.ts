@@ -58,6 +58,14 @@ describe('llm: semantic tier (similar prompts)', () => {
     expect(stats).to.include({ hits: 1, misses: 1 });
     expect(stats.semantic).to.include({ lookups: 2, hits: 1 });
     expect(stats.costSaved).to.be.above(0);
+    // a match served is never stored under the paraphrase's own key: asked again, it is a semantic hit again
+    const again = await llm.chat.completions.create(ask('How can I change my password?'));
+    expect(cacheInfo(again)!.semantic).to.deep.equal({ similarity: 1 });
+    // the Responses API compares its input the same way
+    await llm.responses.create({ model: MODEL, input: 'How do I delete my account?' });
+    const similar = await llm.responses.create({ model: MODEL, input: 'How can I remove my account?' });
+    expect(cacheInfo(similar)).to.include({ hit: true });
+    expect(fake.calls.responses).to.equal(1);
   });
 
   it('answers an identical request from the exact key first, without embedding it', async () => {

@@ -40,6 +40,8 @@ export class SemanticStore {
   readonly index: VectorIndex = createMemoryIndex();
   readonly #cache: Cache;
   readonly #loads = new Map<string, Promise<void>>();
+  /** Kinds with a semantic tier in this process: the bus's new vectors of other kinds are ignored. */
+  readonly #kinds = new Set<string>();
   readonly #setOptions = new Map<string, WrapOptions<SemanticRecord>>();
 
   /** The store of `cache` (made once). */
@@ -54,10 +56,19 @@ export class SemanticStore {
     internalsOf(cache).bus?.watch((message) => this.#onMessage(message));
   }
 
-  /** Resolves once the vectors of `kind` stored in Redis are in the index (loaded on the first call). */
+  /**
+   * Resolves once the vectors of `kind` stored in Redis are in the index (loaded on the first call; a load that
+   * failed, Redis being unreachable, is tried again by the next call). Never rejects.
+   */
   ready(kind: string): Promise<void> {
+    this.#kinds.add(kind);
     let load = this.#loads.get(kind);
-    if (!load) this.#loads.set(kind, (load = this.#load(kind).catch(() => {})));
+    if (!load) {
+      load = this.#load(kind).catch(() => {
+        this.#loads.delete(kind);
+      });
+      this.#loads.set(kind, load);
+    }
     return load;
   }
 
@@ -132,7 +143,7 @@ export class SemanticStore {
     const semantic = m.semantic as { kind?: unknown; id?: unknown } | undefined;
     if (typeof semantic === 'object' && semantic !== null) {
       const { kind, id } = semantic;
-      if (typeof kind !== 'string' || typeof id !== 'string' || !this.#loads.has(kind)) return;
+      if (typeof kind !== 'string' || typeof id !== 'string' || !this.#kinds.has(kind)) return;
       void this.read(kind, id).then((record) => record && this.index.add(record.p, id, record.v));
     } else if (m.all === true) this.index.clear();
     else if (typeof m.kind === 'string' && m.key === undefined) {
