@@ -97,9 +97,11 @@ export class LlmEngine<R> {
     try {
       if (!request.control.refresh) {
         const options = this.#wrap(request, 'json') as WrapOptions<T>;
-        const probe = this.#semantic?.probe({ ...request, mode: 'json', scope: plan.scope });
         // semantic lookup only on an exact miss: inside the computation, before the upstream call
-        const miss = !probe ? compute : () => this.#similar(probe, request, compute);
+        const looked: { probe?: SemanticProbe } = {};
+        const miss = !this.#semantic
+          ? compute
+          : () => this.#similar(looked, request, plan.scope, compute) as Promise<T>; // T, or a SemanticServed
         // the cache's own spans (lookup, compute, store) become children of the LLM span when there is one
         const outcome = await (span
           ? context.with(trace.setSpan(context.active(), span), () => cache.wrapDetailed<T>(kind, parts, miss, options))
@@ -121,6 +123,7 @@ export class LlmEngine<R> {
           const notStored = judgeAnswer(request.endpoint, outcome.value, this.options.allowTruncated);
           recordLlm(cache, kind, notStored ? 'notStored' : outcome.result === 'miss' ? 'miss' : 'bypass');
           span?.setAttribute(C.ATTR_RESULT, outcome.result);
+          const probe = looked.probe;
           if (probe && !notStored && outcome.result === 'miss') await this.#remember(probe, request, parts, 'json');
           const info: LlmCacheInfo = { hit: false, age: 0, result: 'miss', key, notStored };
           if (probe?.info) info.semantic = probe.info;
@@ -187,19 +190,21 @@ export class LlmEngine<R> {
       const info = joined
         ? this.#hit(request, undefined, undefined, 0, key, 'joined', current.source as Capture)
         : this.#hit(request, undefined, streamUsage(current.source.chunks), current.info.age, key, 'hit');
+      if (!joined && current.info.semantic) info.semantic = current.info.semantic;
       return { source: current.source, info };
     }
     const { cache, kind } = this.options;
     let capture: Capture | undefined;
     let started: (answer: StreamAnswer) => void = () => {};
     const first = new Promise<StreamAnswer>((resolve) => (started = resolve));
-    const probe = this.#semantic?.probe({ ...request, mode: 'sse', scope: plan.scope });
+    const looked: { probe?: SemanticProbe } = {};
     const outcome = cache.wrapDetailed<StoredStream>(
       kind,
       parts,
       async () => {
-        const served = probe && (await this.#semantic!.lookup(probe, request.control.maxAgeMs));
+        const served = this.#semantic && (await this.#similar(looked, request, plan.scope));
         if (served) return served as unknown as StoredStream; // never stored (see #wrap's `when`)
+        const probe = looked.probe;
         capture = new Capture(await start());
         const info: LlmCacheInfo = { hit: false, age: 0, result: 'miss', key };
         started({ source: capture, info });
@@ -211,9 +216,10 @@ export class LlmEngine<R> {
       },
       this.#wrap(request, 'sse') as WrapOptions<StoredStream>,
     );
-    if (probe) {
+    if (this.#semantic) {
       const remember = (o: { result: string; value: StoredStream }) => {
-        const stored = o.result === 'miss' && capture !== undefined;
+        const probe = looked.probe;
+        const stored = o.result === 'miss' && capture !== undefined && probe !== undefined;
         if (stored && !judgeStream(request.endpoint, o.value.chunks, this.options.allowTruncated)) {
           return this.#remember(probe, request, parts, 'sse');
         }
@@ -296,10 +302,21 @@ export class LlmEngine<R> {
     return { parts: id, key, id, scope };
   }
 
-  /** On an exact miss: a stored answer to a similar prompt (never stored again), else `compute`. */
-  async #similar<T>(probe: SemanticProbe, request: LlmRequest, compute: () => Promise<T>): Promise<T> {
-    const served = await this.#semantic!.lookup(probe, request.control.maxAgeMs);
-    return served ? (served as T) : compute();
+  /**
+   * On an exact miss: a stored answer to a similar prompt (never stored again), else `compute`'s answer (or
+   * undefined without `compute`). Puts the probe in `looked`, for the vector to remember once the answer is stored.
+   */
+  async #similar<T>(
+    looked: { probe?: SemanticProbe },
+    request: LlmRequest,
+    scope: string,
+    compute?: () => Promise<T>,
+  ): Promise<T | SemanticServed | undefined> {
+    const semantic = this.#semantic!;
+    const mode = compute ? 'json' : 'sse';
+    const probe = (looked.probe = semantic.probe({ endpoint: request.endpoint, body: request.body, mode, scope }));
+    const served = probe && (await semantic.lookup(probe, request.control.maxAgeMs));
+    return served ?? compute?.();
   }
 
   /** Stores the vector of an answer just stored under `parts`. */

@@ -61,6 +61,10 @@ describe('llm: semantic tier (similar prompts)', () => {
     // a match served is never stored under the paraphrase's own key: asked again, it is a semantic hit again
     const again = await llm.chat.completions.create(ask('How can I change my password?'));
     expect(cacheInfo(again)!.semantic).to.deep.equal({ similarity: 1 });
+    // identical paraphrases at once share one lookup (single flight): both are semantic hits
+    const both = await Promise.all([1, 2].map(() => llm.chat.completions.create(ask('How can I modify my password?'))));
+    expect(both.map((b) => cacheInfo(b)!.semantic)).to.deep.equal([{ similarity: 1 }, { similarity: 1 }]);
+    expect(upstream()).to.equal(1);
     // the Responses API compares its input the same way
     await llm.responses.create({ model: MODEL, input: 'How do I delete my account?' });
     const similar = await llm.responses.create({ model: MODEL, input: 'How can I remove my account?' });
