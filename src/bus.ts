@@ -116,7 +116,10 @@ export class Bus {
     this.#send(JSON.stringify({ ...message, from: this.id }));
   }
 
-  /** Calls `watcher` with each message from another instance, after the memory tiers applied it; returns an unsubscribe. */
+  /**
+   * Calls `watcher` with each message from another instance, after the memory tiers applied it, and with
+   * `{ resync: true }` when the subscriber came back (messages may have been missed); returns an unsubscribe.
+   */
   watch(watcher: (message: Record<string, unknown>) => void): () => void {
     this.#watchers.add(watcher);
     return () => this.#watchers.delete(watcher);
@@ -183,6 +186,7 @@ export class Bus {
     if (this.#closed || !this.#up()) return;
     this.counters.resyncs++;
     this.#tiers.clearMemory();
+    this.#tell({ resync: true });
   }
 
   #receive(payload: string): void {
@@ -204,6 +208,10 @@ export class Bus {
       const tags = new Set(m.tags);
       tiers.dropMemory((e) => e.tags.some((t) => tags.has(t)));
     }
+    this.#tell(m);
+  }
+
+  #tell(m: Record<string, unknown>): void {
     for (const watcher of this.#watchers) {
       try {
         watcher(m);

@@ -5,6 +5,8 @@ import { cachedOpenAI, cacheInfo, llmStats, type SemanticOptions } from '../../s
 import { type Cache } from '../../src/index.js';
 import { SemanticStore } from '../../src/llm/semantic/store.js';
 import { eventually, newCache, warnings } from '../helpers.js';
+import { adminClient } from '../setup/root-hooks.js';
+import { internalsOf } from '../../src/cache.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fixtures/fake-openai.js';
 import { testEmbed } from './fixtures/embedder.js';
 import { otel } from '../telemetry/otel.js';
@@ -186,6 +188,27 @@ describe('llm: semantic tier (similar prompts)', () => {
     const shared = await peer.chat.completions.create(ask('How can I sort an array in JavaScript?'));
     expect(cacheInfo(shared)).to.include({ hit: true });
     expect(upstream()).to.equal(2);
+  });
+
+  it('reads the registry again when its bus comes back, for the vectors it missed while it was down', async () => {
+    const peer = newCache();
+    await peer.connect();
+    const store = SemanticStore.of(cache);
+    await store.ready('llm');
+    client(); // this instance has a semantic tier for the kind
+    const admin = adminClient();
+    await admin.configSet('requirepass', 'semantic-test-pw'); // the subscriber cannot come back until this is undone
+    try {
+      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub']);
+      await eventually(() => internalsOf(cache).bus!.up === false);
+      await client({}, peer).chat.completions.create(ask('How do I cancel my subscription?'));
+      expect(store.index.size).to.equal(0); // its message was missed
+    } finally {
+      await admin.configSet('requirepass', '');
+    }
+    await eventually(() => store.index.size === 1);
+    const hit = await client().chat.completions.create(ask('What are the steps to cancel my subscription?'));
+    expect(cacheInfo(hit)).to.include({ hit: true });
   });
 
   it('asks the verifier in the band below the threshold, and misses there without one', async () => {

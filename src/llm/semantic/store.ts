@@ -145,6 +145,9 @@ export class SemanticStore {
       const { kind, id } = semantic;
       if (typeof kind !== 'string' || typeof id !== 'string' || !this.#kinds.has(kind)) return;
       void this.read(kind, id).then((record) => record && this.index.add(record.p, id, record.v));
+    } else if (m.resync === true) {
+      // the bus was down: other instances' new vectors may have been missed; read the registries again
+      for (const kind of this.#kinds) if (this.#loads.delete(kind)) void this.ready(kind);
     } else if (m.all === true) this.index.clear();
     else if (typeof m.kind === 'string' && m.key === undefined) {
       this.index.removePartition(m.kind + PARTITION_SEPARATOR, true);
