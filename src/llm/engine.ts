@@ -207,8 +207,8 @@ export class LlmEngine<R> {
         const probe = looked.probe;
         capture = new Capture(await start());
         const info: LlmCacheInfo = { hit: false, age: 0, result: 'miss', key };
-        started({ source: capture, info });
         if (probe?.info) info.semantic = probe.info;
+        started({ source: capture, info });
         const chunks = await capture.done;
         info.notStored = judgeStream(request.endpoint, chunks, this.options.allowTruncated);
         recordLlm(cache, kind, info.notStored ? 'notStored' : 'miss');
