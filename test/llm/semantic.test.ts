@@ -133,6 +133,28 @@ describe('llm: semantic tier (similar prompts)', () => {
     expect(cacheInfo(await llm.chat.completions.create(same))!.hit).to.equal(true);
   });
 
+  it('compares what `compare` returns, and looks a request up exactly only when it returns nothing', async () => {
+    const system = (body: Record<string, unknown>) => {
+      const first = (body.messages as Array<{ role: string; content: string }>)[0]!;
+      return first.role === 'system' ? first.content : undefined;
+    };
+    const llm = client({ semantic: semantic({ compare: system }) });
+    const turn = (instructions: string) => ({
+      model: MODEL,
+      messages: [
+        { role: 'system' as const, content: instructions },
+        { role: 'user' as const, content: 'Hello' },
+      ],
+    });
+    await llm.chat.completions.create(turn('Recommend a good book about history'));
+    const similar = await llm.chat.completions.create(turn('Can you suggest a good history book?'));
+    expect(cacheInfo(similar)).to.include({ hit: true });
+    embeds = 0;
+    const userOnly = await llm.chat.completions.create(ask('Why is the sky blue?'));
+    expect(cacheInfo(userOnly)).to.include({ hit: false }).and.not.have.property('semantic');
+    expect(embeds).to.equal(0);
+  });
+
   it('stops serving a match once its entry is invalidated by kind, tag, version or entry, and drops the vector', async () => {
     const llm = client({ tags: ['faq'] });
     const store = SemanticStore.of(cache);
