@@ -9,7 +9,14 @@
 import { ConfigError } from '../../errors.js';
 import { InvertedList, TopK, type Slot, type VectorPrecision } from './index-list.js';
 import { bisect } from './index-split.js';
-import { checkDimensions, checkK, unitVector, type VectorIndex, type VectorMatch } from './vector-index.js';
+import {
+  checkDimensions,
+  checkK,
+  unitVector,
+  type SearchOptions,
+  type VectorIndex,
+  type VectorMatch,
+} from './vector-index.js';
 
 export type { VectorPrecision } from './index-list.js';
 
@@ -135,14 +142,17 @@ class MemoryIndex implements VectorIndex {
     return removed;
   }
 
-  search(partition: string, vector: ArrayLike<number>, k: number): VectorMatch[] {
+  search(partition: string, vector: ArrayLike<number>, k: number, options?: SearchOptions): VectorMatch[] {
     checkK(k);
+    const nprobe = options?.nprobe ?? this.nprobe;
+    if (!Number.isInteger(nprobe) || nprobe < 1)
+      throw new TypeError(`infercache: nprobe must be a positive integer, got ${nprobe}`);
     const query = unitVector(vector, this.dims);
     const part = this.partitions.get(partition);
     if (!part || k === 0) return [];
     const top = new TopK(k);
     if (part.lists.length === 1) part.lists[0]!.scan(query, top);
-    else for (const index of this.nearestLists(part, query, this.nprobe)) part.lists[index]!.scan(query, top);
+    else for (const index of this.nearestLists(part, query, nprobe)) part.lists[index]!.scan(query, top);
     return top.slots.map((slot, i) => ({
       id: slot.id,
       similarity: Math.max(-1, Math.min(1, top.sims[i]!)),

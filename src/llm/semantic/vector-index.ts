@@ -14,6 +14,12 @@ export interface VectorMatch {
   error: number;
 }
 
+/** Per-search tuning; an index ignores what it has no use for. */
+export interface SearchOptions {
+  /** Inverted lists to scan (IVF indexes): more finds the exact best more often, at a proportional cost. */
+  nprobe?: number;
+}
+
 /** A similarity search over stored prompt vectors, partitioned by an exact-match filter key. */
 export interface VectorIndex {
   /** Adds or replaces the vector of `id` in partition `partition` (vectors are unit-normalised by the index). */
@@ -23,7 +29,7 @@ export interface VectorIndex {
   /** Removes a whole partition (or every partition whose name starts with `prefix` when `byPrefix`). Returns how many vectors went. */
   removePartition(partition: string, byPrefix?: boolean): number;
   /** The `k` nearest ids in `partition` by cosine similarity, best first; [] when the partition is empty. */
-  search(partition: string, vector: ArrayLike<number>, k: number): VectorMatch[];
+  search(partition: string, vector: ArrayLike<number>, k: number, options?: SearchOptions): VectorMatch[];
   /** The ids held in `partition` (in no particular order). */
   ids(partition: string): string[];
   /** Whether `id` is held (in any partition). */
