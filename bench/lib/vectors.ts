@@ -55,6 +55,8 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export interface Clustered {
   centres: Float32Array[];
   vectors: Float32Array[];
+  /** The topic (index into `centres`) of each vector. */
+  topicOf: number[];
   random: () => number;
 }
 
@@ -62,8 +64,7 @@ export interface Clustered {
 export function clustered(options: { count: number; topics: number; dims: number; seed: number }): Clustered {
   const random = prng(options.seed);
   const centres = Array.from({ length: options.topics }, () => randomUnit(random, options.dims));
-  const vectors = Array.from({ length: options.count }, () =>
-    perturb(random, centres[Math.floor(random() * centres.length)]!, 0.3 + 0.4 * random()),
-  );
-  return { centres, vectors, random };
+  const topicOf = Array.from({ length: options.count }, () => Math.floor(random() * centres.length));
+  const vectors = topicOf.map((topic) => perturb(random, centres[topic]!, 0.3 + 0.4 * random()));
+  return { centres, vectors, topicOf, random };
 }

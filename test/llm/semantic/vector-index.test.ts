@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { createMemoryIndex } from '../../../src/llm/semantic/index-memory.js';
 import { createExactIndex, type VectorIndex } from '../../../src/llm/semantic/vector-index.js';
-import { clustered, cosine, perturb } from '../../../bench/lib/vectors.js';
+import { clustered, cosine, perturb, prng } from '../../../bench/lib/vectors.js';
 
 const flavours: Array<[string, () => VectorIndex]> = [
   ['exact index', () => createExactIndex()],
@@ -162,6 +162,48 @@ describe('memory index: recall and accuracy on clustered vectors', function () {
       expect(found / queries.length).to.be.at.least(0.98);
     });
   }
+
+  it('still finds near-repeats after churn splits lists, empties some and collapses the partition', () => {
+    const index = createMemoryIndex({ flatLimit: 256, listSize: 24 });
+    const random = prng(11);
+    const live = new Set<number>();
+    const check = () => {
+      const sample = [...live].filter((_, i) => i % 7 === 0);
+      let found = 0;
+      for (const i of sample) {
+        const top = index.search('p', perturb(random, data.vectors[i]!, 0.1), 1)[0];
+        if (top?.id === String(i)) found++;
+      }
+      expect(found / sample.length).to.be.at.least(0.98, `${found} of ${sample.length}`);
+    };
+    for (let i = 0; i < 3000; i++) {
+      index.add('p', String(i), data.vectors[i]!);
+      live.add(i);
+    }
+    const removeWhere = (drop: (i: number) => boolean) => {
+      for (const i of [...live]) {
+        if (!drop(i)) continue;
+        index.remove(String(i));
+        live.delete(i);
+      }
+    };
+    removeWhere(() => random() < 0.3);
+    for (let i = 3000; i < 4000; i++) {
+      index.add('p', String(i), data.vectors[i]!);
+      live.add(i);
+    }
+    // Whole topics last: lists empty and are dropped, and nothing touches the lists moved into their place.
+    removeWhere((i) => data.topicOf[i]! % 4 === 0);
+    expect(index.size).to.equal(live.size);
+    check();
+    for (const i of [...live]) {
+      if (live.size === 100) break;
+      index.remove(String(i));
+      live.delete(i);
+    }
+    expect(index.ids('p').length).to.equal(100);
+    check();
+  });
 
   it('reports its memory: int8 vectors take a quarter of the bytes of float32 ones', () => {
     const int8 = createMemoryIndex({ precision: 'int8' });
