@@ -182,11 +182,22 @@ class MemoryIndex implements VectorIndex {
     const c = part.centroids;
     const best: number[] = [];
     const dist: number[] = [];
+    const tail = d & 3;
     for (let i = 0; i < part.lists.length; i++) {
       const offset = i * d;
-      let dot = 0;
-      for (let j = 0; j < d; j++) dot += q[j]! * c[offset + j]!;
-      const score = part.norms[i]! - 2 * dot;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let j = 0;
+      for (; j < d - tail; j += 4) {
+        s0 += q[j]! * c[offset + j]!;
+        s1 += q[j + 1]! * c[offset + j + 1]!;
+        s2 += q[j + 2]! * c[offset + j + 2]!;
+        s3 += q[j + 3]! * c[offset + j + 3]!;
+      }
+      for (; j < d; j++) s0 += q[j]! * c[offset + j]!;
+      const score = part.norms[i]! - 2 * (s0 + s1 + s2 + s3);
       if (best.length === n && score >= dist[n - 1]!) continue;
       let at = best.length;
       while (at > 0 && dist[at - 1]! > score) at--;
