@@ -62,7 +62,10 @@ const cpuMs = (since: NodeJS.CpuUsage): number => {
 };
 
 /** Bytes held by the process's heap and array buffers, after a full collection (with --expose-gc). */
-function heldBytes(): number {
+async function heldBytes(): Promise<number> {
+  // Twice, a turn apart: array buffers of collected typed arrays are released after the collection that finds them.
+  collectGarbage();
+  await new Promise((resolve) => setImmediate(resolve));
   collectGarbage();
   const usage = process.memoryUsage();
   return usage.heapUsed + usage.external;
@@ -133,11 +136,14 @@ function measure(
 }
 
 /** Seeded queries of the three kinds, with the exact best similarity from the exact index (timed: the baseline). */
-function queriesFor(data: ReturnType<typeof clustered>, size: number): { queries: Query[]; exact: Result } {
+async function queriesFor(
+  data: ReturnType<typeof clustered>,
+  size: number,
+): Promise<{ queries: Query[]; exact: Result }> {
   const exactIndex = createExactIndex();
-  const before = heldBytes();
+  const before = await heldBytes();
   const built = build(exactIndex, data.vectors, size);
-  const heapDeltaBytes = heldBytes() - before;
+  const heapDeltaBytes = (await heldBytes()) - before;
   const queries: Query[] = Array.from({ length: QUERIES }, (_, i) => {
     const kind: Kind = i % 5 < 2 ? 'repeat' : i % 5 < 4 ? 'paraphrase' : 'unrelated';
     const vector =
@@ -162,15 +168,16 @@ async function main(): Promise<void> {
       '\n',
   );
   const data = clustered({ count: Math.max(...SIZES), topics: TOPICS, dims: DIMS, seed: 42 });
-  const sets = SIZES.map((size) => ({ size, ...queriesFor(data, size) }));
+  const sets: Array<{ size: number; queries: Query[]; exact: Result }> = [];
+  for (const size of SIZES) sets.push({ size, ...(await queriesFor(data, size)) });
   const results: Result[] = sets.map((s) => s.exact);
   // One precision at a time over every size: the scan loop sees one array type while int8 (the default) is measured.
   for (const precision of ['int8', 'float32'] as const) {
     for (const { size, queries } of sets) {
       let index: VectorIndex | undefined = createMemoryIndex({ dimensions: DIMS, precision, listSize: LIST_SIZE });
-      const before = heldBytes();
+      const before = await heldBytes();
       const built = build(index, data.vectors, size);
-      const heapDeltaBytes = heldBytes() - before;
+      const heapDeltaBytes = (await heldBytes()) - before;
       for (const nprobe of NPROBES) {
         const name = `memory IVF (${precision}${nprobe ? `, nprobe ${nprobe}` : ''})`;
         const result = measure(name, index, queries, data.vectors, nprobe);

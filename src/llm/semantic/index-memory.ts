@@ -32,13 +32,13 @@ export interface MemoryIndexOptions {
   precision?: VectorPrecision;
   /** A partition of at most this many vectors is one list scanned whole. @default 2048 */
   flatLimit?: number;
-  /** Target vectors per inverted list; a list is bisected when it holds more than twice this. @default 256 */
+  /** Target vectors per inverted list; a list is bisected when it holds more than twice this. @default 192 */
   listSize?: number;
   /** Lists scanned per search once a partition is partitioned. @default 8 */
   nprobe?: number;
 }
 
-const defaults = { precision: 'int8', flatLimit: 2048, listSize: 256, nprobe: 8 } satisfies Required<
+const defaults = { precision: 'int8', flatLimit: 2048, listSize: 192, nprobe: 8 } satisfies Required<
   Omit<MemoryIndexOptions, 'dimensions'>
 >;
 
