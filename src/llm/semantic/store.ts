@@ -80,7 +80,7 @@ export class SemanticStore {
       if (this.#setOptions.size > 100) this.#setOptions.clear();
       this.#setOptions.set(which, (options = { ttl: entry.ttl, tags: entry.tags }));
     }
-    this.index.add(record.p, id, record.v);
+    this.#index(id, record);
     await this.#cache.set(kind, recordId(id), record, options);
     const redis = internalsOf(this.#cache).redis;
     const registry = this.registryKey(kind);
@@ -133,10 +133,19 @@ export class SemanticStore {
       const trusted = this.failures() === before;
       records.forEach((record, i) => {
         const id = ids[i]!;
-        if (record) this.index.add(record.p, id, record.v);
+        if (record) this.#index(id, record);
         else if (trusted) void redis.send(registry, false, ['ZREM', registry, id]);
       });
     } while (cursor !== '0');
+  }
+
+  /** Indexes a vector; one the index refuses (another embedder's length, all zeros) is left out. */
+  #index(id: string, record: SemanticRecord): void {
+    try {
+      this.index.add(record.p, id, record.v);
+    } catch {
+      // a vector of another length (the embedder changed without a new kind) cannot match anyway
+    }
   }
 
   #onMessage(m: Record<string, unknown>): void {
@@ -144,7 +153,7 @@ export class SemanticStore {
     if (typeof semantic === 'object' && semantic !== null) {
       const { kind, id } = semantic;
       if (typeof kind !== 'string' || typeof id !== 'string' || !this.#kinds.has(kind)) return;
-      void this.read(kind, id).then((record) => record && this.index.add(record.p, id, record.v));
+      void this.read(kind, id).then((record) => record && this.#index(id, record));
     } else if (m.resync === true) {
       // the bus was down: other instances' new vectors may have been missed; read the registries again
       for (const kind of this.#kinds) if (this.#loads.delete(kind)) void this.ready(kind);

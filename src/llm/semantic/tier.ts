@@ -52,6 +52,25 @@ export interface SemanticRequest {
   scope: string;
 }
 
+/** Rounded to 1e-6 (as tuneThreshold does): float32 noise aside, equal texts have similarity 1. */
+function rounded(similarity: number): number {
+  return Math.max(-1, Math.min(1, Math.round(similarity * 1e6) / 1e6));
+}
+
+/** Cosine similarity of two vectors (0 when their lengths differ). */
+function cosine(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return 0;
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i]! * b[i]!;
+    na += a[i]! * a[i]!;
+    nb += b[i]! * b[i]!;
+  }
+  return na > 0 && nb > 0 ? dot / Math.sqrt(na * nb) : 0;
+}
+
 /** The semantic tier of one wrapper (one kind). */
 export class SemanticTier {
   readonly #options: ResolvedSemantic;
@@ -100,20 +119,26 @@ export class SemanticTier {
     await this.#store.ready(this.#kind);
     recordSemantic(this.#cache, this.#kind, 'lookup');
     const { threshold, band } = this.#options;
-    // rounded to 1e-6 (as tuneThreshold does): float32 noise aside, equal texts have similarity 1
-    const found = this.#store.index
-      .search(probe.partition, vector, CANDIDATES)
-      .map((c) => ({ id: c.id, similarity: Math.min(1, Math.round(c.similarity * 1e6) / 1e6) }));
-    const nearest = found[0]?.similarity;
-    const candidates = found.filter((c) => c.similarity >= threshold - band - EPSILON);
+    let found: Array<{ id: string; similarity: number; error: number }>;
+    try {
+      found = this.#store.index.search(probe.partition, vector, CANDIDATES);
+    } catch (error) {
+      this.#fail(`semantic.embed returned a vector the index refuses (${(error as Error)?.message})`);
+      return undefined;
+    }
+    const nearest = found[0] && rounded(found[0].similarity);
+    // the index's similarity may be approximate (quantised): within its error bound of the floor is a candidate,
+    // and the decision uses the exact similarity to the stored float32 vector
+    const candidates = found.filter((c) => c.similarity + c.error >= threshold - band - EPSILON);
     let refusedBy: SemanticRefusal | undefined;
     const before = this.#store.failures();
     const reads = candidates.map((c) =>
       Promise.all([this.#store.read(this.#kind, c.id), this.#cache.get(this.#kind, c.id).catch(() => undefined)]),
     );
     for (let i = 0; i < candidates.length; i++) {
-      const { id, similarity } = candidates[i]!;
+      const { id } = candidates[i]!;
       const [record, answer] = await reads[i]!;
+      const similarity = record ? rounded(cosine(vector, record.v)) : candidates[i]!.similarity;
       if (!record || answer === undefined) {
         // expired or invalidated (kind, tag, version, entry): dropped, unless Redis failed meanwhile
         if (this.#store.failures() === before) this.#store.drop(this.#kind, id);
@@ -121,6 +146,7 @@ export class SemanticTier {
       }
       const age = Math.max(0, (Date.now() - record.at) / 1000);
       if (maxAgeMs !== undefined && age * 1000 > maxAgeMs) continue;
+      if (similarity < threshold - band - EPSILON) continue;
       const why =
         guardRefusing(probe.text, record.t, this.#options.guards) ??
         (await this.#verify(probe.text, record.t, similarity, answer));
@@ -171,8 +197,8 @@ export class SemanticTier {
       const raw = await this.#options.embed(text);
       const vector =
         ArrayBuffer.isView(raw) || Array.isArray(raw) ? Float32Array.from(raw as ArrayLike<number>) : undefined;
-      if (vector && vector.length > 0 && vector.every(Number.isFinite)) return vector;
-      this.#fail('semantic.embed returned no vector of finite numbers');
+      if (vector && vector.length > 0 && vector.every(Number.isFinite) && vector.some((x) => x !== 0)) return vector;
+      this.#fail('semantic.embed returned no vector of finite numbers, not all zero');
     } catch (error) {
       this.#fail(`semantic.embed threw (${(error as Error)?.message})`);
     }

@@ -4,7 +4,7 @@
  */
 import { ConfigError } from '../../errors.js';
 import { guardRefusing } from './guards.js';
-import { normalise } from './index-memory.js';
+import { unitVector } from './vector-index.js';
 import { resolveGuards, type EmbeddingVector, type SemanticGuards } from './options.js';
 
 /** Two prompts and whether an answer to one is a right answer to the other. */
@@ -66,10 +66,17 @@ export async function tuneThreshold(
   if (same === 0 || different === 0) {
     throw new ConfigError('tuneThreshold.pairs', 'needs pairs of both labels (same: true and same: false)');
   }
-  const vectors = new Map<string, Float32Array>();
+  const vectors = new Map<string, Float64Array>();
   const vectorOf = async (text: string) => {
     let v = vectors.get(text);
-    if (!v) vectors.set(text, (v = normalise(await o.embed(text))));
+    if (!v) {
+      try {
+        v = unitVector(await o.embed(text), undefined);
+      } catch (error) {
+        throw new ConfigError('tuneThreshold.embed', `returned no usable vector: ${(error as Error).message}`);
+      }
+      vectors.set(text, v);
+    }
     return v;
   };
   // a pair a guard refuses never hits: its similarity counts as -Infinity
