@@ -295,6 +295,12 @@ describe('llm: semantic tier (similar prompts)', () => {
     expect(cacheInfo(answer)).to.include({ result: 'miss' });
     expect(llmStats(cache).semantic.errors).to.equal(1);
     expect(warnings.join()).to.match(/semantic\.embed threw \(model down\)/);
+    // another embedder's vectors in the same kind (its length differs): the index refuses it, the request goes on
+    await client().chat.completions.create(ask('Why is the ocean blue?'));
+    const short = client({ semantic: semantic({ embed: () => [1, 0, 0] }) });
+    const other = await short.chat.completions.create(ask('Why is the ocean salty?'));
+    expect(cacheInfo(other)).to.include({ result: 'miss' });
+    expect(llmStats(cache).semantic.errors).to.equal(2);
     const bad = (s: unknown) => () => client({ semantic: s as SemanticOptions });
     expect(bad({ embed: testEmbed })).to.throw(/cachedOpenAI\.semantic\.threshold/);
     expect(bad({ embed: testEmbed, threshold: 0.8, band: 0.9 })).to.throw(/cachedOpenAI\.semantic\.band/);
