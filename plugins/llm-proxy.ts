@@ -156,6 +156,7 @@ async function llmProxyPlugin(app: FastifyInstance, options: LlmProxyOptions): P
       'cache-control': 'no-cache',
       'x-cache': xCache(info),
       age: String(info.age),
+      ...(info.hit && info.semantic ? { 'x-cache-similarity': similarityOf(info.semantic) } : {}),
     });
     res.on('close', () => void iterator.return?.());
     try {
@@ -205,17 +206,24 @@ function tenantOf(request: FastifyRequest): string {
 }
 
 function xCache(info: LlmCacheInfo): string {
-  return info.hit ? 'HIT' : info.result === 'bypass' ? 'BYPASS' : 'MISS';
+  if (info.hit) return info.semantic ? 'HIT-SEMANTIC' : 'HIT';
+  return info.result === 'bypass' ? 'BYPASS' : 'MISS';
 }
 
 function send(reply: FastifyReply, info: LlmCacheInfo): FastifyReply {
-  return reply.header('x-cache', xCache(info)).header('age', String(info.age));
+  reply.header('x-cache', xCache(info)).header('age', String(info.age));
+  return info.hit && info.semantic ? reply.header('x-cache-similarity', similarityOf(info.semantic)) : reply;
+}
+
+function similarityOf(semantic: { similarity: number }): string {
+  return semantic.similarity.toFixed(4);
 }
 
 /**
  * The caching proxy plugin: `app.register(llmProxy, { cache, upstream: 'https://api.openai.com/v1' })`. Routes live
  * under `prefix` (default `/v1`); the caller's `Cache-Control: no-cache | no-store | max-age=N` is honoured, and
- * `X-Cache: HIT | MISS | BYPASS` and `Age` are set on every answer. Can be registered several times (e.g. one per
+ * `X-Cache: HIT | HIT-SEMANTIC | MISS | BYPASS` and `Age` are set on every answer (`HIT-SEMANTIC`: served for a
+ * similar prompt by the `semantic` option, with `X-Cache-Similarity`). Can be registered several times (e.g. one per
  * upstream, with different prefixes).
  */
 export const llmProxy = fp(llmProxyPlugin, { fastify: '5.x' });

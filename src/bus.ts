@@ -12,7 +12,11 @@ import type { Logger } from './options.js';
 
 /** What a bus message asks the other instances to drop from their memory tiers. */
 export type BusMessage =
-  { key: string; kind: string } | { kind: string; key?: undefined } | { tags: string[] } | { all: true };
+  | { key: string; kind: string }
+  | { kind: string; key?: undefined }
+  | { tags: string[] }
+  | { all: true }
+  | { semantic: { kind: string; id: string } };
 
 /** Counters of the bus, for `info()` and tests. */
 export interface BusCounters {
@@ -55,6 +59,7 @@ export class Bus {
   readonly #tiers: Tiers;
   readonly #logger: Logger | undefined;
   readonly #listener = (message: string) => this.#receive(message);
+  readonly #watchers = new Set<(message: Record<string, unknown>) => void>();
   #pending: string[] = [];
   #started: Promise<void> | undefined;
   #sub: Subscriber | undefined;
@@ -109,6 +114,15 @@ export class Bus {
   publish(message: BusMessage): void {
     if (this.#closed) return;
     this.#send(JSON.stringify({ ...message, from: this.id }));
+  }
+
+  /**
+   * Calls `watcher` with each message from another instance, after the memory tiers applied it, and with
+   * `{ resync: true }` when the subscriber came back (messages may have been missed); returns an unsubscribe.
+   */
+  watch(watcher: (message: Record<string, unknown>) => void): () => void {
+    this.#watchers.add(watcher);
+    return () => this.#watchers.delete(watcher);
   }
 
   /** Unsubscribes and closes the subscriber connection. */
@@ -172,6 +186,7 @@ export class Bus {
     if (this.#closed || !this.#up()) return;
     this.counters.resyncs++;
     this.#tiers.clearMemory();
+    this.#tell({ resync: true });
   }
 
   #receive(payload: string): void {
@@ -192,6 +207,17 @@ export class Bus {
     } else if (Array.isArray(m.tags)) {
       const tags = new Set(m.tags);
       tiers.dropMemory((e) => e.tags.some((t) => tags.has(t)));
+    }
+    this.#tell(m);
+  }
+
+  #tell(m: Record<string, unknown>): void {
+    for (const watcher of this.#watchers) {
+      try {
+        watcher(m);
+      } catch (error) {
+        this.#logger?.warn(`infercache: a bus watcher failed: ${(error as Error)?.message}`);
+      }
     }
   }
 }

@@ -14,6 +14,7 @@ import { judgeAnswer, judgeStream, modelOf, streamUsage, usageOf, type TokenUsag
 import { costOf, recordLlm } from './stats.js';
 import { Capture, storedSource, type ChunkSource, type Upstream } from './stream.js';
 import type { LlmCacheInfo } from './info.js';
+import { SemanticServed, SemanticTier, type SemanticProbe } from './semantic/tier.js';
 
 export { cacheInfo, tagResult, type LlmCacheInfo } from './info.js';
 
@@ -62,10 +63,14 @@ export class LlmEngine<R> {
   readonly #live = new Map<string, { answer: Promise<StreamAnswer>; settled: Promise<void> }>();
   readonly #wrapOptions = new Map<string, WrapOptions<unknown>>();
   #warned = false;
+  readonly #semantic: SemanticTier | undefined;
 
   constructor(options: ResolvedLlmOptions<R>, where: string) {
     this.options = options;
     this.#where = where;
+    const { cache, kind, aliases, semantic } = options;
+    const warn = (message: string) => this.#warn(`${where}: ${message}`);
+    this.#semantic = semantic && new SemanticTier(semantic, { cache, kind, aliases, warn });
   }
 
   /** The tenant of a request: its scope function's answer, `null` for 'global', `undefined` if that failed. */
@@ -92,12 +97,22 @@ export class LlmEngine<R> {
     try {
       if (!request.control.refresh) {
         const options = this.#wrap(request, 'json') as WrapOptions<T>;
+        // semantic lookup only on an exact miss: inside the computation, before the upstream call
+        const looked: { probe?: SemanticProbe } = {};
+        const miss = !this.#semantic
+          ? compute
+          : () => this.#similar(looked, request, plan.scope, compute) as Promise<T>; // T, or a SemanticServed
         // the cache's own spans (lookup, compute, store) become children of the LLM span when there is one
         const outcome = await (span
-          ? context.with(trace.setSpan(context.active(), span), () =>
-              cache.wrapDetailed<T>(kind, parts, compute, options),
-            )
-          : cache.wrapDetailed<T>(kind, parts, compute, options));
+          ? context.with(trace.setSpan(context.active(), span), () => cache.wrapDetailed<T>(kind, parts, miss, options))
+          : cache.wrapDetailed<T>(kind, parts, miss, options));
+        const served = outcome.value as unknown;
+        if (served instanceof SemanticServed) {
+          const info = this.#hit(request, served.value, usageOf(served.value), served.age, key, 'hit');
+          info.semantic = served.info;
+          span?.setAttribute(C.ATTR_RESULT, 'hit');
+          return { value: served.value as T, info };
+        }
         const fresh = request.control.maxAgeMs === undefined || outcome.age * 1000 <= request.control.maxAgeMs;
         if ((outcome.result === 'hit' || outcome.result === 'stale') && fresh) {
           const info = this.#hit(request, outcome.value, usageOf(outcome.value), outcome.age, key, 'hit');
@@ -108,7 +123,11 @@ export class LlmEngine<R> {
           const notStored = judgeAnswer(request.endpoint, outcome.value, this.options.allowTruncated);
           recordLlm(cache, kind, notStored ? 'notStored' : outcome.result === 'miss' ? 'miss' : 'bypass');
           span?.setAttribute(C.ATTR_RESULT, outcome.result);
-          return { value: outcome.value, info: { hit: false, age: 0, result: 'miss', key, notStored } };
+          const probe = looked.probe;
+          if (probe && !notStored && outcome.result === 'miss') await this.#remember(probe, request, parts, 'json');
+          const info: LlmCacheInfo = { hit: false, age: 0, result: 'miss', key, notStored };
+          if (probe?.info) info.semantic = probe.info;
+          return { value: outcome.value, info };
         }
       }
       // refresh, or an entry older than maxAge: compute and store over it
@@ -171,18 +190,24 @@ export class LlmEngine<R> {
       const info = joined
         ? this.#hit(request, undefined, undefined, 0, key, 'joined', current.source as Capture)
         : this.#hit(request, undefined, streamUsage(current.source.chunks), current.info.age, key, 'hit');
+      if (!joined && current.info.semantic) info.semantic = current.info.semantic;
       return { source: current.source, info };
     }
     const { cache, kind } = this.options;
     let capture: Capture | undefined;
     let started: (answer: StreamAnswer) => void = () => {};
     const first = new Promise<StreamAnswer>((resolve) => (started = resolve));
+    const looked: { probe?: SemanticProbe } = {};
     const outcome = cache.wrapDetailed<StoredStream>(
       kind,
       parts,
       async () => {
+        const served = this.#semantic && (await this.#similar(looked, request, plan.scope));
+        if (served) return served as unknown as StoredStream; // never stored (see #wrap's `when`)
+        const probe = looked.probe;
         capture = new Capture(await start());
         const info: LlmCacheInfo = { hit: false, age: 0, result: 'miss', key };
+        if (probe?.info) info.semantic = probe.info;
         started({ source: capture, info });
         const chunks = await capture.done;
         info.notStored = judgeStream(request.endpoint, chunks, this.options.allowTruncated);
@@ -191,10 +216,26 @@ export class LlmEngine<R> {
       },
       this.#wrap(request, 'sse') as WrapOptions<StoredStream>,
     );
+    if (this.#semantic) {
+      const remember = (o: { result: string; value: StoredStream }) => {
+        const probe = looked.probe;
+        const stored = o.result === 'miss' && capture !== undefined && probe !== undefined;
+        if (stored && !judgeStream(request.endpoint, o.value.chunks, this.options.allowTruncated)) {
+          return this.#remember(probe, request, parts, 'sse');
+        }
+      };
+      void outcome.then(remember, noop);
+    }
     const answer = Promise.race([
       first,
       outcome.then((o): StreamAnswer => {
         if (capture) return { source: capture, info: { hit: false, age: 0, result: 'miss', key } };
+        const served = o.value as unknown;
+        if (served instanceof SemanticServed) {
+          const chunks = (served.value as StoredStream).chunks;
+          const info: LlmCacheInfo = { hit: true, age: served.age, result: 'hit', key, semantic: served.info };
+          return { source: storedSource(chunks, this.options.pace), info };
+        }
         return {
           source: storedSource(o.value.chunks, this.options.pace),
           info: { hit: true, age: o.age, result: 'hit', key },
@@ -213,6 +254,7 @@ export class LlmEngine<R> {
     const stale = request.control.maxAgeMs !== undefined && got.info.age * 1000 > request.control.maxAgeMs;
     if (stale) return this.#refreshStream(request, parts, key, start);
     const info = this.#hit(request, undefined, streamUsage(got.source.chunks), got.info.age, key, 'hit');
+    if (got.info.semantic) info.semantic = got.info.semantic;
     return { source: got.source, info };
   }
 
@@ -237,7 +279,10 @@ export class LlmEngine<R> {
   }
 
   /** The entry of a request, or undefined when it runs uncached (skip, policy, no scope, cache off, unkeyable). */
-  #plan(request: LlmRequest, mode: 'json' | 'sse'): { parts: string; key: string; id: string } | undefined {
+  #plan(
+    request: LlmRequest,
+    mode: 'json' | 'sse',
+  ): { parts: string; key: string; id: string; scope: string } | undefined {
     const o = this.options;
     if (request.control.skip || request.scope === undefined || !o.cache.enabled) return undefined;
     if (o.temperature === 'deterministic' && !isDeterministic(request.endpoint, request.body)) return undefined;
@@ -254,7 +299,33 @@ export class LlmEngine<R> {
     // ('g' for global), so no tenant id or prompt text appears in a Redis key, and the key is not hashed twice.
     const scope = request.scope === null ? 'g' : scopeTag(request.scope);
     const id = `${mode}${variant}.${scope}.${key}`;
-    return { parts: id, key, id };
+    return { parts: id, key, id, scope };
+  }
+
+  /**
+   * On an exact miss: a stored answer to a similar prompt (never stored again), else `compute`'s answer (or
+   * undefined without `compute`). Puts the probe in `looked`, for the vector to remember once the answer is stored.
+   */
+  async #similar<T>(
+    looked: { probe?: SemanticProbe },
+    request: LlmRequest,
+    scope: string,
+    compute?: () => Promise<T>,
+  ): Promise<T | SemanticServed | undefined> {
+    const semantic = this.#semantic!;
+    const mode = compute ? 'json' : 'sse';
+    const probe = (looked.probe = semantic.probe({ endpoint: request.endpoint, body: request.body, mode, scope }));
+    const served = probe && (await semantic.lookup(probe, request.control.maxAgeMs));
+    return served ?? compute?.();
+  }
+
+  /** Stores the vector of an answer just stored under `parts`. */
+  #remember(probe: SemanticProbe, request: LlmRequest, parts: string, mode: 'json' | 'sse'): Promise<void> {
+    const { ttl, tags } = this.#wrap(request, mode);
+    return this.#semantic!.remember(probe, parts, {
+      ttl: ttl as number | undefined,
+      tags: tags as string[] | undefined,
+    });
   }
 
   async #bypass<T>(_request: LlmRequest, compute: () => Promise<T>): Promise<T> {
@@ -302,11 +373,15 @@ export class LlmEngine<R> {
     if (!options) {
       const { endpoint } = request;
       const allow = this.options.allowTruncated;
+      // an answer served for a similar prompt is never stored under this request's key
       const when =
         mode === 'json'
-          ? (value: unknown) => judgeAnswer(endpoint, value, allow) === undefined
-          : (value: unknown) => judgeStream(endpoint, (value as StoredStream).chunks, allow) === undefined;
-      options = { ttl: ttl === undefined ? undefined : ttl / 1000, when, spanName: `llm.${endpoint}` };
+          ? (value: unknown) => !(value instanceof SemanticServed) && judgeAnswer(endpoint, value, allow) === undefined
+          : (value: unknown) =>
+              !(value instanceof SemanticServed) &&
+              judgeStream(endpoint, (value as StoredStream).chunks, allow) === undefined;
+      const tags = this.options.tags;
+      options = { ttl: ttl === undefined ? undefined : ttl / 1000, tags, when, spanName: `llm.${endpoint}` };
       if (this.#wrapOptions.size > 100) this.#wrapOptions.clear();
       this.#wrapOptions.set(id, options);
     }

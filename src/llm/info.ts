@@ -1,5 +1,6 @@
 /** `cacheInfo(result)`: how the LLM mode served an answer or a stream it returned. */
 import type { NotStored, TokenUsage } from './shapes.js';
+import type { SemanticInfo } from './semantic/tier.js';
 
 /** How the LLM mode served an answer: what `cacheInfo(result)` returns. */
 export interface LlmCacheInfo {
@@ -17,6 +18,11 @@ export interface LlmCacheInfo {
   tokensSaved?: TokenUsage;
   /** Money a hit saved (from `prices`). */
   costSaved?: number;
+  /**
+   * Set when the semantic tier looked the request up and found a candidate: on a hit served for a similar prompt,
+   * its `similarity`; on a miss, the nearest candidate's similarity and why it was refused (`refusedBy`), if it was.
+   */
+  semantic?: SemanticInfo;
 }
 
 const infos = new WeakMap<object, LlmCacheInfo>();

@@ -115,7 +115,9 @@ export function llmCacheMiddleware(options: LlmCacheMiddlewareOptions): LlmCache
 }
 
 function withInfo(metadata: object | undefined, info: LlmCacheInfo): Record<string, unknown> {
-  return { ...metadata, infercache: { hit: info.hit, age: info.age, result: info.result } };
+  const infercache: Record<string, unknown> = { hit: info.hit, age: info.age, result: info.result };
+  if (info.semantic) infercache.semantic = { ...info.semantic };
+  return { ...metadata, infercache };
 }
 
 /** The AI SDK `EmbeddingModelV3Middleware` shape {@link llmEmbeddingMiddleware} returns (structural). */

@@ -7,6 +7,7 @@ import { ConfigError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
 import { checkAliases } from './key.js';
+import { resolveSemantic, type ResolvedSemantic, type SemanticOptions } from './semantic/options.js';
 
 /**
  * Which requests are cached, by their sampling settings:
@@ -44,6 +45,8 @@ export interface LlmCacheOptions<R = unknown> {
   kind?: string;
   /** TTL of the entries. @default the kind's TTL in the cache's `ttl` option */
   ttl?: Duration;
+  /** Tags of every entry written, for `cache.invalidateTags` (answers and their semantic vectors). @default [] */
+  tags?: readonly string[];
   /** Which requests are cached by their sampling settings. @default 'always' */
   temperature?: TemperaturePolicy;
   /**
@@ -60,6 +63,11 @@ export interface LlmCacheOptions<R = unknown> {
    * answer). Live and joined streams always go at the upstream's pace. @default 0 (instant)
    */
   pace?: Duration;
+  /**
+   * The semantic tier: on an exact miss, serve the answer to a similar prompt (same model, system prompt, tools,
+   * parameters, earlier turns and scope), under a similarity threshold and guards. @default undefined (exact only)
+   */
+  semantic?: SemanticOptions;
 }
 
 /** Options after validation. */
@@ -68,12 +76,14 @@ export interface ResolvedLlmOptions<R> {
   scope: ((request: R) => string) | undefined;
   kind: string;
   ttl: number | undefined;
+  tags: readonly string[] | undefined;
   temperature: 'always' | 'deterministic' | { variants: number };
   prices: Readonly<Record<string, Required<ModelPrice>>>;
   allowTruncated: boolean;
   aliases: Readonly<Record<string, string>> | undefined;
   /** Milliseconds between replayed chunks. */
   pace: number;
+  semantic: ResolvedSemantic | undefined;
 }
 
 /** Default of each option that has one. */
@@ -84,11 +94,13 @@ const KNOWN: Record<keyof LlmCacheOptions, true> = {
   scope: true,
   kind: true,
   ttl: true,
+  tags: true,
   temperature: true,
   prices: true,
   allowTruncated: true,
   aliases: true,
   pace: true,
+  semantic: true,
 };
 
 /**
@@ -127,12 +139,22 @@ export function resolveLlmOptions<R>(
     scope: scope === 'global' ? undefined : scope,
     kind,
     ttl,
+    tags: checkTags(options.tags, `${where}.tags`),
     temperature: temperaturePolicy(options.temperature, `${where}.temperature`),
     prices: priceTable(options.prices, `${where}.prices`),
     allowTruncated: options.allowTruncated ?? LLM_DEFAULTS.allowTruncated,
     aliases: checkAliases(options.aliases, `${where}.aliases`),
     pace: options.pace === undefined ? 0 : parseDuration(options.pace, `${where}.pace`),
+    semantic: resolveSemantic(options.semantic, `${where}.semantic`),
   };
+}
+
+function checkTags(value: unknown, setting: string): readonly string[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((t) => typeof t === 'string' && t.length > 0)) {
+    throw new ConfigError(setting, 'expected an array of non-empty strings');
+  }
+  return Object.freeze([...(value as string[])]);
 }
 
 function temperaturePolicy(value: unknown, setting: string): ResolvedLlmOptions<unknown>['temperature'] {

@@ -2,7 +2,7 @@
  * Tokens and money the LLM mode saved, per cache and kind: `llmStats(cache)`, and the OpenTelemetry counters
  * `infercache.llm.tokens_saved` and `infercache.llm.cost_saved` (with the model as an attribute).
  */
-import { metrics, type Counter, type MeterProvider } from '@opentelemetry/api';
+import { metrics, type Counter, type Histogram, type MeterProvider } from '@opentelemetry/api';
 import type { Cache } from '../cache.js';
 import * as C from '../telemetry/semconv.js';
 import { report } from '../telemetry/metrics.js';
@@ -25,7 +25,29 @@ export interface LlmKindStats {
   tokensSaved: TokenUsage;
   /** Money not spent, from `prices` (0 for models without a price). */
   costSaved: number;
+  /** The semantic tier (similar prompts): its hits are counted in `hits` too. */
+  semantic: LlmSemanticStats;
 }
+
+/** Counters of the semantic tier of one kind. */
+export interface LlmSemanticStats {
+  /** Lookups by similarity (exact misses of requests with a compared text). */
+  lookups: number;
+  /** Answers served for a similar prompt. */
+  hits: number;
+  /** Matches refused: by a built-in guard, in the band without `verify` (`band`), or by `verify` (`verifier`). */
+  refusals: Record<SemanticRefusal, number>;
+  /** Calls of `verify`. */
+  verifierCalls: number;
+  /** Embedder or verifier failures (the request went on without the semantic tier). */
+  errors: number;
+}
+
+/** Why a semantic match was refused. */
+export type SemanticRefusal = 'numbers' | 'negations' | 'entities' | 'band' | 'verifier';
+
+/** A semantic-tier event to count. */
+export type SemanticEvent = 'lookup' | 'hit' | 'verifierCall' | 'error' | { refused: SemanticRefusal };
 
 /** What `llmStats(cache)` returns: totals and per kind. */
 export interface LlmStats extends LlmKindStats {
@@ -40,7 +62,16 @@ const empty = (): LlmKindStats => ({
   notStored: 0,
   tokensSaved: { input: 0, output: 0, cachedInput: 0 },
   costSaved: 0,
+  semantic: {
+    lookups: 0,
+    hits: 0,
+    refusals: { numbers: 0, negations: 0, entities: 0, band: 0, verifier: 0 },
+    verifierCalls: 0,
+    errors: 0,
+  },
 });
+
+const copySemantic = (s: LlmSemanticStats): LlmSemanticStats => ({ ...s, refusals: { ...s.refusals } });
 
 const byCache = new WeakMap<Cache, Map<string, LlmKindStats>>();
 
@@ -57,7 +88,7 @@ export function llmStats(cache: Cache): LlmStats {
   const total = empty();
   const kinds: Record<string, LlmKindStats> = {};
   for (const [kind, s] of byCache.get(cache) ?? []) {
-    kinds[kind] = { ...s, tokensSaved: { ...s.tokensSaved } };
+    kinds[kind] = { ...s, tokensSaved: { ...s.tokensSaved }, semantic: copySemantic(s.semantic) };
     total.hits += s.hits;
     total.misses += s.misses;
     total.bypasses += s.bypasses;
@@ -67,6 +98,12 @@ export function llmStats(cache: Cache): LlmStats {
     total.tokensSaved.output += s.tokensSaved.output;
     total.tokensSaved.cachedInput += s.tokensSaved.cachedInput;
     total.costSaved += s.costSaved;
+    const t = total.semantic;
+    t.lookups += s.semantic.lookups;
+    t.hits += s.semantic.hits;
+    t.verifierCalls += s.semantic.verifierCalls;
+    t.errors += s.semantic.errors;
+    for (const [why, n] of Object.entries(s.semantic.refusals)) t.refusals[why as SemanticRefusal] += n;
   }
   return { ...total, kinds };
 }
@@ -106,9 +143,29 @@ export function recordLlm(
   recordMetrics(cache, kind, saved);
 }
 
+/** Counts a semantic-tier event of `kind`. */
+export function recordSemantic(cache: Cache, kind: string, event: SemanticEvent): void {
+  const s = counters(cache, kind).semantic;
+  if (event === 'lookup') s.lookups++;
+  else if (event === 'hit') s.hits++;
+  else if (event === 'verifierCall') s.verifierCalls++;
+  else if (event === 'error') s.errors++;
+  else s.refusals[event.refused]++;
+}
+
+/** Records the nearest similarity a semantic lookup found (histogram `infercache.llm.semantic.similarity`). */
+export function recordSimilarity(cache: Cache, kind: string, similarity: number, outcome: 'hit' | 'miss'): void {
+  try {
+    instruments(cache)?.similarity.record(similarity, { [C.ATTR_KIND]: kind, [C.ATTR_LLM_SEMANTIC_OUTCOME]: outcome });
+  } catch (error) {
+    report(error);
+  }
+}
+
 interface LlmInstruments {
   tokens: Counter;
   cost: Counter;
+  similarity: Histogram;
 }
 const instrumentsByProvider = new WeakMap<object, LlmInstruments | null>();
 
@@ -128,6 +185,11 @@ function instruments(cache: Cache): LlmInstruments | undefined {
       cost: meter.createCounter(C.METRIC_LLM_COST_SAVED, {
         description: 'Money not spent on the LLM provider thanks to cache hits (from the prices table)',
         unit: '{cost}',
+      }),
+      similarity: meter.createHistogram(C.METRIC_LLM_SEMANTIC_SIMILARITY, {
+        description: 'Nearest cosine similarity found by each semantic lookup (pick the threshold from it)',
+        unit: '1',
+        advice: { explicitBucketBoundaries: C.SIMILARITY_BUCKETS },
       }),
     };
     instrumentsByProvider.set(provider, found);

@@ -97,3 +97,11 @@ export const ATTR_LLM_TOKEN_TYPE = 'infercache.llm.token.type';
 export const METRIC_LLM_TOKENS_SAVED = 'infercache.llm.tokens_saved';
 /** Counter of money not spent thanks to hits (from the `prices` table), by kind and model. */
 export const METRIC_LLM_COST_SAVED = 'infercache.llm.cost_saved';
+/** Histogram of the nearest similarity found by each semantic lookup, by kind and outcome (`hit | miss`). */
+export const METRIC_LLM_SEMANTIC_SIMILARITY = 'infercache.llm.semantic.similarity';
+/** Outcome of a semantic lookup: `hit | miss`. */
+export const ATTR_LLM_SEMANTIC_OUTCOME = 'infercache.llm.semantic.outcome';
+/** Bucket advice (cosine similarity) for the semantic tier's nearest similarity. */
+export const SIMILARITY_BUCKETS = [
+  0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.95, 0.96, 0.97, 0.98, 0.99, 1,
+];

@@ -6,6 +6,7 @@ import { llmCacheMiddleware, llmEmbeddingMiddleware, llmStats } from '../../src/
 import { ConfigError, type Cache } from '../../src/index.js';
 import { newCache } from '../helpers.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fixtures/fake-openai.js';
+import { testEmbed } from './fixtures/embedder.js';
 
 describe('llm: llmCacheMiddleware with the AI SDK', () => {
   let fake: FakeOpenAI;
@@ -98,5 +99,20 @@ describe('llm: llmCacheMiddleware with the AI SDK', () => {
     expect(second.embeddings[2]).to.deep.equal(first.embeddings[0]);
     expect(second.usage.tokens).to.equal(1);
     expect(llmStats(cache).kinds.embedding).to.include({ hits: 2, misses: 3 });
+  });
+
+  it('serves a paraphrased prompt through the semantic tier, and says so in providerMetadata', async () => {
+    const provider = createOpenAICompatible({ name: 'fake', baseURL: fake.url, apiKey: 'sk-test', includeUsage: true });
+    const similar = wrapLanguageModel({
+      model: provider.chatModel('gpt-4o-mini'),
+      middleware: llmCacheMiddleware({ cache, scope: 'global', semantic: { embed: testEmbed, threshold: 0.8 } }),
+    });
+    const first = await generateText({ model: similar, prompt: 'How do I delete my account?', temperature: 0 });
+    const second = await generateText({ model: similar, prompt: 'How can I remove my account?', temperature: 0 });
+    expect(second.text).to.equal(first.text);
+    expect(second.providerMetadata?.infercache).to.deep.include({ hit: true, semantic: { similarity: 1 } });
+    const other = await generateText({ model: similar, system: 'Be terse.', prompt: 'How can I remove my account?' });
+    expect(other.providerMetadata?.infercache).to.include({ hit: false });
+    expect(fake.calls['chat/completions']).to.equal(2);
   });
 });

@@ -5,8 +5,10 @@ import OpenAI from 'openai';
 import { llmProxy } from '../../plugins/fastify.js';
 import { ConfigError, type Cache } from '../../src/index.js';
 import { adminClient } from '../setup/root-hooks.js';
-import { newCache, sleep } from '../helpers.js';
+import { eventually, newCache, sleep } from '../helpers.js';
+import { SemanticStore } from '../../src/llm/semantic/store.js';
 import { startFakeOpenAI, type FakeOpenAI } from './fixtures/fake-openai.js';
+import { testEmbed } from './fixtures/embedder.js';
 
 const chat = (content: string, extra: object = {}) => ({
   model: 'gpt-4o-mini',
@@ -152,5 +154,27 @@ describe('llm: llmProxy (Fastify)', () => {
       error = e;
     }
     expect(error).to.be.instanceOf(ConfigError);
+  });
+
+  it('answers a paraphrase with X-Cache: HIT-SEMANTIC and its similarity, streamed or not, within one tenant', async () => {
+    await start({ semantic: { embed: testEmbed, threshold: 0.8 } });
+    const first = await post('/chat/completions', chat('How do I fix a flat tire?'));
+    expect(first.headers.get('x-cache')).to.equal('MISS');
+    const second = await post('/chat/completions', chat('How can I repair a flat tyre?'));
+    expect(second.headers.get('x-cache')).to.equal('HIT-SEMANTIC');
+    expect(Number(second.headers.get('x-cache-similarity'))).to.be.closeTo(1, 1e-3);
+    expect(await second.json()).to.deep.equal(await first.json());
+    const exact = await post('/chat/completions', chat('How do I fix a flat tire?'));
+    expect(exact.headers.get('x-cache')).to.equal('HIT');
+    const other = await post('/chat/completions', chat('How can I repair a flat tyre?'), {
+      authorization: 'Bearer sk-tenant-b',
+    });
+    expect(other.headers.get('x-cache')).to.equal('MISS');
+    await (await post('/chat/completions', chat('Why is the sky blue?', { stream: true }))).text();
+    await eventually(() => SemanticStore.of(cache).index.size === 3); // stored once the stream ended
+    const streamed = await post('/chat/completions', chat('What makes the sky blue?', { stream: true }));
+    await streamed.text();
+    expect(streamed.headers.get('x-cache')).to.equal('HIT-SEMANTIC');
+    expect(fake.calls['chat/completions']).to.equal(3);
   });
 });

@@ -17,6 +17,7 @@ const unitFiles = [
   'test/redis/breaker.test.ts',
   'test/redis/breaker-probe.test.ts',
   'test/redis/deadline.test.ts',
+  'test/llm/semantic-guards.test.ts',
   'test/llm/semantic/vector-index.test.ts',
 ];
 
