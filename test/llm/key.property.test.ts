@@ -13,7 +13,11 @@ function shuffled(value: unknown, seed: number): unknown {
     .sort((a, b) => a.r - b.r)
     .map((x) => x.k);
   const out: Record<string, unknown> = {};
-  for (const k of order) out[k] = shuffled((value as Record<string, unknown>)[k], seed + 1);
+  // defineProperty, not `out[k] =`: a generated own `__proto__` key would set the prototype instead
+  for (const k of order) {
+    const v = shuffled((value as Record<string, unknown>)[k], seed + 1);
+    Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+  }
   return out;
 }
 
