@@ -2,7 +2,7 @@
  * Freshness without stampedes: the options that decide what an expired entry is good for (grace on failure, soft and
  * hard timeouts of a recomputation, probabilistic early refresh) and their pure rules. The loader applies them.
  */
-import { ConfigError, InfercacheError } from './errors.js';
+import { ComputeTimeoutError, ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import type { CacheRecord } from './record.js';
 import type { EntryOptions } from './options.js';
@@ -35,12 +35,8 @@ export interface FreshnessSettings {
   early: EarlyRefresh | undefined;
 }
 
-/** A computation outlived its `timeout.hard` and the call stopped waiting for it (it keeps running and is stored). */
-export class ComputeTimeoutError extends InfercacheError {
-  constructor(kind: string, ms: number) {
-    super('E_CACHE_COMPUTE_TIMEOUT', `infercache: computation of kind '${kind}' took longer than ${ms} ms`);
-  }
-}
+/** Re-exported for the loader; the class lives in errors.ts with every other error. */
+export { ComputeTimeoutError };
 
 function positive(value: unknown, setting: string): number {
   const ms = parseDuration(value, setting);

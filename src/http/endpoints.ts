@@ -4,7 +4,7 @@
  * Mutating endpoints need the admin check (403 otherwise); bad bodies get 400 with a message, never a 500.
  */
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
-import { ConfigError, UnavailableError } from '../errors.js';
+import { ConfigError, isInfercacheError } from '../errors.js';
 import { validateSegment } from '../keys.js';
 import { resolveAdmin, type AdminOptions } from './admin.js';
 import { hasBody, isJsonType, mediaType, pathOf } from './request.js';
@@ -185,9 +185,9 @@ async function hotKeysAnswer(cache: Cache, url: string | undefined): Promise<End
 }
 
 function fleetError(error: unknown): EndpointResponse {
-  if (error instanceof ConfigError) return errorResponse(400, error.message.replace(/^infercache: /, ''));
-  if (error instanceof UnavailableError || (error as { code?: string })?.code === 'E_CACHE_TIMEOUT') {
-    return errorResponse(503, `Redis is unavailable (${(error as Error).message})`);
+  if (isInfercacheError(error, 'E_CACHE_CONFIG')) return errorResponse(400, error.message.replace(/^infercache: /, ''));
+  if (isInfercacheError(error, 'E_CACHE_UNAVAILABLE') || isInfercacheError(error, 'E_CACHE_TIMEOUT')) {
+    return errorResponse(503, `Redis is unavailable (${error.message})`);
   }
   throw error;
 }
@@ -274,13 +274,12 @@ export function createEndpoints<Req>(
           else if ('key' in target) await cache.delete(target.kind, target.key);
           else await cache.invalidateKind(target.kind);
         } catch (error) {
-          const code = (error as { code?: string })?.code;
-          if (error instanceof UnavailableError || code === 'E_CACHE_TIMEOUT') {
+          if (isInfercacheError(error, 'E_CACHE_UNAVAILABLE') || isInfercacheError(error, 'E_CACHE_TIMEOUT')) {
             const later = 'key' in target ? '' : '; the invalidation will be applied when it reconnects';
-            return errorResponse(503, `Redis is unavailable (${(error as Error).message})${later}`);
+            return errorResponse(503, `Redis is unavailable (${error.message})${later}`);
           }
-          if (code === 'E_CACHE_UNKEYABLE') {
-            return errorResponse(400, `key cannot be used as a cache key: ${(error as Error).message}`);
+          if (isInfercacheError(error, 'E_CACHE_UNKEYABLE')) {
+            return errorResponse(400, `key cannot be used as a cache key: ${error.message}`);
           }
           throw error;
         }

@@ -2,7 +2,7 @@
  * Options of route caching (Fastify `config.cache`, Express `cacheRoute`), with their defaults in one place,
  * validated once when the route or middleware is created; a bad one throws a ConfigError naming it.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, isInfercacheError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
 import { resolveEntry } from '../entry.js';
@@ -133,7 +133,7 @@ export function resolveRouteOptions<Req>(
   try {
     return resolve(options, where, route);
   } catch (error) {
-    if (!(error instanceof ConfigError) || !route) throw error;
+    if (!isInfercacheError(error, 'E_CACHE_CONFIG') || !route) throw error;
     const reason = error.message.slice(`infercache: invalid ${error.setting}: `.length);
     throw new ConfigError(error.setting, `${reason} (route ${route})`, { cause: error });
   }

@@ -6,7 +6,7 @@ import { ErrorReply } from 'redis';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
 import { Deadlines } from './deadline.js';
 import { redactMessage, type Backend } from './connection.js';
-import { UnavailableError } from '../errors.js';
+import { UnavailableError, isInfercacheError } from '../errors.js';
 import type { Logger } from '../options.js';
 
 /** Filled by `send` when the command was sent and failed (not when Redis was skipped): the scrubbed message. */
@@ -353,7 +353,7 @@ export class RedisTier {
     // An error reply (OOM, WRONGTYPE…) is Redis answering: it says nothing against the connection.
     if (error instanceof ErrorReply) this.breaker.success();
     else this.breaker.failure();
-    if (error instanceof Error && (error as { code?: string }).code === 'E_CACHE_TIMEOUT') this.counters.timeouts++;
+    if (isInfercacheError(error, 'E_CACHE_TIMEOUT')) this.counters.timeouts++;
     this.#record(error);
   }
 
