@@ -37,10 +37,10 @@ function stamp(error: Error & { code: string }, name: string, code: InfercacheEr
 }
 
 /** Base class of every error infercache throws; `code` is stable across releases, `cause` the underlying error. */
-export class InfercacheError<C extends InfercacheErrorCode = InfercacheErrorCode> extends Error {
+export class InfercacheError extends Error {
   /** Stable machine-readable code, `E_CACHE_...`. */
-  declare readonly code: C;
-  constructor(code: C, message: string, options?: ErrorOptions) {
+  declare readonly code: InfercacheErrorCode;
+  constructor(code: InfercacheErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     stamp(this, new.target.name, code);
   }
@@ -49,8 +49,8 @@ export class InfercacheError<C extends InfercacheErrorCode = InfercacheErrorCode
    * `error instanceof InfercacheError` holds for every infercache error, ConfigError and DecoratorError (which are
    * TypeErrors) included; `instanceof` a subclass is the ordinary prototype check.
    */
-  static override [Symbol.hasInstance]<T>(this: abstract new (...args: never) => T, value: unknown): value is T {
-    if ((this as unknown) !== InfercacheError) return ordinaryInstanceOf.call(this, value);
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (this !== InfercacheError) return ordinaryInstanceOf.call(this, value);
     return typeof value === 'object' && value !== null && (value as { [BRAND]?: unknown })[BRAND] === true;
   }
 }
@@ -59,10 +59,10 @@ export class InfercacheError<C extends InfercacheErrorCode = InfercacheErrorCode
  * The root of ConfigError and DecoratorError: an InfercacheError (by its brand) that is also a TypeError. Exported for
  * the type declarations only; not part of the public API.
  */
-export abstract class InfercacheTypeError<C extends InfercacheErrorCode> extends TypeError {
+export abstract class InfercacheTypeError extends TypeError {
   /** Stable machine-readable code, `E_CACHE_...`. */
-  declare readonly code: C;
-  constructor(code: C, message: string, options?: ErrorOptions) {
+  declare readonly code: InfercacheErrorCode;
+  constructor(code: InfercacheErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     stamp(this, new.target.name, code);
   }
@@ -72,7 +72,8 @@ for (const root of [InfercacheError, InfercacheTypeError])
   Object.defineProperty(root.prototype, BRAND, { value: true });
 
 /** An option or environment variable has a bad value; thrown at start-up, names the setting. A TypeError too. */
-export class ConfigError extends InfercacheTypeError<'E_CACHE_CONFIG'> {
+export class ConfigError extends InfercacheTypeError {
+  declare readonly code: 'E_CACHE_CONFIG';
   /** The option path or environment variable at fault, e.g. `ttl.prediction` or `CACHE_TTL_MODEL`. */
   readonly setting: string;
   constructor(setting: string, message: string, options?: ErrorOptions) {
@@ -82,28 +83,32 @@ export class ConfigError extends InfercacheTypeError<'E_CACHE_CONFIG'> {
 }
 
 /** A decorator was applied where it cannot work (a static or private member, a non-method). A TypeError too. */
-export class DecoratorError extends InfercacheTypeError<'E_CACHE_DECORATOR'> {
+export class DecoratorError extends InfercacheTypeError {
+  declare readonly code: 'E_CACHE_DECORATOR';
   constructor(message: string, options?: ErrorOptions) {
     super('E_CACHE_DECORATOR', message, options);
   }
 }
 
 /** Arguments of a call cannot be turned into a key (a function, a symbol, a circular object). */
-export class UnkeyableError extends InfercacheError<'E_CACHE_UNKEYABLE'> {
+export class UnkeyableError extends InfercacheError {
+  declare readonly code: 'E_CACHE_UNKEYABLE';
   constructor(message: string, options?: ErrorOptions) {
     super('E_CACHE_UNKEYABLE', message, options);
   }
 }
 
 /** A stored entry could not be decoded or authenticated. */
-export class CodecError extends InfercacheError<'E_CACHE_CODEC'> {
+export class CodecError extends InfercacheError {
+  declare readonly code: 'E_CACHE_CODEC';
   constructor(message: string, options?: ErrorOptions) {
     super('E_CACHE_CODEC', message, options);
   }
 }
 
 /** A value cannot be serialised for the Redis tier (a live handle, a function, a class instance the codec does not know). */
-export class UnserializableError extends InfercacheError<'E_CACHE_UNSERIALIZABLE'> {
+export class UnserializableError extends InfercacheError {
+  declare readonly code: 'E_CACHE_UNSERIALIZABLE';
   /** What was refused, without where it was (e.g. `class instance Session`, `circular reference`, `symbol`). */
   readonly reason: string;
   constructor(message: string, options?: ErrorOptions & { reason?: string }) {
@@ -113,21 +118,24 @@ export class UnserializableError extends InfercacheError<'E_CACHE_UNSERIALIZABLE
 }
 
 /** A Redis operation did not complete within the operation timeout. */
-export class TimeoutError extends InfercacheError<'E_CACHE_TIMEOUT'> {
+export class TimeoutError extends InfercacheError {
+  declare readonly code: 'E_CACHE_TIMEOUT';
   constructor(operation: string, ms: number) {
     super('E_CACHE_TIMEOUT', `infercache: Redis ${operation} timed out after ${ms} ms`);
   }
 }
 
 /** Redis is unavailable: not connected, or the circuit breaker is open. */
-export class UnavailableError extends InfercacheError<'E_CACHE_UNAVAILABLE'> {
+export class UnavailableError extends InfercacheError {
+  declare readonly code: 'E_CACHE_UNAVAILABLE';
   constructor(message: string, options?: ErrorOptions) {
     super('E_CACHE_UNAVAILABLE', message, options);
   }
 }
 
 /** A computation outlived its `timeout.hard` and the call stopped waiting for it (it keeps running and is stored). */
-export class ComputeTimeoutError extends InfercacheError<'E_CACHE_COMPUTE_TIMEOUT'> {
+export class ComputeTimeoutError extends InfercacheError {
+  declare readonly code: 'E_CACHE_COMPUTE_TIMEOUT';
   constructor(kind: string, ms: number) {
     super('E_CACHE_COMPUTE_TIMEOUT', `infercache: computation of kind '${kind}' took longer than ${ms} ms`);
   }
@@ -143,7 +151,7 @@ export interface InfercacheErrorByCode {
   E_CACHE_TIMEOUT: TimeoutError;
   E_CACHE_UNAVAILABLE: UnavailableError;
   E_CACHE_COMPUTE_TIMEOUT: ComputeTimeoutError;
-  E_CACHE_ALREADY_REGISTERED: InfercacheError<'E_CACHE_ALREADY_REGISTERED'>;
+  E_CACHE_ALREADY_REGISTERED: InfercacheError & { readonly code: 'E_CACHE_ALREADY_REGISTERED' };
 }
 
 /**

@@ -17,6 +17,8 @@ const unitFiles = [
   'test/redis/breaker-probe.test.ts',
   'test/redis/deadline.test.ts',
   'test/errors.test.ts',
+  'test/timeout.test.ts',
+  'test/warn-once.test.ts',
 ];
 
 module.exports = { unitFiles };
