@@ -26,7 +26,7 @@ import { Fleet } from './fleet/fleet.js';
 import { MemoryWatch } from './redis/memory.js';
 import { warnOnce } from './warn-once.js';
 import { waitAtMost } from './timeout.js';
-import { FLEET_DEFAULTS } from './fleet/options.js';
+import { FLEET_DEFAULTS } from './defaults.js';
 import {
   readFleetStats,
   readHotKeys,

@@ -6,6 +6,7 @@
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
 import { ConfigError, isInfercacheError } from '../errors.js';
 import { validateSegment } from '../keys.js';
+import { ENDPOINT_DEFAULTS } from '../defaults.js';
 import { resolveAdmin, type AdminOptions } from './admin.js';
 import { hasBody, isJsonType, mediaType, pathOf } from './request.js';
 import type { Cache } from '../cache.js';
@@ -61,9 +62,6 @@ export interface Endpoint<Req> {
 
 /** Headers sent with every endpoint response. */
 export const ENDPOINT_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-store' };
-
-/** Defaults of the endpoint options. */
-export const ENDPOINT_DEFAULTS = { prefix: '/cache', warmUpConcurrency: 4 } as const;
 
 /** Largest JSON body the operational endpoints read, in bytes: 1 MiB, as Fastify's default `bodyLimit`. */
 export const ENDPOINT_BODY_LIMIT = 1024 * 1024;

@@ -1,12 +1,13 @@
 /**
- * Options of route caching (Fastify `config.cache`, Express `cacheRoute`), with their defaults in one place,
- * validated once when the route or middleware is created; a bad one throws a ConfigError naming it.
+ * Options of route caching (Fastify `config.cache`, Express `cacheRoute`) (defaults in src/defaults.ts), validated
+ * once when the route or middleware is created; a bad one throws a ConfigError naming it.
  */
 import { ConfigError, isInfercacheError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
 import { resolveEntry } from '../entry.js';
 import { didYouMean } from '../suggest.js';
+import { ROUTE_DEFAULTS } from '../defaults.js';
 import type { MemoryOptions } from '../options.js';
 import type { WrapOptions } from '../cache.js';
 import { VARIES, isShareable, type CachedResponse, type StoredResponse, viewOf } from './response.js';
@@ -80,12 +81,6 @@ export interface ResolvedRoute<Req> {
   /** The entry options passed to `cache.wrapDetailed`: one stable object per route. */
   entry: WrapOptions<unknown>;
 }
-
-/** Defaults of every route option. */
-export const ROUTE_DEFAULTS = {
-  kind: 'http',
-  methods: ['GET', 'HEAD'] as readonly CacheableMethod[],
-} as const;
 
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
