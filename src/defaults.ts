@@ -1,7 +1,8 @@
 /**
- * The default of every option, in one place. Validators read their defaults from here, and each option's JSDoc
- * `@default` (src/options.ts, http/options.ts, http/endpoints.ts, warmup.ts, rewarm.ts, fleet/options.ts,
- * llm/options.ts) and the README's tables state the same values. Durations are in milliseconds.
+ * The default of every option, in one place. Validators read their defaults from here; each option's JSDoc
+ * `@default` (src/options.ts, codec.ts, warmup.ts, rewarm.ts, http/options.ts, http/endpoints.ts, fleet/options.ts,
+ * fleet/query.ts, llm/options.ts, plugins/llm-proxy.ts) and the README's tables state the same values. Durations are
+ * in milliseconds.
  */
 import type { CacheableMethod } from './http/options.js';
 
@@ -17,6 +18,8 @@ export const DEFAULTS = {
   connectTimeoutMs: 2000,
   compressThreshold: 16 * 1024,
   maxEntryBytes: 4 * 1024 * 1024,
+  /** The codec's guard against zlib bombs: the largest size an entry may inflate to. */
+  maxDecompressedBytes: 256 * 1024 * 1024,
   memory: { maxEntries: 1000, maxBytes: 64 * 1024 * 1024 },
   breaker: { threshold: 5, cooldownMs: 500, maxCooldownMs: 5_000 },
   bus: true,
@@ -46,7 +49,14 @@ export const ROUTE_DEFAULTS = {
 export const ENDPOINT_DEFAULTS = { prefix: '/cache', warmUpConcurrency: WARM_UP_DEFAULTS.concurrency } as const;
 
 /** `createCache({ fleet })` options. */
-export const FLEET_DEFAULTS = { intervalMs: 5_000, retentionMs: 3_600_000, hotKeys: 64, sample: 8 } as const;
+export const FLEET_DEFAULTS = {
+  intervalMs: 5_000,
+  retentionMs: 3_600_000,
+  hotKeys: 64,
+  sample: 8,
+  /** `fleetStats({ window })`. */
+  windowMs: 60_000,
+} as const;
 
 /** LLM response caching options (`infercache/llm`); `proxyPrefix` and `proxyBodyLimit` are the LLM proxy plugin's. */
 export const LLM_DEFAULTS = Object.freeze({

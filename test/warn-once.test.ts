@@ -17,10 +17,10 @@ describe('warnOnce', () => {
 
   it('reads the logger when it warns, and logs nothing without one', () => {
     const logged: string[] = [];
-    let logger: Logger | undefined;
-    const warn = warnOnce(() => logger);
+    const current: { logger?: Logger } = {};
+    const warn = warnOnce(() => current.logger);
     warn('a', 'without a logger');
-    logger = { warn: (message) => void logged.push(message) };
+    current.logger = { warn: (message) => void logged.push(message) };
     warn('b', 'with a logger');
     warn('a', 'a again');
     expect(logged).to.deep.equal(['with a logger']);
