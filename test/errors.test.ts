@@ -15,6 +15,8 @@ import {
   createCache,
   isInfercacheError,
 } from '../src/index.js';
+import { RouteCache } from '../src/http/route.js';
+import { createEndpoints } from '../src/http/endpoints.js';
 
 const cause = new Error('underneath');
 /** One of each error infercache throws, with the code and class it must have. */
@@ -125,5 +127,11 @@ describe('errors', () => {
     }
     expect(caught).to.be.instanceOf(TypeError).and.instanceOf(DecoratorError);
     expect(isInfercacheError(caught, 'E_CACHE_DECORATOR')).to.equal(true);
+  });
+
+  it('a route or endpoints given no Cache throw a ConfigError naming the option', () => {
+    const site = { where: 'config.cache', label: 'GET /x' };
+    expect(() => new RouteCache(undefined as never, true, site)).to.throw(ConfigError, 'config.cache: needs a Cache');
+    expect(() => createEndpoints(undefined as never)).to.throw(ConfigError, 'endpoints: needs a Cache');
   });
 });

@@ -213,7 +213,7 @@ export function createEndpoints<Req>(
   options: EndpointsOptions<Req> = {},
   where = 'endpoints',
 ): Endpoint<Req>[] {
-  if (typeof cache?.stats !== 'function') throw new TypeError(`infercache: ${where} needs a Cache`);
+  if (typeof cache?.stats !== 'function') throw new ConfigError(where, 'needs a Cache');
   if (typeof options !== 'object' || options === null) throw new ConfigError(where, 'expected an object');
   const prefix = normalisePrefix(options.prefix ?? ENDPOINT_DEFAULTS.prefix, `${where}.prefix`);
   const check = resolveAdmin(options.admin, `${where}.admin`);

@@ -4,7 +4,7 @@
  * response). Both the Fastify plugin and the Express middleware are thin layers over this.
  */
 import { hashArgs } from '../keys.js';
-import { UnkeyableError } from '../errors.js';
+import { ConfigError, UnkeyableError } from '../errors.js';
 import { Flights, type Asked, type Asker } from './flights.js';
 import { resolveRouteOptions, type ResolvedRoute, type RouteCacheOptions } from './options.js';
 import { requestKey, type BypassReason, type KeyResult, type RequestView } from './request.js';
@@ -130,7 +130,7 @@ export class RouteCache<Req = unknown> {
 
   /** Validates `options` (ConfigError naming `site.where`, e.g. `config.cache`, and the route when known). */
   constructor(cache: Cache, options: RouteCacheOptions<Req> | true, site: RouteSite) {
-    if (typeof cache?.wrapDetailed !== 'function') throw new TypeError(`infercache: ${site.where} needs a Cache`);
+    if (typeof cache?.wrapDetailed !== 'function') throw new ConfigError(site.where, 'needs a Cache');
     this.#cache = cache;
     this.#site = site;
     this.route = resolveRouteOptions(options, site.where, site.label);
