@@ -6,13 +6,18 @@ export type WarnOnce = (id: string, message: string | (() => string)) => void;
 
 /**
  * Makes a {@link WarnOnce} writing to `logger()`, read at each first warning (so it may be set after this is made).
- * Ids are kept for the owner's lifetime: use a bounded set of them (a reason, a method, a route), never a key.
+ * A logger that throws is ignored. Ids are kept for the owner's lifetime: use a bounded set of them (a reason, a
+ * method, a route), never a key.
  */
 export function warnOnce(logger: () => Logger | undefined): WarnOnce {
   const warned = new Set<string>();
   return (id, message) => {
     if (warned.has(id)) return;
     warned.add(id);
-    logger()?.warn(typeof message === 'function' ? message() : message);
+    try {
+      logger()?.warn(typeof message === 'function' ? message() : message);
+    } catch {
+      // a logger never breaks the call that warns
+    }
   };
 }

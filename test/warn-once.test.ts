@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { warnOnce } from '../src/warn-once.js';
 import type { Logger } from '../src/options.js';
+import { createCache } from '../src/index.js';
 
 describe('warnOnce', () => {
   it('logs the first message of each id and drops the later ones', () => {
@@ -24,5 +25,22 @@ describe('warnOnce', () => {
     warn('b', 'with a logger');
     warn('a', 'a again');
     expect(logged).to.deep.equal(['with a logger']);
+  });
+
+  it('a logger that throws never breaks the call that warns', async () => {
+    const cache = createCache({
+      setDefault: false,
+      logger: {
+        warn: () => {
+          throw new Error('logger down');
+        },
+      },
+    });
+    try {
+      // a function cannot be keyed: the call bypasses the cache, with a warning
+      expect(await cache.wrap('k', [() => 1], async () => 'computed')).to.equal('computed');
+    } finally {
+      await cache.close();
+    }
   });
 });
