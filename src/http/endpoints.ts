@@ -1,6 +1,7 @@
 /**
  * The operational endpoints, framework-agnostic: each handler takes the request's headers and parsed body and
- * returns `{ status, body }`. `GET stats | health | info`, `POST invalidate | warm-up` under a prefix (`/cache`).
+ * returns `{ status, body }`. `GET stats | health | info | hot-keys` (and `dashboard` when asked), `POST invalidate |
+ * warm-up` under a prefix (`/cache`).
  * Mutating endpoints need the admin check (403 otherwise); bad bodies get 400 with a message, never a 500.
  */
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';

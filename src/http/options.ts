@@ -1,6 +1,6 @@
 /**
- * Options of route caching (Fastify `config.cache`, Express `cacheRoute`) (defaults in src/defaults.ts), validated
- * once when the route or middleware is created; a bad one throws a ConfigError naming it.
+ * Options of route caching (Fastify `config.cache`, Express `cacheRoute`), validated once when the route or middleware
+ * is created; a bad one throws a ConfigError naming it. Their defaults live in src/defaults.ts.
  */
 import { ConfigError, isInfercacheError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';

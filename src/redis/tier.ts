@@ -1,6 +1,7 @@
 /**
  * The fail-open Redis tier: every operation is bounded by the operation timeout, skipped while
- * disconnected or while the circuit breaker is open, and reports failure as `undefined`, never as an error.
+ * disconnected or while the circuit breaker is open, and reports failure as `undefined`, never as an error (but
+ * `sendOrThrow`, for admin operations that must report it, throws UnavailableError).
  */
 import { ErrorReply } from 'redis';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
