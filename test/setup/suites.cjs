@@ -19,6 +19,7 @@ const unitFiles = [
   'test/errors.test.ts',
   'test/timeout.test.ts',
   'test/warn-once.test.ts',
+  'test/defaults.test.ts',
 ];
 
 module.exports = { unitFiles };
