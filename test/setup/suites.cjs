@@ -20,6 +20,7 @@ const unitFiles = [
   'test/timeout.test.ts',
   'test/warn-once.test.ts',
   'test/defaults.test.ts',
+  'test/llm/semantic/vector-index.test.ts',
 ];
 
 module.exports = { unitFiles };
