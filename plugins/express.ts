@@ -16,9 +16,9 @@ import {
   errorResponse,
   normalisePrefix,
   ENDPOINT_BODY_LIMIT,
-  ENDPOINT_DEFAULTS,
   type EndpointsOptions,
 } from '../src/http/endpoints.js';
+import { ENDPOINT_DEFAULTS } from '../src/defaults.js';
 import { readJsonBody, writeJson, type JsonBody } from '../src/http/json.js';
 import { resolveAdmin, type AdminOptions } from '../src/http/admin.js';
 import type { RouteCacheOptions } from '../src/http/options.js';

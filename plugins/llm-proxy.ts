@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ConfigError } from '../src/errors.js';
+import { LLM_DEFAULTS } from '../src/defaults.js';
 import { LlmEngine, type LlmCacheInfo, type LlmRequest } from '../src/llm/engine.js';
 import { embedThroughCache } from '../src/llm/embeddings.js';
 import { parseCacheControl, resolveLlmOptions, type LlmCacheOptions } from '../src/llm/options.js';
@@ -52,7 +53,8 @@ class UpstreamError extends Error {
 }
 
 async function llmProxyPlugin(app: FastifyInstance, options: LlmProxyOptions): Promise<void> {
-  const { upstream, prefix = '/v1', apiKey, bodyLimit = 8 * 1024 * 1024, ...shared } = options;
+  const { proxyPrefix, proxyBodyLimit } = LLM_DEFAULTS;
+  const { upstream, prefix = proxyPrefix, apiKey, bodyLimit = proxyBodyLimit, ...shared } = options;
   let base: URL;
   try {
     base = new URL(upstream.endsWith('/') ? upstream : upstream + '/');

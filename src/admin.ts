@@ -2,6 +2,8 @@
 import type { RedisTier } from './redis/tier.js';
 import type { Cache } from './cache.js';
 import type { Bus, BusCounters } from './bus.js';
+import { TimeoutError } from './errors.js';
+import { TIMED_OUT, waitAtMost } from './timeout.js';
 
 /** Health of the cache. */
 export interface CacheHealth {
@@ -50,10 +52,10 @@ const SCAN_LIMIT = 10_000;
  */
 async function firstAttempt(redis: RedisTier, limitMs: number): Promise<void> {
   if (redis.status !== 'connecting') return;
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
-  await Promise.race([redis.connect().catch(() => {}), limit]);
-  clearTimeout(timer);
+  await waitAtMost(
+    redis.connect().catch(() => {}),
+    limitMs,
+  );
 }
 
 /**
@@ -159,12 +161,10 @@ async function scanners(redis: RedisTier, timeoutMs: number): Promise<Scan[]> {
   return clients.map((client) => (args) => bounded(client.sendCommand(args), timeoutMs));
 }
 
-function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`SCAN took more than ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
+async function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {
+  const reply = await waitAtMost(promise, ms);
+  if (reply === TIMED_OUT) throw new TimeoutError('SCAN', ms);
+  return reply;
 }
 
 async function countByKind(

@@ -25,7 +25,9 @@ import type { RewarmOptions, RewarmReport } from './rewarm.js';
 import { instrumentCache } from './telemetry/operations.js';
 import { Fleet } from './fleet/fleet.js';
 import { MemoryWatch } from './redis/memory.js';
-import { FLEET_DEFAULTS } from './fleet/options.js';
+import { warnOnce } from './warn-once.js';
+import { waitAtMost } from './timeout.js';
+import { FLEET_DEFAULTS } from './defaults.js';
 import {
   readFleetStats,
   readHotKeys,
@@ -83,7 +85,7 @@ export class Cache {
   readonly #stats = new Stats();
   readonly #entries = new Entries();
   readonly #specs = new Map<string, KeySpec>();
-  readonly #warned = new Set<string>();
+  readonly #warnOnce = warnOnce(() => this.#settings.logger);
   readonly #telemetry: Telemetry;
   readonly #bus: Bus | undefined;
   readonly #loader: Loader;
@@ -158,10 +160,7 @@ export class Cache {
   async connect(): Promise<void> {
     await this.#redis?.connect();
     if (!this.#bus) return;
-    let timer: NodeJS.Timeout | undefined;
-    const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#settings.connectTimeout)));
-    await Promise.race([this.#bus.start(), limit]);
-    clearTimeout(timer);
+    await waitAtMost(this.#bus.start(), this.#settings.connectTimeout);
   }
 
   /** Returns the cached result of `fn` for (kind, keyParts), computing and storing it on a miss. */
@@ -392,12 +391,6 @@ export class Cache {
 
   #clock(): number {
     return this.settings.fleet?.clock() ?? Date.now();
-  }
-
-  #warnOnce(id: string, message: string): void {
-    if (this.#warned.has(id)) return;
-    this.#warned.add(id);
-    this.#settings.logger?.warn(message);
   }
 
   /** Tells the other instances (fail-open, never waits). */

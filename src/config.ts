@@ -1,5 +1,6 @@
-/** Validates `createCache` options once and fills in every default (the one place defaults live). */
+/** Validates `createCache` options once and fills in their defaults (which live in src/defaults.ts). */
 import { ConfigError } from './errors.js';
+import { DEFAULTS } from './defaults.js';
 import { parseDuration, parseTimeout } from './duration.js';
 import { parseRedisUrl } from './redis/url.js';
 import { checkClient, redactUrl } from './redis/connection.js';
@@ -21,24 +22,6 @@ import {
 import type { TelemetrySettings } from './telemetry/telemetry.js';
 import type { MemoryBounds } from './memory.js';
 import { resolveFleet, type FleetSettings } from './fleet/options.js';
-
-/** Defaults of every `createCache` option. */
-export const DEFAULTS = {
-  namespace: 'infercache',
-  version: 'v1',
-  operationTimeoutMs: 50,
-  /** Longest operation timeout accepted: a longer wait on the request path defeats failing open. */
-  maxOperationTimeoutMs: 10_000,
-  connectTimeoutMs: 2000,
-  compressThreshold: 16 * 1024,
-  maxEntryBytes: 4 * 1024 * 1024,
-  memory: { maxEntries: 1000, maxBytes: 64 * 1024 * 1024 },
-  breaker: { threshold: 5, cooldownMs: 500, maxCooldownMs: 5_000 },
-  negativeTtlMs: 10_000,
-  bus: true,
-  busDownTtlMs: 1000,
-  lockTtlMs: 10_000,
-} as const;
 
 /** Options after validation (internal: they hold the Redis options and the encryption key as given). */
 export interface Settings {

@@ -8,12 +8,12 @@ import { createCipheriv, createDecipheriv, createSecretKey, randomFillSync, type
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { constants as bufferConstants } from 'node:buffer';
 import { CodecError, ConfigError } from './errors.js';
+import { DEFAULTS } from './defaults.js';
 
 const VERSION = 1;
 const COMPRESSED = 0b0001;
 const ENCRYPTED = 0b0010;
 const FLAGS = COMPRESSED | ENCRYPTED;
-const DEFAULT_MAX_DECOMPRESSED = 256 * 1024 * 1024;
 // deflateRaw at level 1. Measured on MessagePack of LLM-style results (text, logprobs, floats; 2.5-250 KB):
 // brotli at quality 1 compresses ~2x faster and ~5-10% smaller, but inflate decodes ~1.5x faster (250 KB:
 // ~0.22 ms against ~0.36 ms). Decompression runs on every hit, compression once per miss.
@@ -34,7 +34,11 @@ export class Envelope {
   readonly #maxDecompressed: number;
 
   /** Validates the settings (ConfigError naming the bad one); `key` (32 bytes) is kept as a KeyObject, never logged. */
-  constructor(compressThreshold: number, key: Buffer | undefined, maxDecompressedBytes = DEFAULT_MAX_DECOMPRESSED) {
+  constructor(
+    compressThreshold: number,
+    key: Buffer | undefined,
+    maxDecompressedBytes: number = DEFAULTS.maxDecompressedBytes,
+  ) {
     if (typeof compressThreshold !== 'number' || !(compressThreshold >= 0)) {
       throw new ConfigError('compressThreshold', 'must be a number of bytes ≥ 0, or Infinity to disable compression');
     }

@@ -3,11 +3,11 @@ import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { validateSegment } from './keys.js';
 import { TtlRegistry, type TtlSpec } from './ttl.js';
-import { DEFAULTS, memoryBounds } from './config.js';
+import { memoryBounds } from './config.js';
+import { DEFAULTS } from './defaults.js';
 import type { EntryOptions } from './options.js';
 import type { MemoryBounds } from './memory.js';
 import type { LockSettings } from './lease.js';
-import { REWARM_KEYS } from './rewarm.js';
 import { freshnessOptions, type ComputeTimeouts, type EarlyRefresh } from './freshness.js';
 
 /** Entry options after validation. */
@@ -76,7 +76,7 @@ function lockSettings(value: unknown, setting: string): LockSettings | undefined
 /** The `rewarm` option: how many recently used keys to remember (`true`: 100). */
 function rewarmKeys(value: unknown, setting: string): number {
   if (value === undefined || value === false) return 0;
-  if (value === true) return REWARM_KEYS;
+  if (value === true) return DEFAULTS.rewarmKeys;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1)
     throw new ConfigError(setting, 'expected a boolean or a whole number of keys >= 1');
   return value;

@@ -4,6 +4,7 @@ import { parseDuration, parseTimeout } from './duration.js';
 import { parseRedisUrl } from './redis/url.js';
 import { parseEncryptionKey } from './codec.js';
 import { checkTtlEnvName } from './ttl.js';
+import { validateSegment } from './keys.js';
 import { operationTimeoutMs } from './config.js';
 import type { CacheOptions } from './options.js';
 
@@ -107,8 +108,8 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   if (enabled !== undefined) options.enabled = enabled;
   const hashKeys = bool(env, 'CACHE_HASH_KEYS');
   if (hashKeys !== undefined) options.hashKeys = hashKeys;
-  if (env.CACHE_NAMESPACE?.trim()) options.namespace = checkSegment(env.CACHE_NAMESPACE.trim(), 'CACHE_NAMESPACE');
-  if (env.CACHE_VERSION?.trim()) options.version = checkSegment(env.CACHE_VERSION.trim(), 'CACHE_VERSION');
+  if (env.CACHE_NAMESPACE?.trim()) options.namespace = validateSegment(env.CACHE_NAMESPACE.trim(), 'CACHE_NAMESPACE');
+  if (env.CACHE_VERSION?.trim()) options.version = validateSegment(env.CACHE_VERSION.trim(), 'CACHE_VERSION');
   const operationTimeout = timeout(env, 'CACHE_OPERATION_TIMEOUT');
   if (operationTimeout !== undefined) {
     operationTimeoutMs(operationTimeout, 'CACHE_OPERATION_TIMEOUT');
@@ -129,10 +130,4 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   const encryptionKey = env.CACHE_ENCRYPTION_KEY?.trim();
   if (encryptionKey) options.encryptionKey = parseEncryptionKey(encryptionKey, 'CACHE_ENCRYPTION_KEY');
   return options;
-}
-
-function checkSegment(value: string, name: string): string {
-  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(value))
-    throw new ConfigError(name, 'expected 1 to 64 characters of A-Z a-z 0-9 _ . -');
-  return value;
 }

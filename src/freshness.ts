@@ -2,16 +2,14 @@
  * Freshness without stampedes: the options that decide what an expired entry is good for (grace on failure, soft and
  * hard timeouts of a recomputation, probabilistic early refresh) and their pure rules. The loader applies them.
  */
-import { ConfigError, InfercacheError } from './errors.js';
+import { ComputeTimeoutError, ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
+import { DEFAULTS } from './defaults.js';
 import type { CacheRecord } from './record.js';
 import type { EntryOptions } from './options.js';
 
 /** Why an expired value was served instead of a fresh one (besides stale-while-revalidate). */
 export type GraceReason = 'error' | 'backoff' | 'soft-timeout' | 'hard-timeout';
-
-/** Default `grace.backoff`: after a failure served in grace, the next attempt to recompute waits this long. */
-export const GRACE_BACKOFF_MS = 1000;
 
 /** Validated `timeout` option, in milliseconds (`undefined`: no such timeout). */
 export interface ComputeTimeouts {
@@ -35,12 +33,8 @@ export interface FreshnessSettings {
   early: EarlyRefresh | undefined;
 }
 
-/** A computation outlived its `timeout.hard` and the call stopped waiting for it (it keeps running and is stored). */
-export class ComputeTimeoutError extends InfercacheError {
-  constructor(kind: string, ms: number) {
-    super('E_CACHE_COMPUTE_TIMEOUT', `infercache: computation of kind '${kind}' took longer than ${ms} ms`);
-  }
-}
+/** Re-exported for the loader; the class lives in errors.ts with every other error. */
+export { ComputeTimeoutError };
 
 function positive(value: unknown, setting: string): number {
   const ms = parseDuration(value, setting);
@@ -68,9 +62,9 @@ export function freshnessOptions(options: EntryOptions<any>, where: string): Fre
   }
   let early: EarlyRefresh | undefined;
   const e = options.earlyRefresh;
-  if (e === true) early = { beta: 1, random: Math.random };
+  if (e === true) early = { beta: DEFAULTS.earlyRefreshBeta, random: Math.random };
   else if (typeof e === 'object' && e !== null) {
-    const beta = e.beta ?? 1;
+    const beta = e.beta ?? DEFAULTS.earlyRefreshBeta;
     if (typeof beta !== 'number' || !(beta > 0) || !Number.isFinite(beta))
       throw new ConfigError(`${where}.earlyRefresh.beta`, 'expected a finite number greater than 0');
     if (e.random !== undefined && typeof e.random !== 'function')
@@ -85,11 +79,11 @@ export function freshnessOptions(options: EntryOptions<any>, where: string): Fre
 function graceOption(value: unknown, setting: string): { grace: number; backoff: number } {
   if (value === undefined) return { grace: 0, backoff: 0 };
   if (typeof value !== 'object' || value === null)
-    return { grace: parseDuration(value, setting), backoff: GRACE_BACKOFF_MS };
+    return { grace: parseDuration(value, setting), backoff: DEFAULTS.graceBackoffMs };
   const { duration, backoff } = value as { duration?: unknown; backoff?: unknown };
   return {
     grace: parseDuration(duration, `${setting}.duration`),
-    backoff: backoff === undefined ? GRACE_BACKOFF_MS : parseDuration(backoff, `${setting}.backoff`),
+    backoff: backoff === undefined ? DEFAULTS.graceBackoffMs : parseDuration(backoff, `${setting}.backoff`),
   };
 }
 

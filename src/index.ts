@@ -19,8 +19,10 @@ export {
   TimeoutError,
   UnavailableError,
   DecoratorError,
+  ComputeTimeoutError,
+  isInfercacheError,
 } from './errors.js';
-export { ComputeTimeoutError } from './freshness.js';
+export type { InfercacheErrorCode, InfercacheErrorByCode } from './errors.js';
 export type { WrapOptions, WrapOutcome } from './cache.js';
 export type { WarmUpEntry, WarmUpReport, WarmUpOptions } from './warmup.js';
 export type { RewarmOptions, RewarmReport } from './rewarm.js';

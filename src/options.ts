@@ -1,6 +1,6 @@
 /**
- * Options of `createCache` and of each cached entry, with their defaults in one place,
- * validated once when the cache is created.
+ * Options of `createCache` and of each cached entry, validated once when the cache is created; each default is
+ * stated by its JSDoc `@default` and lives in src/defaults.ts.
  */
 import type { RedisClientType, RedisClusterType } from 'redis';
 import type { Duration } from './duration.js';

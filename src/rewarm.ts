@@ -3,9 +3,7 @@
  * options that compute them (in this process only), and a bounded-concurrency rerun of the most used ones.
  */
 import type { ResolvedEntry } from './entry.js';
-
-/** Keys remembered per entry with `rewarm: true`. */
-export const REWARM_KEYS = 100;
+import { WARM_UP_DEFAULTS } from './defaults.js';
 
 /** Options of a re-warm (`cache.rewarm(kind, options)`, `cache.invalidateKind(kind, { rewarm: options })`). */
 export interface RewarmOptions {
@@ -68,7 +66,7 @@ export async function rewarm(
   options: RewarmOptions = {},
 ): Promise<RewarmReport> {
   const list = recent.top(kind, options.keys);
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 2));
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? WARM_UP_DEFAULTS.rewarmConcurrency));
   const report: RewarmReport = { kind, keys: [], succeeded: 0, failed: 0, errors: [], durationMs: 0 };
   const started = performance.now();
   let next = 0;

@@ -1,6 +1,7 @@
 /** The TTL registry: per-kind TTLs from options, `CACHE_TTL_<KIND>` variables and a default; dynamic TTLs; jitter. */
 import { parseDuration, type Duration } from './duration.js';
 import { ConfigError } from './errors.js';
+import { DEFAULTS } from './defaults.js';
 import { validateSegment } from './keys.js';
 
 /** A TTL: a duration, or a function of the call's arguments and result returning one (e.g. "until midnight"). */
@@ -47,9 +48,13 @@ interface Static {
   readonly setting: string;
 }
 
-/** Built-in default TTL: one hour. */
-const DEFAULT_TTL_MS = 3_600_000;
-const BUILT_IN_DEFAULT: Static = { spec: 3600, ms: DEFAULT_TTL_MS, source: 'default', setting: 'ttl.default' };
+const DEFAULT_TTL_MS = DEFAULTS.ttlMs;
+const BUILT_IN_DEFAULT: Static = {
+  spec: DEFAULT_TTL_MS / 1000,
+  ms: DEFAULT_TTL_MS,
+  source: 'default',
+  setting: 'ttl.default',
+};
 const ENV_PREFIX = 'CACHE_TTL_';
 
 /**

@@ -1,5 +1,6 @@
 /** `cache.warmUp()`: fill the cache ahead of traffic with bounded concurrency. */
 import type { Cache, WrapOptions } from './cache.js';
+import { WARM_UP_DEFAULTS } from './defaults.js';
 
 /** One warm-up job: a wrap descriptor, or a function that calls a cached method. */
 export type WarmUpEntry =
@@ -29,7 +30,7 @@ export async function warmUp(
   options: WarmUpOptions = {},
 ): Promise<WarmUpReport> {
   const list = [...entries];
-  const concurrency = Math.max(1, Math.floor(options.concurrency ?? 4));
+  const concurrency = Math.max(1, Math.floor(options.concurrency ?? WARM_UP_DEFAULTS.concurrency));
   const report: WarmUpReport = { total: list.length, succeeded: 0, failed: 0, durationMs: 0, errors: [] };
   const started = performance.now();
   let next = 0;

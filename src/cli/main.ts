@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline/promises';
 import { createCache, internalsOf, type Cache } from '../cache.js';
 import { configFromEnv } from '../env.js';
 import { redactMessage, redactUrl } from '../redis/connection.js';
-import { ConfigError, UnavailableError } from '../errors.js';
+import { isInfercacheError } from '../errors.js';
 import { CliError, inspectEntry, inspectionText, keysText, listKeys } from './entries.js';
 import { statsText, topText } from './view.js';
 import { warm } from './warm.js';
@@ -112,11 +112,11 @@ function failure(error: unknown, io: CliIO, url: string | undefined, secrets: re
     io.err.write(`infercache: ${message}\n${error.exitCode === 2 ? 'Run infercache --help for usage.\n' : ''}`);
     return error.exitCode;
   }
-  if (error instanceof ConfigError) {
+  if (isInfercacheError(error, 'E_CACHE_CONFIG')) {
     io.err.write(`infercache: ${message}\n`);
     return 2;
   }
-  if (error instanceof UnavailableError || (error as { code?: string })?.code === 'E_CACHE_TIMEOUT') {
+  if (isInfercacheError(error, 'E_CACHE_UNAVAILABLE') || isInfercacheError(error, 'E_CACHE_TIMEOUT')) {
     io.err.write(`infercache: Redis unavailable at ${url ? redactUrl(url) : 'its URL'}: ${message}\n`);
     return 3;
   }

@@ -1,6 +1,7 @@
-/** Options of the fleet statistics (`createCache({ fleet })`), validated once, with their defaults. */
+/** Options of the fleet statistics (`createCache({ fleet })`), validated once (defaults in src/defaults.ts). */
 import { ConfigError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
+import { FLEET_DEFAULTS } from '../defaults.js';
 
 /** How each instance adds its counters to Redis for `fleetStats()` and `hotKeys()`. */
 export interface FleetOptions {
@@ -31,9 +32,6 @@ export interface FleetSettings {
   sample: number;
   clock: () => number;
 }
-
-/** Defaults of the fleet options. */
-export const FLEET_DEFAULTS = { intervalMs: 5_000, retentionMs: 3_600_000, hotKeys: 64, sample: 8 } as const;
 
 /** Width of one time bucket, in ms: counters of every instance for the same 10 s land in the same hash. */
 export const BUCKET_MS = 10_000;

@@ -1,5 +1,6 @@
 /** Reads the fleet statistics back: every instance's counters over a window, and the hot keys of a kind. */
 import { ConfigError } from '../errors.js';
+import { FLEET_DEFAULTS } from '../defaults.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { emptyHistogram, summarise, LATENCY_BOUNDS_MS, type Histogram, type LatencySummary } from './histogram.js';
 import { bucketsIn, countersKey, hotKeysKey, INSTANCE_FIELD, SEP } from './keys.js';
@@ -62,9 +63,6 @@ export interface FleetStatsOptions {
   window?: Duration;
 }
 
-/** Default window of `fleetStats`. */
-export const DEFAULT_WINDOW_MS = 60_000;
-
 interface Acc {
   counters: Record<string, number>;
   reasons: Record<string, number>;
@@ -80,7 +78,7 @@ const acc = (): Acc => ({ counters: {}, reasons: {}, hit: emptyHistogram(), miss
  */
 export function windowMs(options: FleetStatsOptions | undefined, maxMs: number): number {
   const ms =
-    options?.window === undefined ? Math.min(DEFAULT_WINDOW_MS, maxMs) : parseDuration(options.window, 'window');
+    options?.window === undefined ? Math.min(FLEET_DEFAULTS.windowMs, maxMs) : parseDuration(options.window, 'window');
   if (ms < 1 || ms > maxMs) {
     throw new ConfigError('window', `expected a duration from 1ms to ${maxMs / 1000}s (fleet.retention)`);
   }

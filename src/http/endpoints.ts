@@ -1,11 +1,13 @@
 /**
  * The operational endpoints, framework-agnostic: each handler takes the request's headers and parsed body and
- * returns `{ status, body }`. `GET stats | health | info`, `POST invalidate | warm-up` under a prefix (`/cache`).
+ * returns `{ status, body }`. `GET stats | health | info | hot-keys` (and `dashboard` when asked), `POST invalidate |
+ * warm-up` under a prefix (`/cache`).
  * Mutating endpoints need the admin check (403 otherwise); bad bodies get 400 with a message, never a 500.
  */
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
-import { ConfigError, UnavailableError } from '../errors.js';
+import { ConfigError, isInfercacheError } from '../errors.js';
 import { validateSegment } from '../keys.js';
+import { ENDPOINT_DEFAULTS } from '../defaults.js';
 import { resolveAdmin, type AdminOptions } from './admin.js';
 import { hasBody, isJsonType, mediaType, pathOf } from './request.js';
 import type { Cache } from '../cache.js';
@@ -61,9 +63,6 @@ export interface Endpoint<Req> {
 
 /** Headers sent with every endpoint response. */
 export const ENDPOINT_HEADERS: Readonly<Record<string, string>> = { 'cache-control': 'no-store' };
-
-/** Defaults of the endpoint options. */
-export const ENDPOINT_DEFAULTS = { prefix: '/cache', warmUpConcurrency: 4 } as const;
 
 /** Largest JSON body the operational endpoints read, in bytes: 1 MiB, as Fastify's default `bodyLimit`. */
 export const ENDPOINT_BODY_LIMIT = 1024 * 1024;
@@ -185,9 +184,9 @@ async function hotKeysAnswer(cache: Cache, url: string | undefined): Promise<End
 }
 
 function fleetError(error: unknown): EndpointResponse {
-  if (error instanceof ConfigError) return errorResponse(400, error.message.replace(/^infercache: /, ''));
-  if (error instanceof UnavailableError || (error as { code?: string })?.code === 'E_CACHE_TIMEOUT') {
-    return errorResponse(503, `Redis is unavailable (${(error as Error).message})`);
+  if (isInfercacheError(error, 'E_CACHE_CONFIG')) return errorResponse(400, error.message.replace(/^infercache: /, ''));
+  if (isInfercacheError(error, 'E_CACHE_UNAVAILABLE') || isInfercacheError(error, 'E_CACHE_TIMEOUT')) {
+    return errorResponse(503, `Redis is unavailable (${error.message})`);
   }
   throw error;
 }
@@ -215,7 +214,7 @@ export function createEndpoints<Req>(
   options: EndpointsOptions<Req> = {},
   where = 'endpoints',
 ): Endpoint<Req>[] {
-  if (typeof cache?.stats !== 'function') throw new TypeError(`infercache: ${where} needs a Cache`);
+  if (typeof cache?.stats !== 'function') throw new ConfigError(where, 'needs a Cache');
   if (typeof options !== 'object' || options === null) throw new ConfigError(where, 'expected an object');
   const prefix = normalisePrefix(options.prefix ?? ENDPOINT_DEFAULTS.prefix, `${where}.prefix`);
   const check = resolveAdmin(options.admin, `${where}.admin`);
@@ -274,13 +273,12 @@ export function createEndpoints<Req>(
           else if ('key' in target) await cache.delete(target.kind, target.key);
           else await cache.invalidateKind(target.kind);
         } catch (error) {
-          const code = (error as { code?: string })?.code;
-          if (error instanceof UnavailableError || code === 'E_CACHE_TIMEOUT') {
+          if (isInfercacheError(error, 'E_CACHE_UNAVAILABLE') || isInfercacheError(error, 'E_CACHE_TIMEOUT')) {
             const later = 'key' in target ? '' : '; the invalidation will be applied when it reconnects';
-            return errorResponse(503, `Redis is unavailable (${(error as Error).message})${later}`);
+            return errorResponse(503, `Redis is unavailable (${error.message})${later}`);
           }
-          if (code === 'E_CACHE_UNKEYABLE') {
-            return errorResponse(400, `key cannot be used as a cache key: ${(error as Error).message}`);
+          if (isInfercacheError(error, 'E_CACHE_UNKEYABLE')) {
+            return errorResponse(400, `key cannot be used as a cache key: ${error.message}`);
           }
           throw error;
         }

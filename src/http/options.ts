@@ -1,12 +1,13 @@
 /**
- * Options of route caching (Fastify `config.cache`, Express `cacheRoute`), with their defaults in one place,
- * validated once when the route or middleware is created; a bad one throws a ConfigError naming it.
+ * Options of route caching (Fastify `config.cache`, Express `cacheRoute`), validated once when the route or middleware
+ * is created; a bad one throws a ConfigError naming it. Their defaults live in src/defaults.ts.
  */
-import { ConfigError } from '../errors.js';
+import { ConfigError, isInfercacheError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
 import { resolveEntry } from '../entry.js';
 import { didYouMean } from '../suggest.js';
+import { ROUTE_DEFAULTS } from '../defaults.js';
 import type { MemoryOptions } from '../options.js';
 import type { WrapOptions } from '../cache.js';
 import { VARIES, isShareable, type CachedResponse, type StoredResponse, viewOf } from './response.js';
@@ -81,12 +82,6 @@ export interface ResolvedRoute<Req> {
   entry: WrapOptions<unknown>;
 }
 
-/** Defaults of every route option. */
-export const ROUTE_DEFAULTS = {
-  kind: 'http',
-  methods: ['GET', 'HEAD'] as readonly CacheableMethod[],
-} as const;
-
 const METHODS = new Set<string>(['GET', 'HEAD', 'POST']);
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** Every route option, derived from the type: adding an option to `RouteCacheOptions` without it does not compile. */
@@ -133,7 +128,7 @@ export function resolveRouteOptions<Req>(
   try {
     return resolve(options, where, route);
   } catch (error) {
-    if (!(error instanceof ConfigError) || !route) throw error;
+    if (!isInfercacheError(error, 'E_CACHE_CONFIG') || !route) throw error;
     const reason = error.message.slice(`infercache: invalid ${error.setting}: `.length);
     throw new ConfigError(error.setting, `${reason} (route ${route})`, { cause: error });
   }

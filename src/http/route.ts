@@ -4,7 +4,7 @@
  * response). Both the Fastify plugin and the Express middleware are thin layers over this.
  */
 import { hashArgs } from '../keys.js';
-import { UnkeyableError } from '../errors.js';
+import { ConfigError, UnkeyableError } from '../errors.js';
 import { Flights, type Asked, type Asker } from './flights.js';
 import { resolveRouteOptions, type ResolvedRoute, type RouteCacheOptions } from './options.js';
 import { requestKey, type BypassReason, type KeyResult, type RequestView } from './request.js';
@@ -23,6 +23,7 @@ import {
 } from './response.js';
 import type { Cache, WrapOutcome } from '../cache.js';
 import type { CacheResult } from '../stats.js';
+import { warnOnce } from '../warn-once.js';
 
 /** Collects the response of a request that computes an entry; the adapter calls exactly one of its methods. */
 export interface Capture {
@@ -125,11 +126,11 @@ export class RouteCache<Req = unknown> {
   readonly #bypass: RouteDecision;
   readonly #uncachedMiss: RouteDecision;
   readonly #site: RouteSite;
-  readonly #warned = new Set<string>();
+  readonly #warnOnce = warnOnce(() => this.#cache.settings.logger);
 
   /** Validates `options` (ConfigError naming `site.where`, e.g. `config.cache`, and the route when known). */
   constructor(cache: Cache, options: RouteCacheOptions<Req> | true, site: RouteSite) {
-    if (typeof cache?.wrapDetailed !== 'function') throw new TypeError(`infercache: ${site.where} needs a Cache`);
+    if (typeof cache?.wrapDetailed !== 'function') throw new ConfigError(site.where, 'needs a Cache');
     this.#cache = cache;
     this.#site = site;
     this.route = resolveRouteOptions(options, site.where, site.label);
@@ -316,8 +317,6 @@ export class RouteCache<Req = unknown> {
   /** Warns once per route (per owner, for a middleware serving several) and `id`. */
   #warn(id: string, view: RequestView, message: string): void {
     const once = this.#site.label === undefined ? `${id} ${view.owner}` : id;
-    if (this.#warned.has(once)) return;
-    this.#warned.add(once);
-    this.#cache.settings.logger?.warn(`infercache: route ${this.#labelOf(view)}: ${message}`);
+    this.#warnOnce(once, () => `infercache: route ${this.#labelOf(view)}: ${message}`);
   }
 }

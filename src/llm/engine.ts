@@ -15,6 +15,7 @@ import { costOf, recordLlm } from './stats.js';
 import { Capture, storedSource, type ChunkSource, type Upstream } from './stream.js';
 import type { LlmCacheInfo } from './info.js';
 import { SemanticServed, SemanticTier, type SemanticProbe } from './semantic/tier.js';
+import { warnOnce } from '../warn-once.js';
 
 export { cacheInfo, tagResult, type LlmCacheInfo } from './info.js';
 
@@ -62,8 +63,8 @@ export class LlmEngine<R> {
   /** Streams being looked up or captured now, by entry: identical requests follow them instead of waiting. */
   readonly #live = new Map<string, { answer: Promise<StreamAnswer>; settled: Promise<void> }>();
   readonly #wrapOptions = new Map<string, WrapOptions<unknown>>();
-  #warned = false;
   readonly #semantic: SemanticTier | undefined;
+  readonly #warnOnce = warnOnce(() => this.options.cache.settings.logger);
 
   constructor(options: ResolvedLlmOptions<R>, where: string) {
     this.options = options;
@@ -406,14 +407,8 @@ export class LlmEngine<R> {
     }
   }
 
+  /** Warns once per engine, whatever the message (a logger that throws never breaks the call). */
   #warn(message: string): void {
-    if (this.#warned) return;
-    this.#warned = true;
-    const logger = this.options.cache.settings.logger;
-    try {
-      logger?.warn(message);
-    } catch {
-      // a logger never breaks the call
-    }
+    this.#warnOnce('llm', message);
   }
 }

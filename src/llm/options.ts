@@ -1,11 +1,12 @@
 /**
- * Options shared by the three ways into the LLM mode (`cachedOpenAI`, `llmCacheMiddleware`, `llmProxy`), with their
- * defaults in one place, validated once when the wrapper, middleware or plugin is created.
+ * Options shared by the three ways into the LLM mode (`cachedOpenAI`, `llmCacheMiddleware`, `llmProxy`), validated
+ * once when the wrapper, middleware or plugin is created (defaults in src/defaults.ts).
  */
 import type { Cache } from '../cache.js';
 import { ConfigError } from '../errors.js';
 import { parseDuration, type Duration } from '../duration.js';
 import { validateSegment } from '../keys.js';
+import { LLM_DEFAULTS } from '../defaults.js';
 import { checkAliases } from './key.js';
 import { resolveSemantic, type ResolvedSemantic, type SemanticOptions } from './semantic/options.js';
 
@@ -86,9 +87,6 @@ export interface ResolvedLlmOptions<R> {
   semantic: ResolvedSemantic | undefined;
 }
 
-/** Default of each option that has one. */
-export const LLM_DEFAULTS = Object.freeze({ kind: 'llm', temperature: 'always' as const, allowTruncated: false });
-
 const KNOWN: Record<keyof LlmCacheOptions, true> = {
   cache: true,
   scope: true,
@@ -144,7 +142,7 @@ export function resolveLlmOptions<R>(
     prices: priceTable(options.prices, `${where}.prices`),
     allowTruncated: options.allowTruncated ?? LLM_DEFAULTS.allowTruncated,
     aliases: checkAliases(options.aliases, `${where}.aliases`),
-    pace: options.pace === undefined ? 0 : parseDuration(options.pace, `${where}.pace`),
+    pace: options.pace === undefined ? LLM_DEFAULTS.pace : parseDuration(options.pace, `${where}.pace`),
     semantic: resolveSemantic(options.semantic, `${where}.semantic`),
   };
 }

@@ -6,6 +6,7 @@ import { createClient, createCluster, RESP_TYPES } from 'redis';
 import type { RedisOptions } from '../options.js';
 import { ConfigError } from '../errors.js';
 import { clientOptionsFromUrl } from './url.js';
+import { TIMED_OUT, waitAtMost } from '../timeout.js';
 
 /** Replies as Buffers for bulk strings: entries are binary. */
 export const BINARY = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
@@ -184,15 +185,11 @@ export async function closeConnection(client: EmitterLike): Promise<void> {
     client.destroy?.();
     return;
   }
-  let timer: NodeJS.Timeout | undefined;
-  const grace = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS, 'late')));
-  const closed = client.close().then(
-    () => 'closed' as const,
-    () => 'closed' as const,
+  const how = await waitAtMost(
+    client.close().catch(() => {}),
+    CLOSE_GRACE_MS,
   );
-  const how = await Promise.race([closed, grace]);
-  clearTimeout(timer);
-  if (how === 'late' && client.isOpen) client.destroy?.();
+  if (how === TIMED_OUT && client.isOpen) client.destroy?.();
 }
 interface ClientLike extends EmitterLike {
   sendCommand(args: Array<string | Buffer>, options?: object): Promise<unknown>;

@@ -1,12 +1,13 @@
 /**
  * The fail-open Redis tier: every operation is bounded by the operation timeout, skipped while
- * disconnected or while the circuit breaker is open, and reports failure as `undefined`, never as an error.
+ * disconnected or while the circuit breaker is open, and reports failure as `undefined`, never as an error (but
+ * `sendOrThrow`, for admin operations that must report it, throws UnavailableError).
  */
 import { ErrorReply } from 'redis';
 import { CircuitBreaker, type BreakerState } from './breaker.js';
 import { Deadlines } from './deadline.js';
 import { redactMessage, type Backend } from './connection.js';
-import { UnavailableError } from '../errors.js';
+import { UnavailableError, isInfercacheError } from '../errors.js';
 import type { Logger } from '../options.js';
 
 /** Filled by `send` when the command was sent and failed (not when Redis was skipped): the scrubbed message. */
@@ -316,7 +317,7 @@ export class RedisTier {
     // An error reply (OOM, WRONGTYPE…) is Redis answering: it says nothing against the connection.
     if (error instanceof ErrorReply) this.breaker.success();
     else this.breaker.failure();
-    if (error instanceof Error && (error as { code?: string }).code === 'E_CACHE_TIMEOUT') this.counters.timeouts++;
+    if (isInfercacheError(error, 'E_CACHE_TIMEOUT')) this.counters.timeouts++;
     this.#record(error);
   }
 

@@ -18,6 +18,10 @@ const unitFiles = [
   'test/redis/breaker-probe.test.ts',
   'test/redis/deadline.test.ts',
   'test/llm/semantic-guards.test.ts',
+  'test/errors.test.ts',
+  'test/timeout.test.ts',
+  'test/warn-once.test.ts',
+  'test/defaults.test.ts',
   'test/llm/semantic/vector-index.test.ts',
 ];
 

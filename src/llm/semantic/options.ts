@@ -1,5 +1,6 @@
 /** The `semantic` option of the LLM mode: its type, defaults and validation (once, when the wrapper is created). */
 import { ConfigError } from '../../errors.js';
+import { SEMANTIC_DEFAULTS } from '../../defaults.js';
 import { GUARD_NAMES, type GuardName } from './guards.js';
 
 /** A vector an embedder returns. */
@@ -62,9 +63,6 @@ export interface ResolvedSemantic {
   guards: Readonly<Record<GuardName, boolean>>;
   compare: SemanticOptions['compare'];
 }
-
-/** Defaults of the semantic option. */
-export const SEMANTIC_DEFAULTS = Object.freeze({ band: 0, guards: true });
 
 const KNOWN: Record<keyof SemanticOptions, true> = {
   embed: true,
