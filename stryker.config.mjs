@@ -11,7 +11,8 @@ export default {
     spec: ['test/keys.test.ts', 'test/ttl.test.ts'],
   },
   checkers: ['typescript'],
-  // the checker type-checks each mutant: only src/, where the mutants are (the whole project is ten times slower)
+  // the checker type-checks each mutant: only the mutated files and what they import (all of src/ made the checker
+  // the bottleneck, ~4 s a mutant on a loaded machine); a file passed with --mutate must be added to its "files"
   tsconfigFile: 'tsconfig.stryker.json',
   mutate: ['src/keys.ts', 'src/ttl.ts'],
   coverageAnalysis: 'perTest',
