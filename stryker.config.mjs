@@ -8,7 +8,7 @@ export default {
   mochaOptions: {
     config: '.mocharc.unit.cjs',
     // the property tests (keys.property.test.ts) would kill a few more mutants, at ten times the time
-    spec: ['test/keys.test.ts', 'test/ttl.test.ts'],
+    spec: ['test/keys.test.ts', 'test/keys.grammar.test.ts', 'test/ttl.test.ts', 'test/ttl.errors.test.ts'],
   },
   checkers: ['typescript'],
   // the checker type-checks each mutant: only the mutated files and what they import (all of src/ made the checker

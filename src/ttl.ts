@@ -220,10 +220,13 @@ export class TtlRegistry {
   }
 
   #parseOverride(spec: Duration, fallbackMs: number, onError: ((err: unknown) => void) | undefined): number {
+    // Stryker disable next-line ConditionalExpression: only strings are remembered, so looking numbers up finds nothing
     const cached = typeof spec === 'string' ? this.#parsed.get(spec) : undefined;
+    // Stryker disable next-line ConditionalExpression: never using what was remembered (false) parses again, alike
     if (cached !== undefined) return cached;
     try {
       const ms = parseDuration(spec, 'ttl');
+      // Stryker disable next-line all: what is remembered, and until when, changes speed and memory, not the TTL
       if (typeof spec === 'string' && this.#parsed.size < 1000) this.#parsed.set(spec, ms);
       return ms;
     } catch (err) {
@@ -240,6 +243,7 @@ function staticOf(spec: TtlSpec, source: Source, setting: string): Static {
 /** Calls the user's error callback; a callback that throws is ignored (resolve never throws). */
 function report(onError: ((err: unknown) => void) | undefined, err: unknown): void {
   try {
+    // Stryker disable next-line OptionalChaining: calling a missing callback throws a TypeError, ignored just below
     onError?.(err);
   } catch {
     // ignored on purpose
