@@ -131,6 +131,7 @@ export function isEmptyKey(parts: unknown): boolean {
   if (typeof parts === 'string') return parts === '';
   if (typeof parts === 'number') return parts !== parts;
   if (parts === undefined || parts === null) return true;
+  // Stryker disable next-line ConditionalExpression: emptyLeaves says false for any other value too (its prototype)
   if (typeof parts !== 'object') return false;
   try {
     return emptyLeaves(parts, []);
@@ -151,6 +152,7 @@ function emptyLeaves(value: object, ancestors: object[]): boolean {
   if (ancestors.indexOf(value) !== -1) return false; // circular: canonicalEncode refuses it
   ancestors.push(value);
   // a for loop rather than for-of: holes read as undefined, which is empty
+  // Stryker disable next-line EqualityOperator: reading one past the end gives undefined, which is empty too
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (item === undefined || item === null || item === '') continue;
@@ -195,6 +197,7 @@ const memos = new WeakMap<KeySpec, SpecMemo>();
 
 function memoOf(spec: KeySpec): SpecMemo {
   let memo = memos.get(spec);
+  // Stryker disable next-line ConditionalExpression: a memo built anew each call gives the same keys, slower
   if (
     memo === undefined ||
     memo.namespace !== spec.namespace ||
@@ -240,6 +243,7 @@ function encode(value: unknown, ancestors: object[]): string {
     case 'string':
       return encodeString(value);
     case 'number':
+      // Stryker disable next-line EqualityOperator: 1 / value is +Infinity or -Infinity here, never 0
       return value === 0 ? (1 / value < 0 ? 'd-0;' : 'd0;') : 'd' + value + ';';
     case 'boolean':
       return value ? 'T' : 'F';

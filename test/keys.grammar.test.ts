@@ -25,6 +25,11 @@ function unkeyable(attempt: () => unknown): UnkeyableError {
 class Point {
   x = 1;
 }
+class Keyed {
+  toJSON(key: string) {
+    return `key=${key}.`;
+  }
+}
 class Money {
   constructor(public cents: number) {}
   toJSON() {
@@ -83,6 +88,9 @@ describe('canonicalEncode: the grammar', () => {
     ['URLSearchParams', new URLSearchParams('a=1'), 'Cs15:URLSearchParamsJs3:a=1{}'],
     ['a plain object from another realm', vm.runInNewContext('({ a: 1 })'), '{s1:ad1;}'],
     ['a Date from another realm', vm.runInNewContext('new Date(7)'), 'D7;'],
+    ['an Error from another realm', vm.runInNewContext('new RangeError("x")'), 'Es10:RangeErrors10:RangeErrors1:x{}'],
+    ['an object whose prototype is a plain object', Object.create({ inherited: 1 }), 'Cs6:Object{}'],
+    ['a class instance whose toJSON reads its key', new Keyed(), 'Cs5:KeyedJs5:key=.{}'],
     ['a Map subclass, as a Map', new (class Registry extends Map<string, number> {})([['a', 1]]), 'Ms1:ad1;)'],
   ];
   for (const [name, value, encoding] of encodings) {
