@@ -160,6 +160,7 @@ function emptyLeaves(value: object, ancestors: object[]): boolean {
       if (item !== item) continue;
       return false;
     }
+    // Stryker disable next-line ConditionalExpression: emptyLeaves says false for any other value too (its prototype)
     if (typeof item !== 'object' || !emptyLeaves(item, ancestors)) return false;
   }
   ancestors.pop();
@@ -197,8 +198,8 @@ const memos = new WeakMap<KeySpec, SpecMemo>();
 
 function memoOf(spec: KeySpec): SpecMemo {
   let memo = memos.get(spec);
-  // Stryker disable next-line ConditionalExpression: a memo built anew each call gives the same keys, slower
   if (
+    // Stryker disable next-line ConditionalExpression: a memo built anew each call gives the same keys, slower
     memo === undefined ||
     memo.namespace !== spec.namespace ||
     memo.kind !== spec.kind ||
@@ -277,11 +278,13 @@ function encodeObject(obj: object, ancestors: object[]): string {
     out = '[';
     for (let i = 0; i < obj.length; i++) {
       const item: unknown = obj[i];
+      // Stryker disable next-line ConditionalExpression: only a hole is both undefined and not `in` the array
       out += item === undefined && !(i in obj) ? 'h' : encode(item, ancestors);
     }
     out += ']';
   } else {
     const proto: unknown = Object.getPrototypeOf(obj);
+    // Stryker disable next-line ConditionalExpression: without it, encodeSpecial's other-realm case encodes it alike
     if (proto === Object.prototype || proto === null) out = encodeProps(obj, ancestors);
     else if (obj instanceof Date) out = 'D' + obj.getTime() + ';';
     else out = encodeSpecial(obj, proto as object, ancestors);

@@ -157,6 +157,7 @@ export class TtlRegistry {
     } else {
       ms = this.#parseOverride(override, entry.fallbackMs, onError);
     }
+    // Stryker disable next-line ConditionalExpression: ms is whole (parseDuration rounds up): no jitter gives it back
     if (this.#jitter === 0 || ms === 0) return ms;
     return Math.max(1, Math.round(ms * (1 - this.#jitter * Math.random())));
   }
@@ -176,7 +177,10 @@ export class TtlRegistry {
   settings(): Record<string, { ms: number | null; source: Source; dynamic: boolean }> {
     const out: Record<string, { ms: number | null; source: Source; dynamic: boolean }> = {};
     const d = this.#default;
+    // a default given in options is also among #kinds, reported below; one from the environment or built in is static
+    // Stryker disable next-line ConditionalExpression: see above
     out.default = { ms: d.ms, source: d.source, dynamic: d.ms === null };
+    // Stryker disable next-line ArrayDeclaration,StringLiteral: CACHE_TTL_DEFAULT as the default is reported alike
     const seenEnv = new Set<string>([ttlEnvName('default')]);
     for (const [kind, entry] of this.#kinds) {
       out[kind] = { ms: entry.ms, source: entry.source, dynamic: entry.ms === null };
