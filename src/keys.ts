@@ -92,17 +92,21 @@ export function buildKey(spec: KeySpec, parts: unknown): string {
   if (!spec.hashKeys) {
     if (typeof parts === 'string') {
       let key = memo.ids.get(parts);
+      // Stryker disable next-line ConditionalExpression: never using the memo (false) gives the same keys, slower
       if (key !== undefined) return key;
       if (isReadableId(parts)) {
         key = memo.prefix + parts;
+        // Stryker disable next-line all: when the memo is emptied changes its memory and speed, not the keys
         if (memo.ids.size >= MAX_MEMO_IDS) memo.ids.clear();
         memo.ids.set(parts, key);
         return key;
       }
     } else if (typeof parts === 'number' && Number.isFinite(parts)) {
       let key = memo.ids.get(parts);
+      // Stryker disable next-line ConditionalExpression: never using the memo (true) gives the same keys, slower
       if (key === undefined) {
         key = memo.prefix + String(parts);
+        // Stryker disable next-line all: when the memo is emptied changes its memory and speed, not the keys
         if (memo.ids.size >= MAX_MEMO_IDS) memo.ids.clear();
         memo.ids.set(parts, key);
       }
@@ -127,6 +131,7 @@ export function isEmptyKey(parts: unknown): boolean {
   if (typeof parts === 'string') return parts === '';
   if (typeof parts === 'number') return parts !== parts;
   if (parts === undefined || parts === null) return true;
+  // Stryker disable next-line ConditionalExpression: emptyLeaves says false for any other value too (its prototype)
   if (typeof parts !== 'object') return false;
   try {
     return emptyLeaves(parts, []);
@@ -147,6 +152,7 @@ function emptyLeaves(value: object, ancestors: object[]): boolean {
   if (ancestors.indexOf(value) !== -1) return false; // circular: canonicalEncode refuses it
   ancestors.push(value);
   // a for loop rather than for-of: holes read as undefined, which is empty
+  // Stryker disable next-line EqualityOperator: reading one past the end gives undefined, which is empty too
   for (let i = 0; i < items.length; i++) {
     const item = items[i];
     if (item === undefined || item === null || item === '') continue;
@@ -154,6 +160,7 @@ function emptyLeaves(value: object, ancestors: object[]): boolean {
       if (item !== item) continue;
       return false;
     }
+    // Stryker disable next-line ConditionalExpression: emptyLeaves says false for any other value too (its prototype)
     if (typeof item !== 'object' || !emptyLeaves(item, ancestors)) return false;
   }
   ancestors.pop();
@@ -192,6 +199,7 @@ const memos = new WeakMap<KeySpec, SpecMemo>();
 function memoOf(spec: KeySpec): SpecMemo {
   let memo = memos.get(spec);
   if (
+    // Stryker disable next-line ConditionalExpression: a memo built anew each call gives the same keys, slower
     memo === undefined ||
     memo.namespace !== spec.namespace ||
     memo.kind !== spec.kind ||
@@ -214,8 +222,10 @@ export function validateSegment(value: unknown, setting: string): string {
 }
 
 const MAX_ID_LENGTH = 200;
-const HASH_LIKE = /^[A-Za-z0-9_-]{43}$/;
-const UNREADABLE = /[\s\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u;
+/** 43 base64url characters: tested only on an id of length 43, so it needs no anchors. */
+const HASH_LIKE = /[A-Za-z0-9_-]{43}/;
+/** Whitespace (\s includes the line and paragraph separators U+2028, U+2029), controls, format chars, lone surrogates. */
+const UNREADABLE = /[\s\p{Cc}\p{Cf}\p{Cs}]/u;
 
 function isReadableId(id: string): boolean {
   const length = id.length;
@@ -234,6 +244,7 @@ function encode(value: unknown, ancestors: object[]): string {
     case 'string':
       return encodeString(value);
     case 'number':
+      // Stryker disable next-line EqualityOperator: 1 / value is +Infinity or -Infinity here, never 0
       return value === 0 ? (1 / value < 0 ? 'd-0;' : 'd0;') : 'd' + value + ';';
     case 'boolean':
       return value ? 'T' : 'F';
@@ -267,11 +278,13 @@ function encodeObject(obj: object, ancestors: object[]): string {
     out = '[';
     for (let i = 0; i < obj.length; i++) {
       const item: unknown = obj[i];
+      // Stryker disable next-line ConditionalExpression: only a hole is both undefined and not `in` the array
       out += item === undefined && !(i in obj) ? 'h' : encode(item, ancestors);
     }
     out += ']';
   } else {
     const proto: unknown = Object.getPrototypeOf(obj);
+    // Stryker disable next-line ConditionalExpression: without it, encodeSpecial's other-realm case encodes it alike
     if (proto === Object.prototype || proto === null) out = encodeProps(obj, ancestors);
     else if (obj instanceof Date) out = 'D' + obj.getTime() + ';';
     else out = encodeSpecial(obj, proto as object, ancestors);
@@ -283,6 +296,7 @@ function encodeObject(obj: object, ancestors: object[]): string {
 /** `{` + sorted own enumerable string keys with their values + `}`. */
 function encodeProps(obj: object, ancestors: object[]): string {
   const keys = Object.keys(obj);
+  // Stryker disable next-line EqualityOperator,ConditionalExpression: sorting one key or none changes nothing
   if (keys.length > 1) keys.sort();
   let out = '{';
   for (const key of keys) out += encodeString(key) + encode((obj as Record<string, unknown>)[key], ancestors);

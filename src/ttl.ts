@@ -53,6 +53,7 @@ const BUILT_IN_DEFAULT: Static = {
   spec: DEFAULT_TTL_MS / 1000,
   ms: DEFAULT_TTL_MS,
   source: 'default',
+  // Stryker disable next-line StringLiteral: the built-in default is static, so no error ever names its setting
   setting: 'ttl.default',
 };
 const ENV_PREFIX = 'CACHE_TTL_';
@@ -161,6 +162,7 @@ export class TtlRegistry {
     } else {
       ms = this.#parseOverride(override, entry.fallbackMs, onError);
     }
+    // Stryker disable next-line ConditionalExpression: ms is whole (parseDuration rounds up): no jitter gives it back
     if (this.#jitter === 0 || ms === 0) return ms;
     return Math.max(1, Math.round(ms * (1 - this.#jitter * Math.random())));
   }
@@ -180,7 +182,10 @@ export class TtlRegistry {
   settings(): Record<string, { ms: number | null; source: Source; dynamic: boolean }> {
     const out: Record<string, { ms: number | null; source: Source; dynamic: boolean }> = {};
     const d = this.#default;
+    // a default given in options is also among #kinds, reported below; one from the environment or built in is static
+    // Stryker disable next-line ConditionalExpression: see above
     out.default = { ms: d.ms, source: d.source, dynamic: d.ms === null };
+    // Stryker disable next-line ArrayDeclaration,StringLiteral: CACHE_TTL_DEFAULT as the default is reported alike
     const seenEnv = new Set<string>([ttlEnvName('default')]);
     for (const [kind, entry] of this.#kinds) {
       out[kind] = { ms: entry.ms, source: entry.source, dynamic: entry.ms === null };
@@ -199,6 +204,7 @@ export class TtlRegistry {
     const fallbackMs = own?.ms ?? this.#default.ms ?? DEFAULT_TTL_MS;
     const entry: KindEntry = {
       ms: chosen.ms,
+      // Stryker disable next-line ConditionalExpression: fn is only called when ms is null
       fn: chosen.ms === null ? (chosen.spec as (args: readonly unknown[], result: unknown) => Duration) : null,
       fallbackMs,
       source: own ? own.source : 'default',
@@ -225,10 +231,13 @@ export class TtlRegistry {
   }
 
   #parseOverride(spec: Duration, fallbackMs: number, onError: ((err: unknown) => void) | undefined): number {
+    // Stryker disable next-line ConditionalExpression: only strings are remembered, so looking numbers up finds nothing
     const cached = typeof spec === 'string' ? this.#parsed.get(spec) : undefined;
+    // Stryker disable next-line ConditionalExpression: never using what was remembered (false) parses again, alike
     if (cached !== undefined) return cached;
     try {
       const ms = parseDuration(spec, 'ttl');
+      // Stryker disable next-line all: what is remembered, and until when, changes speed and memory, not the TTL
       if (typeof spec === 'string' && this.#parsed.size < 1000) this.#parsed.set(spec, ms);
       return ms;
     } catch (err) {
@@ -245,6 +254,7 @@ function staticOf(spec: TtlSpec, source: Source, setting: string): Static {
 /** Calls the user's error callback; a callback that throws is ignored (resolve never throws). */
 function report(onError: ((err: unknown) => void) | undefined, err: unknown): void {
   try {
+    // Stryker disable next-line OptionalChaining: calling a missing callback throws a TypeError, ignored just below
     onError?.(err);
   } catch {
     // ignored on purpose

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { newCache, counted, sleep, warnings } from './helpers.js';
+import { newCache, counted, sleep, warnings, eventually } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
 import { CachedError, CachedPrediction } from '../src/index.js';
 
@@ -159,15 +159,17 @@ describe('Cache.wrap', () => {
     const cache = newCache();
     let version = 0;
     const fn = counted(() => ++version, 40);
-    const opts = { ttl: 0.1, staleWhileRevalidate: '5s' };
+    // the first value expires after 100 ms; the refreshed one lives a minute, so that a loaded machine still reads it
+    // back fresh
+    const opts = { ttl: (_args: unknown, value: unknown) => (value === 1 ? 0.1 : 60), staleWhileRevalidate: '5s' };
     expect(await cache.wrap('prediction', 'swr', fn, opts)).to.equal(1);
-    await sleep(150);
+    await sleep(150); // a lower bound: the first value has expired
     const outcomes = await Promise.all(
       Array.from({ length: 5 }, () => cache.wrapDetailed('prediction', 'swr', fn, opts)),
     );
     expect(outcomes.map((o) => o.value)).to.deep.equal([1, 1, 1, 1, 1]);
     expect(outcomes.every((o) => o.result === 'stale')).to.equal(true);
-    await sleep(100);
+    await eventually(async () => (await adminClient().pTTL('infercache:prediction:v1:swr')) > 10_000); // refreshed
     expect(fn.calls).to.equal(2);
     const fresh = await cache.wrapDetailed('prediction', 'swr', fn, opts);
     expect(fresh).to.include({ value: 2, result: 'hit' });

@@ -1,8 +1,9 @@
 /** Empty keys through `wrap` and decorators (integration: a cache on the test Redis). Unit tests: keys.test.ts. */
 import { expect } from 'chai';
 import { UnkeyableError } from '../src/errors.js';
+import { hashArgs } from '../src/keys.js';
 import { CachedPrediction } from '../src/index.js';
-import { counted, newCache, warnings } from './helpers.js';
+import { counted, newCache, warnings, writesLanded } from './helpers.js';
 
 describe('empty keys through wrap', () => {
   it('bypasses every call whose key is empty, counts it, and warns once naming the kind and the reason', async () => {
@@ -76,5 +77,19 @@ describe('empty keys through wrap', () => {
     );
     expect(error).to.be.instanceOf(UnkeyableError);
     expect(fn.calls).to.equal(0);
+  });
+});
+
+describe('explicit ids through wrap', () => {
+  it("an id shaped like another call's hashed key gets its own entry, not that call's", async () => {
+    const cache = newCache();
+    const args = { prompt: 'hello', temperature: 0 };
+    expect(await cache.wrap('llm', args, async () => 'for the arguments')).to.equal('for the arguments');
+    await writesLanded(cache);
+    const fn = counted(() => 'for the id');
+    // the id is exactly the hash under which the arguments' entry is stored
+    expect(await cache.wrap('llm', hashArgs(args), fn)).to.equal('for the id');
+    expect(fn.calls).to.equal(1);
+    expect(await cache.wrap('llm', args, async () => 'recomputed')).to.equal('for the arguments');
   });
 });

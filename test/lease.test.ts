@@ -1,6 +1,6 @@
 /** Many instances: cross-instance stampede protection with a Redis lease. Each `Cache` stands for one instance. */
 import { expect } from 'chai';
-import { newCache, sleep, counted } from './helpers.js';
+import { newCache, sleep, counted, writesLanded } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
 import { CachedModel, type Cache } from '../src/index.js';
 
@@ -13,6 +13,12 @@ async function until(test: () => boolean | Promise<boolean>, limitMs = 5000): Pr
     if (performance.now() - started > limitMs) throw new Error('condition not met in time');
     await sleep(2);
   }
+}
+
+/** How many EXISTS commands the test Redis has run: a lease waiter sends one each time it polls the lease. */
+async function existsCalls(): Promise<number> {
+  const stats = await adminClient().info('commandstats');
+  return Number(/cmdstat_exists:calls=(\d+)/.exec(stats)?.[1] ?? 0);
 }
 
 async function instances(n: number, options: Parameters<typeof newCache>[0] = {}): Promise<Cache[]> {
@@ -52,6 +58,34 @@ describe('many instances: one computation per key with a Redis lease', () => {
     expect(fn.calls).to.equal(1);
   });
 
+  it("holds the lease while the holder's write is in flight, and releases it once the write landed", async () => {
+    const [holder, waiter] = await instances(2);
+    let serializing!: () => void;
+    const serializeStarted = new Promise<void>((resolve) => (serializing = resolve));
+    let finish!: () => void;
+    const serialized = new Promise<void>((resolve) => (finish = resolve));
+    const opts = {
+      lock: true,
+      serialize: async (v: string) => {
+        serializing();
+        await serialized; // the write waits here until the test lets it go on
+        return Buffer.from(v);
+      },
+      deserialize: (bytes: Buffer) => bytes.toString(),
+    };
+    expect(await holder!.wrap('llm', 'q', async () => 'answer', opts)).to.equal('answer');
+    await serializeStarted;
+    // a round trip on the holder's connection: a release sent before it (too early) has been applied by its reply
+    await holder!.get('other', 'x');
+    expect(await adminClient().exists(LOCK), 'the lease is held until the write lands').to.equal(1);
+    finish();
+    await writesLanded(holder!);
+    await until(async () => (await adminClient().exists(LOCK)) === 0);
+    const fn = counted(() => 'recomputed');
+    expect(await waiter!.wrap('llm', 'q', fn, opts)).to.equal('answer');
+    expect(fn.calls).to.equal(0);
+  });
+
   it('without lock every instance computes', async () => {
     const caches = await instances(5);
     const fn = counted(() => 'answer', 100);
@@ -60,15 +94,18 @@ describe('many instances: one computation per key with a Redis lease', () => {
   });
 
   it('waiters compute themselves once the lease of a crashed holder expires', async () => {
-    await adminClient().set(LOCK, 'crashed-instance', { PX: 200 });
     const caches = await instances(3);
-    const fn = counted(() => 'answer', 20);
-    const started = performance.now();
+    const leaseSeen: Array<string | null> = [];
+    const fn = counted(async () => {
+      leaseSeen.push(await adminClient().get(LOCK)); // whose lease is there while computing
+      return 'answer';
+    });
+    await adminClient().set(LOCK, 'crashed-instance', { PX: 200 });
     const values = await Promise.all(caches.map((c) => c.wrap('llm', 'q', fn, { lock: true })));
-    const ms = performance.now() - started;
     expect(values).to.deep.equal(['answer', 'answer', 'answer']);
     expect(fn.calls).to.be.within(1, 3);
-    expect(ms).to.be.at.least(190); // they waited for the lease (an upper bound would only measure the machine's load)
+    // they waited for the crashed holder's lease to expire: no computation ran while it was there
+    expect(leaseSeen).to.not.include('crashed-instance');
   });
 
   it('a waiter computes itself after `wait` even while the lease is held', async () => {
@@ -77,13 +114,15 @@ describe('many instances: one computation per key with a Redis lease', () => {
     const fn = counted(() => 'answer');
     const started = performance.now();
     expect(await cache!.wrap('llm', 'q', fn, { lock: { ttl: '60s', wait: 0.1 } })).to.equal('answer');
-    // waited `wait` (100 ms), not the lease's 60 s: 10 s is far from both, whatever the load
-    expect(performance.now() - started).to.be.within(90, 10_000);
+    // waited `wait` (100 ms); waiting out the lease's 60 s would end the test by its 20 s timeout
+    expect(performance.now() - started).to.be.at.least(90);
     expect(fn.calls).to.equal(1);
   });
 
   it('waiters do not wait out the lease when the holder fails: they compute as soon as it is released', async () => {
     const [holder, waiter] = await instances(2);
+    // a lease of a minute, waited for a minute: a waiter that waited it out would end the test by its 20 s timeout
+    const lock = { ttl: '60s', wait: '60s' } as const;
     let crash!: () => void;
     const crashed = new Promise<void>((resolve) => (crash = resolve));
     const failing = counted(async () => {
@@ -91,18 +130,18 @@ describe('many instances: one computation per key with a Redis lease', () => {
       throw new Error('model crashed');
     });
     const fn = counted(() => 'answer');
-    const first = holder!.wrap('llm', 'q', failing, { lock: true });
+    const first = holder!.wrap('llm', 'q', failing, { lock });
     await until(() => failing.calls === 1); // the holder has the lease
-    const started = performance.now();
-    const second = waiter!.wrap('llm', 'q', fn, { lock: true });
-    await sleep(50); // lets the waiter find the lease held (had it not yet, it would compute at once: still passes)
+    const polls = await existsCalls();
+    const second = waiter!.wrap('llm', 'q', fn, { lock });
+    await until(async () => (await existsCalls()) > polls); // the waiter found the lease held and polls it
     crash();
     await first.then(
       () => expect.fail('should throw'),
       (error: Error) => expect(error.message).to.equal('model crashed'),
     );
     expect(await second).to.equal('answer');
-    expect(performance.now() - started).to.be.below(5000); // not the 10 s lease ttl
+    expect(fn.calls).to.equal(1);
   });
 
   it('releases only its own lease: one taken over after expiry is left alone', async () => {
@@ -156,10 +195,9 @@ describe('lease keys', () => {
     const cache = newCache();
     await cache.set('model', 'x:lock', 'an entry');
     let computed = 0;
-    const started = performance.now();
-    const value = await cache.wrap('model', 'x', async () => ++computed, { lock: true });
+    // a lease key equal to the entry's key would make this call wait out `wait` (60 s): the test's 20 s timeout
+    const value = await cache.wrap('model', 'x', async () => ++computed, { lock: { ttl: '60s', wait: '60s' } });
     expect(value).to.equal(1);
-    expect(performance.now() - started).to.be.below(5000); // it took the lease instead of waiting 10 s on the entry
     expect(await cache.get('model', 'x:lock')).to.equal('an entry');
   });
 

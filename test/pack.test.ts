@@ -182,8 +182,8 @@ describe('the packed package, installed into a fresh project', function () {
   const node = async (file: string) =>
     (await exec(process.execPath, [file], { cwd: project, timeout: 60_000 })).stdout.trim();
 
-  before(async () => {
-    ensureBuilt();
+  before(async function () {
+    ensureBuilt.call(this);
     project = mkdtempSync(join(tmpdir(), 'infercache-pack-'));
     installed = join(project, 'node_modules', 'infercache');
     // dist/ is fresh (ensureBuilt), so the prepack build is not needed.

@@ -70,8 +70,8 @@ describe('README samples', function () {
   let dir: string;
   const errors = new Map<CodeBlock, string[]>();
 
-  before(() => {
-    ensureBuilt();
+  before(function () {
+    ensureBuilt.call(this);
     // Inside the repository so that fastify, express and @types/node resolve from its node_modules; `infercache`
     // resolves through the symlink to the package itself, by its package.json `exports`, as an installed copy would.
     const cacheDir = join(repoRoot, 'node_modules', '.cache');

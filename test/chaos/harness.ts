@@ -113,7 +113,7 @@ export interface Figures {
   worstAddedMs: number;
   /** From the end of the fault to the first Redis hit after it, ms (undefined if hits never resumed). */
   recoverMs: number | undefined;
-  /** Redis hits in the `afterMs` after hits resumed. */
+  /** Redis hits in the `afterMs` after hits resumed (longer, up to `recoverWithinMs`, until one came). */
   hitsAfter: number;
   /** Longest event-loop stall seen during the run, ms (part of any added latency, not caused by Redis). */
   loopStallMs: number;
@@ -188,6 +188,10 @@ export async function runLoad(options: LoadOptions): Promise<Figures> {
     if (redisHits(cache) > hits) figures.recoverMs = Math.round(performance.now() - ended);
     const before = redisHits(cache);
     await sleep(options.afterMs ?? 300);
+    // a loaded machine can time out a few operations and open the breaker again for a while: the window goes on (up
+    // to recoverWithinMs) until hits came, which is what hits resuming means
+    const until = performance.now() + (options.recoverWithinMs ?? 5000);
+    while (redisHits(cache) === before && performance.now() < until) await sleep(5);
     figures.hitsAfter = redisHits(cache) - before;
     // a loaded machine runs fewer retrains in the same time: keep the load on until enough of them were taken
     const enough = performance.now() + 15_000;

@@ -1,22 +1,14 @@
 /** The built `infercache` CLI, spawned against the test Redis (builds dist/ first when it is missing or older). */
 import { expect } from 'chai';
-import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { writeFileSync, mkdtempSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { newCache } from '../helpers.js';
 import { testRedisUrl } from '../setup/root-hooks.js';
+import { ensureBuilt } from '../setup/build.js';
 
 const BIN = 'dist/bin/infercache.mjs';
-
-function newest(dir: string): number {
-  let t = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    t = Math.max(t, entry.isDirectory() ? newest(path) : statSync(path).mtimeMs);
-  }
-  return t;
-}
 
 interface Run {
   code: number;
@@ -38,10 +30,7 @@ function cli(args: string[], options: { env?: Record<string, string | undefined>
 
 describe('infercache CLI', function () {
   this.timeout(120_000);
-  before(() => {
-    const stale = !existsSync(BIN) || statSync(BIN).mtimeMs < Math.max(newest('src'), newest('scripts'));
-    if (stale) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  });
+  before(ensureBuilt);
 
   const ns = ['--namespace', 'clitest'];
 

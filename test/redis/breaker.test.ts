@@ -36,6 +36,23 @@ describe('circuit breaker', () => {
     expect(changes).to.deep.equal(['open', 'half-open', 'closed']);
   });
 
+  it('counts consecutive failures only: a success starts the count over, before and after a probe closed it', () => {
+    const b = breaker();
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < 4; i++) b.failure(); // one short of the threshold of 5
+      expect(b.state, `never 5 failures in a row (round ${round})`).to.equal('closed');
+      b.success();
+    }
+    for (let i = 0; i < 5; i++) b.failure();
+    expect(b.state).to.equal('open');
+    clock += 500;
+    expect(b.allow()).to.equal(true); // the probe
+    b.success();
+    expect(b.state).to.equal('closed');
+    for (let i = 0; i < 4; i++) b.failure();
+    expect(b.state, 'the failures before the probe do not count').to.equal('closed');
+  });
+
   it('doubles the cool-down while probes fail, up to 5 s by default, so hits resume within 5 s of recovery', () => {
     const b = breaker();
     for (let i = 0; i < 5; i++) b.failure();

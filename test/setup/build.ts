@@ -21,12 +21,19 @@ function newestInput(path: string): number {
   return newest;
 }
 
-/** Runs `npm run build` unless `dist/` is newer than every file it is built from. */
-export function ensureBuilt(): void {
+/** A build's share of a hook's time: a build takes minutes on a loaded 2-core machine. */
+const BUILD_TIMEOUT_MS = 600_000;
+
+/**
+ * Runs `npm run build` unless `dist/` is newer than every file it is built from. Called as a mocha hook
+ * (`before(ensureBuilt)`, or `ensureBuilt.call(this)` inside one), a build gets {@link BUILD_TIMEOUT_MS}.
+ */
+export function ensureBuilt(this: Mocha.Context | void): void {
   const stamp = join(repoRoot, BUILD_STAMP);
   const builtAt = existsSync(stamp) ? statSync(stamp).mtimeMs : -Infinity;
   const changedAt = Math.max(...INPUTS.map((input) => newestInput(join(repoRoot, input))));
   if (changedAt <= builtAt) return;
+  if (this) this.timeout(Math.max(this.timeout(), BUILD_TIMEOUT_MS));
   try {
     execFileSync('npm', ['run', 'build'], { cwd: repoRoot, stdio: 'pipe', encoding: 'utf8' });
   } catch (error) {
