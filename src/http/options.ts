@@ -9,6 +9,7 @@ import { resolveEntry } from '../entry.js';
 import { didYouMean } from '../suggest.js';
 import type { MemoryOptions } from '../options.js';
 import type { WrapOptions } from '../cache.js';
+import { SITE, type Sited } from '../site.js';
 import { VARIES, isShareable, type CachedResponse, type StoredResponse, viewOf } from './response.js';
 
 /** HTTP methods whose responses can be cached. */
@@ -201,10 +202,10 @@ function entryOptions<Req>(
   where: string,
   route?: string,
 ): WrapOptions<unknown> {
-  const entry: WrapOptions<unknown> = {
+  const entry: WrapOptions<unknown> & Sited = {
     kind,
     when: isShareable,
-    spanName: `route ${route ?? kind}`,
+    [SITE]: `route ${route ?? kind}`,
     // a response whose Vary the route does not honour is not stored (`when`), and its request counts as a bypass
     bypassReason: varyBypass,
   };

@@ -7,6 +7,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { context, trace, SpanStatusCode, type Span, type TracerProvider } from '@opentelemetry/api';
 import { UnkeyableError } from '../errors.js';
 import type { WrapOptions } from '../cache.js';
+import { atSite } from '../site.js';
 import * as C from '../telemetry/semconv.js';
 import { llmKey } from './key.js';
 import { isDeterministic, type ResolvedControl, type ResolvedLlmOptions } from './options.js';
@@ -306,7 +307,7 @@ export class LlmEngine<R> {
         mode === 'json'
           ? (value: unknown) => judgeAnswer(endpoint, value, allow) === undefined
           : (value: unknown) => judgeStream(endpoint, (value as StoredStream).chunks, allow) === undefined;
-      options = { ttl: ttl === undefined ? undefined : ttl / 1000, when, spanName: `llm.${endpoint}` };
+      options = atSite({ ttl: ttl === undefined ? undefined : ttl / 1000, when }, `llm.${endpoint}`);
       if (this.#wrapOptions.size > 100) this.#wrapOptions.clear();
       this.#wrapOptions.set(id, options);
     }
