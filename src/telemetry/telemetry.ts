@@ -13,7 +13,6 @@ import {
   context,
   SpanKind,
   trace,
-  type Attributes,
   type MeterProvider,
   type Span,
   type Tracer,
@@ -23,7 +22,8 @@ import { createInstruments, type Instruments, type Observed } from './instrument
 import { MetricKinds, StatsMetrics, durationAttributes } from './metrics.js';
 import { LazyInstruments, isNoop, report } from './lazy.js';
 import * as C from './semconv.js';
-import { errorType, failSpan, hashKey, isCachedError, isThenable, safely } from './util.js';
+import { errorType, failSpan, hashKey, isCachedError, safely } from './util.js';
+import { traceCompute, traceLookup, traceStore } from './children.js';
 import {
   OPERATIONS,
   type Instrumentation,
@@ -60,7 +60,6 @@ export interface TelemetrySources extends Observed {
  */
 const API_KEY = Symbol.for('opentelemetry.js.api.1');
 const apiGlobals = globalThis as unknown as Record<symbol, { trace?: unknown; metrics?: unknown } | undefined>;
-const LOOKUP_ATTRIBUTES: Attributes = Object.freeze({ [C.ATTR_DB_SYSTEM]: 'redis', [C.ATTR_DB_OPERATION]: 'MGET' });
 
 /** One `wrap` call being observed: its span exists once the call left the memory tier (or at once, if sampled). */
 interface WrapCall {
@@ -85,6 +84,8 @@ export class Telemetry implements Instrumentation {
   #pending: WrapCall | undefined;
   /** Turns the counters of `Stats` into metrics (pass it to `Stats.configure`). */
   readonly metrics: StatsMetrics;
+  /** Marks a lookup span whose read Redis failed. */
+  readonly #lookupFailed = (span: Span): void => this.redisError(span);
 
   constructor(settings: TelemetrySettings, sources: TelemetrySources) {
     this.#settings = settings;
@@ -227,33 +228,10 @@ export class Telemetry implements Instrumentation {
   }
 
   /** Runs the Redis read under a `lookup` child span; records a swallowed Redis failure as a span event. */
-  async lookup<R extends LookupResult>(key: string, read: () => Promise<R>): Promise<R> {
+  lookup<R extends LookupResult>(key: string, read: () => Promise<R>): Promise<R> {
     const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;
     if (!tracer) return read();
-    let span: Span | undefined;
-    try {
-      const parent = trace.getActiveSpan();
-      if (this.#settings.recordKeys) parent?.setAttribute(C.ATTR_KEY_HASH, hashKey(key));
-      span = tracer.startSpan(C.SPAN_LOOKUP, { kind: SpanKind.INTERNAL, attributes: LOOKUP_ATTRIBUTES });
-    } catch (error) {
-      report(error);
-      return read();
-    }
-    try {
-      const found = await context.with(trace.setSpan(context.active(), span), read);
-      try {
-        if (found.size !== undefined) {
-          span.setAttribute(C.ATTR_ENTRY_SIZE, found.size);
-          trace.getActiveSpan()?.setAttribute(C.ATTR_ENTRY_SIZE, found.size);
-        }
-        if (found.failed) this.redisError(span);
-      } catch (error) {
-        report(error);
-      }
-      return found;
-    } finally {
-      span.end();
-    }
+    return traceLookup(tracer, read, this.#settings.recordKeys ? hashKey(key) : undefined, this.#lookupFailed);
   }
 
   /**
@@ -261,29 +239,9 @@ export class Telemetry implements Instrumentation {
    * Redis refused or that failed is an event on it, like a failed lookup: the call itself is unaffected.
    */
   store<T>(kind: string, write: (sent: SendReport) => Promise<T>): Promise<T> {
-    const sent: SendReport = {};
     const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;
-    if (!tracer) return write(sent);
-    let span: Span;
-    try {
-      span = tracer.startSpan(C.SPAN_STORE, { kind: SpanKind.INTERNAL, attributes: this.#kinds.of(kind).store });
-    } catch (error) {
-      report(error);
-      return write(sent);
-    }
-    const end = () => {
-      try {
-        if (sent.failed !== undefined) {
-          span.addEvent(C.EVENT_REDIS_ERROR, { [C.ATTR_EVENT_MESSAGE]: sent.failed });
-        }
-        span.end();
-      } catch (error) {
-        report(error);
-      }
-    };
-    const written = context.with(trace.setSpan(context.active(), span), () => write(sent));
-    written.then(end, end);
-    return written;
+    if (!tracer) return write({});
+    return traceStore(tracer, this.#kinds.of(kind).store, write);
   }
 
   /** Adds a fail-open event (a swallowed Redis error, or Redis skipped) to `span` or the active span. */
@@ -299,36 +257,7 @@ export class Telemetry implements Instrumentation {
   compute<T>(kind: string, fn: () => T): T {
     const tracer = this.#tracer && this.tracer();
     if (!tracer) return fn();
-    let span: Span;
-    try {
-      span = tracer.startSpan(C.SPAN_COMPUTE, { kind: SpanKind.INTERNAL, attributes: this.#kinds.of(kind).attributes });
-    } catch (error) {
-      report(error);
-      return fn();
-    }
-    let value: T;
-    try {
-      value = context.with(trace.setSpan(context.active(), span), fn);
-    } catch (error) {
-      failSpan(span, error);
-      span.end();
-      throw error;
-    }
-    if (!isThenable(value)) {
-      span.end();
-      return value;
-    }
-    return value.then(
-      (v) => {
-        span.end();
-        return v;
-      },
-      (error: unknown) => {
-        failSpan(span, error);
-        span.end();
-        throw error;
-      },
-    ) as T;
+    return traceCompute(tracer, this.#kinds.of(kind).attributes, fn);
   }
 
   /** Starts the span of an operation (`name` is its span name), with operation and kind (and Redis, if it goes there). */
