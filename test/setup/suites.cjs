@@ -11,11 +11,13 @@ const unitFiles = [
   'test/keys.test.ts',
   'test/keys.property.test.ts',
   'test/ttl.test.ts',
+  'test/entries.test.ts',
   'test/suggest.test.ts',
   'test/http/request-response.test.ts',
   'test/redis/breaker.test.ts',
   'test/redis/breaker-probe.test.ts',
   'test/redis/deadline.test.ts',
+  'test/llm/semantic/vector-index.test.ts',
 ];
 
 module.exports = { unitFiles };
