@@ -22,7 +22,8 @@ import { Telemetry } from './telemetry/telemetry.js';
 import { Bus, type BusMessage } from './bus.js';
 import { Leases } from './lease.js';
 import type { RewarmOptions, RewarmReport } from './rewarm.js';
-import { instrumentCache } from './telemetry/operations.js';
+import { NO_INSTRUMENTATION, OPERATIONS, type Instrumentation } from './telemetry/instrumentation.js';
+import { siteOf } from './site.js';
 import { Fleet } from './fleet/fleet.js';
 import { MemoryWatch } from './redis/memory.js';
 import { warnOnce } from './warn-once.js';
@@ -43,8 +44,6 @@ export type { WrapOutcome };
 export interface WrapOptions<T> extends EntryOptions<T> {
   /** Arguments passed to `ttl`, `tags` and `when` functions. @default keyParts as an array */
   args?: readonly unknown[];
-  /** Span name suffix: decorators pass `Class.method`, giving `infercache Class.method`. @default 'wrap' */
-  spanName?: string;
   /**
    * Compute and overwrite whatever is cached: skips both tiers' values and joins no computation already running
    * (later calls of the key join this one). For one call: pass it in that call's options. @default false
@@ -59,6 +58,8 @@ export interface WrapOptions<T> extends EntryOptions<T> {
 }
 
 const now = Date.now;
+/** The kind a direct operation is about, for its span: only a string. */
+const kindArg = (kind: unknown): string | undefined => (typeof kind === 'string' ? kind : undefined);
 const NO_OPTIONS: WrapOptions<any> = Object.freeze({});
 /** How often the Redis memory gauges are refreshed when fleet statistics are off (else at `fleet.interval`). */
 const MEMORY_INTERVAL_MS = 5_000;
@@ -86,7 +87,8 @@ export class Cache {
   readonly #entries = new Entries();
   readonly #specs = new Map<string, KeySpec>();
   readonly #warnOnce = warnOnce(() => this.#settings.logger);
-  readonly #telemetry: Telemetry;
+  /** Where spans and metrics go: OpenTelemetry, or nothing with `telemetry: { enabled: false }`. */
+  readonly #instrumentation: Instrumentation;
   readonly #bus: Bus | undefined;
   readonly #loader: Loader;
   readonly #fleet: Fleet | undefined;
@@ -121,20 +123,22 @@ export class Cache {
     if (this.#redis && s.telemetry.enabled) {
       this.#memoryWatch = new MemoryWatch(this.#redis, s.fleet?.interval ?? MEMORY_INTERVAL_MS);
     }
-    this.#telemetry = new Telemetry(s.telemetry, {
-      redis: this.#redis !== undefined,
-      lastRedisError: () => this.#redis?.counters.lastError,
-      memoryEntries: () => this.#tiers.memoryEntries(),
-      breakerState: () => this.#redis?.breaker.state,
-      redisMemory: () => this.#memoryWatch?.last,
-      watchRedisMemory: () => this.#memoryWatch?.start(),
-    });
-    this.#stats.configure(s.costPerCall, s.telemetry.enabled ? this.#telemetry.metrics : undefined);
+    const instrumentation = (this.#instrumentation = s.telemetry.enabled
+      ? new Telemetry(s.telemetry, {
+          redis: this.#redis !== undefined,
+          lastRedisError: () => this.#redis?.counters.lastError,
+          memoryEntries: () => this.#tiers.memoryEntries(),
+          breakerState: () => this.#redis?.breaker.state,
+          redisMemory: () => this.#memoryWatch?.last,
+          watchRedisMemory: () => this.#memoryWatch?.start(),
+        })
+      : NO_INSTRUMENTATION);
+    this.#stats.configure(s.costPerCall, instrumentation.metrics);
     this.#loader = new Loader({
       settings: s,
       tiers: this.#tiers,
       stats: this.#stats,
-      telemetry: this.#telemetry,
+      telemetry: instrumentation,
       redis: this.#redis,
       bus: this.#bus,
       leases,
@@ -144,7 +148,6 @@ export class Cache {
       const parts = { redis: this.#redis, stats: this.#stats, namespace: s.namespace, version: s.version };
       (this.#fleet = new Fleet(s.fleet, parts)).start();
     }
-    if (s.telemetry.enabled) instrumentCache(this, this.#telemetry);
     if (options.setDefault ?? true) setDefaultCache(this, options.setDefault === true);
   }
 
@@ -175,11 +178,25 @@ export class Cache {
   }
 
   /** Like `wrap`, and says how the value was served (hit, miss, stale, bypass) and its age: for HTTP `X-Cache`/`Age`. */
-  async wrapDetailed<T>(
+  wrapDetailed<T>(
     kind: string,
     keyParts: unknown,
     fn: () => T | Promise<T>,
     options: WrapOptions<T> = NO_OPTIONS,
+    args?: readonly unknown[],
+  ): Promise<WrapOutcome<T>> {
+    const ins = this.#instrumentation;
+    if (!ins.recording()) return this.#wrap(kind, keyParts, fn, options, args);
+    const site = typeof options === 'object' && options !== null ? siteOf(options) : undefined;
+    const kindOf = typeof options?.kind === 'string' ? options.kind : kind;
+    return ins.wrap(site, kindOf, () => this.#wrap(kind, keyParts, fn, options, args));
+  }
+
+  async #wrap<T>(
+    kind: string,
+    keyParts: unknown,
+    fn: () => T | Promise<T>,
+    options: WrapOptions<T>,
     args: readonly unknown[] = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]),
   ): Promise<WrapOutcome<T>> {
     const entry = this.#entry(kind, options);
@@ -189,8 +206,8 @@ export class Cache {
       key = buildKey(this.#spec(entry.kind), keyParts);
     } catch (error) {
       if (!(error instanceof UnkeyableError) || this.#settings.strict) throw error;
-      // Once per method or route (decorators and plugins pass its name as spanName), else per kind.
-      const where = options.spanName ?? `kind '${entry.kind}'`;
+      // Once per method or route (decorators and plugins pass its name as their site), else per kind.
+      const where = siteOf(options) ?? `kind '${entry.kind}'`;
       this.#warnOnce(
         `unkeyable:${where}`,
         `infercache: a call of ${where} cannot be keyed: ${error.message.replace(/^infercache: /, '')}. ` +
@@ -200,42 +217,48 @@ export class Cache {
     }
     const fleet = this.#fleet;
     if (!fleet?.sampled()) return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
-    fleet.touch(entry.kind, key, options.spanName);
+    fleet.touch(entry.kind, key, siteOf(options));
     const started = performance.now();
     return fleet.timed(entry.kind, started, this.#loader.run(key, entry, args, fn)) as Promise<WrapOutcome<T>>;
   }
 
   /** The cached value for (kind, keyParts), or `undefined`. */
-  async get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
-    const key = buildKey(this.#spec(kind), keyParts);
-    const mem = this.#tiers.memoryFor(kind).get(key);
-    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return valueOf(mem) as T;
-    const record = await this.#tiers.readUntagged(key, kind);
-    return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
+  get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
+    return this.#instrumentation.operation(OPERATIONS.get, kindArg(kind), async () => {
+      const key = buildKey(this.#spec(kind), keyParts);
+      const mem = this.#tiers.memoryFor(kind).get(key);
+      if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return valueOf(mem) as T;
+      const record = await this.#tiers.readUntagged(key, kind);
+      return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
+    });
   }
 
   /** Stores `value` for (kind, keyParts) with the kind's TTL or `options.ttl`. Resolves false if Redis did not take it. */
-  async set<T>(kind: string, keyParts: unknown, value: T, options: WrapOptions<T> = {}): Promise<boolean> {
-    const entry = this.#entry(kind, options);
-    const key = buildKey(this.#spec(kind), keyParts);
-    const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
-    const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
-    const sent: SendReport = {};
-    const stored = await this.#tiers.write(key, entry, value, { args, ms: 0, gens, report: sent });
-    if (sent.failed !== undefined) this.#telemetry.redisError(); // on the `set` span: the call itself resolves false
-    if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
-    return stored;
+  set<T>(kind: string, keyParts: unknown, value: T, options: WrapOptions<T> = {}): Promise<boolean> {
+    return this.#instrumentation.operation(OPERATIONS.set, kindArg(kind), async () => {
+      const entry = this.#entry(kind, options);
+      const key = buildKey(this.#spec(kind), keyParts);
+      const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
+      const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
+      const sent: SendReport = {};
+      const stored = await this.#tiers.write(key, entry, value, { args, ms: 0, gens, report: sent });
+      if (sent.failed !== undefined) this.#instrumentation.redisError(); // on the `set` span: the call resolves false
+      if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
+      return stored;
+    });
   }
 
   /** Deletes one entry from both tiers. */
-  async delete(kind: string, keyParts: unknown): Promise<void> {
-    const key = buildKey(this.#spec(kind), keyParts);
-    this.#tiers.dropKey(key, kind);
-    try {
-      if (this.#redis) await this.#redis.sendOrThrow(key, false, ['DEL', key]);
-    } finally {
-      this.#publish({ key, kind });
-    }
+  delete(kind: string, keyParts: unknown): Promise<void> {
+    return this.#instrumentation.operation(OPERATIONS.delete, kindArg(kind), async () => {
+      const key = buildKey(this.#spec(kind), keyParts);
+      this.#tiers.dropKey(key, kind);
+      try {
+        if (this.#redis) await this.#redis.sendOrThrow(key, false, ['DEL', key]);
+      } finally {
+        this.#publish({ key, kind });
+      }
+    });
   }
 
   /**
@@ -243,7 +266,13 @@ export class Cache {
    * keys, `true` for all remembered, or {@link RewarmOptions}), then recomputes in the background the most used keys
    * of the kind that entries with the `rewarm` option remembered (see {@link Cache.rewarm}).
    */
-  async invalidateKind(kind: string, options?: { rewarm?: boolean | number | RewarmOptions }): Promise<void> {
+  invalidateKind(kind: string, options?: { rewarm?: boolean | number | RewarmOptions }): Promise<void> {
+    return this.#instrumentation.operation(OPERATIONS.invalidateKind, kindArg(kind), () =>
+      this.#invalidateKind(kind, options),
+    );
+  }
+
+  async #invalidateKind(kind: string, options?: { rewarm?: boolean | number | RewarmOptions }): Promise<void> {
     this.#tiers.dropMemory((e) => e.kind === kind);
     await this.#tiers.bump([this.#tiers.genKey('kind', kind)]).finally(() => this.#publish({ kind }));
     const again = options?.rewarm;
@@ -270,18 +299,23 @@ export class Cache {
   }
 
   /** Makes every entry carrying any of `tags` unreachable, across kinds, in one round trip per tag at most. */
-  async invalidateTags(...tags: string[]): Promise<void> {
-    const list = tags.flat();
-    if (list.length === 0) return;
-    const set = new Set(list);
-    this.#tiers.dropMemory((e) => e.tags.some((t) => set.has(t)));
-    await this.#tiers.bump(list.map((t) => this.#tiers.genKey('tag', t))).finally(() => this.#publish({ tags: list }));
+  invalidateTags(...tags: string[]): Promise<void> {
+    return this.#instrumentation.operation(OPERATIONS.invalidateTags, undefined, async () => {
+      const list = tags.flat();
+      if (list.length === 0) return;
+      const set = new Set(list);
+      this.#tiers.dropMemory((e) => e.tags.some((t) => set.has(t)));
+      const keys = list.map((t) => this.#tiers.genKey('tag', t));
+      await this.#tiers.bump(keys).finally(() => this.#publish({ tags: list }));
+    });
   }
 
   /** Makes every entry of this namespace unreachable. */
-  async invalidateAll(): Promise<void> {
-    this.#tiers.dropMemory(() => true);
-    await this.#tiers.bump([this.#tiers.genKey('all')]).finally(() => this.#publish({ all: true }));
+  invalidateAll(): Promise<void> {
+    return this.#instrumentation.operation(OPERATIONS.invalidateAll, undefined, async () => {
+      this.#tiers.dropMemory(() => true);
+      await this.#tiers.bump([this.#tiers.genKey('all')]).finally(() => this.#publish({ all: true }));
+    });
   }
 
   /** Fills the cache: runs each entry through `wrap` with bounded concurrency; entries already cached are not recomputed. */

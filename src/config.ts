@@ -232,7 +232,10 @@ function secretsOf(redis: RedisOptions | undefined): string[] {
 
 function telemetryOptions(value: unknown): TelemetrySettings {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
-    throw new ConfigError('telemetry', 'expected an object { enabled, tracerProvider, meterProvider, recordKeys }');
+    throw new ConfigError(
+      'telemetry',
+      'expected an object { enabled, tracerProvider, meterProvider, recordKeys, traceMemoryHits }',
+    );
   }
   const t = (value ?? {}) as Record<string, unknown>;
   rejectUnknownOptions(t, TELEMETRY_OPTIONS, 'telemetry');
@@ -246,11 +249,16 @@ function telemetryOptions(value: unknown): TelemetrySettings {
   if (recordKeys !== true && recordKeys !== false && recordKeys !== 'hash') {
     throw new ConfigError('telemetry.recordKeys', "expected true, false or 'hash'");
   }
+  const traced = t.traceMemoryHits ?? false;
+  if (typeof traced !== 'boolean' && (typeof traced !== 'number' || !(traced >= 0 && traced <= 1))) {
+    throw new ConfigError('telemetry.traceMemoryHits', 'expected true, false or a share between 0 and 1');
+  }
   return {
     enabled: bool(t.enabled, true, 'telemetry.enabled'),
     tracerProvider: provider(t.tracerProvider, 'tracerProvider', 'getTracer'),
     meterProvider: provider(t.meterProvider, 'meterProvider', 'getMeter'),
     recordKeys: recordKeys !== false,
+    traceMemoryHits: traced === true ? 1 : traced === false ? 0 : traced,
   };
 }
 

@@ -7,6 +7,7 @@
  */
 import { resolveEntry, type ResolvedEntry } from './entry.js';
 import type { WrapOptions } from './cache.js';
+import { siteOf } from './site.js';
 
 /**
  * Every `wrap` option, and whether the resolved entry depends on it. Derived from the type: an option added to
@@ -30,7 +31,6 @@ const RESOLVED = {
   deserialize: true,
   cache: false,
   args: false,
-  spanName: true,
   forceFresh: true,
   bypassReason: true,
 } as const satisfies Record<keyof WrapOptions<unknown>, boolean>;
@@ -82,6 +82,8 @@ interface Shape {
   names: string[];
   values: unknown[];
   entry: ResolvedEntry;
+  /** The call site (`Class.method`, `route GET /x`; a symbol-keyed field, not in `names`), which names the owner. */
+  site: string | undefined;
   /** Seen again: a reused object, memoised by identity from then on. */
   last: object | undefined;
 }
@@ -89,7 +91,7 @@ interface Shape {
 /** Whether `options` (a plain object) says what `shape` says, for every field the entry depends on. */
 function matches(options: Record<string, unknown>, names: string[], shape: Shape): boolean {
   const kept = shape.names;
-  if (names.length !== kept.length) return false;
+  if (names.length !== kept.length || siteOf(options) !== shape.site) return false;
   for (let i = 0; i < names.length; i++) {
     const name = names[i]!;
     if (name !== kept[i]) return false;
@@ -132,6 +134,7 @@ export class Entries {
       names: keptNames,
       values: keptNames.map((name) => snapshot(copy[name])),
       entry,
+      site: siteOf(copy),
       last: options,
     };
     if (shapes) {
@@ -152,10 +155,10 @@ export class Entries {
   }
 }
 
-/** Validates `options` for `kind`; a `spanName` other than `wrap` names the entry's owner in warnings. */
+/** Validates `options` for `kind`; a call site other than `wrap` names the entry's owner in warnings. */
 function resolve(kind: string, options: WrapOptions<any>): ResolvedEntry {
   const entry = resolveEntry(kind, options, 'wrap options');
-  const by = options.spanName;
+  const by = siteOf(options);
   if (by && by !== 'wrap') entry.owner = `${by} (kind '${kind}')`;
   return entry;
 }

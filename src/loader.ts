@@ -7,7 +7,7 @@ import { CachedError, type CacheRecord } from './record.js';
 import type { Settings } from './config.js';
 import type { ResolvedEntry } from './entry.js';
 import type { Stats, CacheResult } from './stats.js';
-import type { Telemetry } from './telemetry/telemetry.js';
+import type { Instrumentation } from './telemetry/instrumentation.js';
 import type { Bus } from './bus.js';
 import type { Leases } from './lease.js';
 import { valueOf, type MemoryEntry } from './memory.js';
@@ -36,7 +36,7 @@ export interface LoaderParts {
   settings: Settings;
   tiers: Tiers;
   stats: Stats;
-  telemetry: Telemetry;
+  telemetry: Instrumentation;
   redis: RedisTier | undefined;
   bus: Bus | undefined;
   leases: Leases | undefined;
@@ -82,7 +82,7 @@ export class Loader {
   readonly #settings: Settings;
   readonly #tiers: Tiers;
   readonly #stats: Stats;
-  readonly #telemetry: Telemetry;
+  readonly #telemetry: Instrumentation;
   readonly #redis: RedisTier | undefined;
   readonly #bus: Bus | undefined;
   readonly #leases: Leases | undefined;
@@ -117,6 +117,16 @@ export class Loader {
       const hit = entry.forceFresh ? undefined : this.#fromMemory(key, entry, args, fn);
       if (hit) return hit;
     }
+    return this.#telemetry.load(() => this.#flight(key, entry, args, fn));
+  }
+
+  /** Past the memory tier: joins the read or computation running for `key`, or starts one. */
+  #flight(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+  ): Promise<WrapOutcome<unknown>> {
     const running = this.#inflight.get(key);
     // not a flight that began before an invalidation or delete covering this key: its value may predate it
     if (running && !entry.forceFresh && !this.#tiers.droppedSince(key, running.epoch)) {

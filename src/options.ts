@@ -107,6 +107,13 @@ export interface TelemetryOptions {
    * recorded raw; `true` and `'hash'` mean the same. @default false
    */
   recordKeys?: boolean | 'hash';
+  /**
+   * Spans for `wrap` calls served from the memory tier. By default they get none (they are still counted and timed
+   * in the metrics): a span costs several times such a hit. `true` traces every one; a number between 0 and 1
+   * traces that share of them, chosen at random (`0.01`: one in a hundred). Misses, Redis hits, bypasses and errors
+   * always get their span. @default false
+   */
+  traceMemoryHits?: boolean | number;
 }
 
 /** Options of {@link createCache}. */
@@ -316,4 +323,5 @@ export const TELEMETRY_OPTIONS = {
   tracerProvider: true,
   meterProvider: true,
   recordKeys: true,
+  traceMemoryHits: true,
 } as const satisfies Record<keyof TelemetryOptions, true>;

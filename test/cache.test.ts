@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { atSite } from '../src/site.js';
 import { newCache, counted, sleep, warnings, eventually } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
 import { CachedError, CachedPrediction } from '../src/index.js';
@@ -299,8 +300,8 @@ describe('results that cannot be stored', () => {
 
   it('warns once per method or route and reason, naming them', async () => {
     const cache = newCache();
-    const method = { spanName: 'Scorer.score' };
-    const route = { spanName: 'route GET /score/:id' };
+    const method = atSite({}, 'Scorer.score');
+    const route = atSite({}, 'route GET /score/:id');
     await cache.wrap('p', 'a', async () => new Session(), method);
     await cache.wrap('p', 'b', async () => new Session(), method); // same method, same reason: said already
     await cache.wrap('p', 'c', async () => circular(), method); // another reason

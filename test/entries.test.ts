@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { Entries } from '../src/entries.js';
 import { ConfigError } from '../src/errors.js';
 import { createCache } from '../src/index.js';
+import { atSite } from '../src/site.js';
 
 describe('entry options memo (inline options resolved once per shape)', () => {
   it('resolves inline options of one shape once, and keeps the resolution of each shape apart', () => {
@@ -24,6 +25,16 @@ describe('entry options memo (inline options resolved once per shape)', () => {
     expect(entries.get('a', { kind: 'c', ttl: 5 }).kind).to.equal('c');
     expect(entries.get('a', { memory: true, ttl: 5 }).memory).to.equal(true);
     expect(entries.get('a', { ttl: 5, memory: false }).memory).to.equal(false);
+  });
+
+  it('tells apart options that differ only in their call site, so each names its own method as owner', () => {
+    const entries = new Entries();
+    const predict = atSite({ ttl: 5 }, 'Prices.predict');
+    const score = atSite({ ttl: 5 }, 'Scores.score');
+    expect(entries.get('p', predict).owner).to.include('Prices.predict');
+    expect(entries.get('p', score).owner).to.include('Scores.score');
+    expect(entries.get('p', score).owner).to.include('Scores.score'); // the same object again: found by identity
+    expect(entries.get('p', { ttl: 5 }).owner).to.not.include('Prices.predict');
   });
 
   it('compares functions by identity, so each call gets its own function', () => {

@@ -1,4 +1,5 @@
 /** Empty keys through `wrap` and decorators (integration: a cache on the test Redis). Unit tests: keys.test.ts. */
+import { atSite } from '../src/site.js';
 import { expect } from 'chai';
 import { UnkeyableError } from '../src/errors.js';
 import { hashArgs } from '../src/keys.js';
@@ -20,11 +21,11 @@ describe('empty keys through wrap', () => {
     expect(warned[0]).to.include("kind 'scan'").and.include('the key is empty');
   });
 
-  it('warns once per method or route, named by spanName', async () => {
+  it('warns once per method or route, named by their site', async () => {
     const cache = newCache();
-    await cache.wrap('scan', '', async () => 1, { spanName: 'Scanner.scan' });
-    await cache.wrap('scan', NaN, async () => 1, { spanName: 'Scanner.scan' });
-    await cache.wrap('scan', '', async () => 1, { spanName: 'Scanner.rescan' });
+    await cache.wrap('scan', '', async () => 1, atSite({}, 'Scanner.scan'));
+    await cache.wrap('scan', NaN, async () => 1, atSite({}, 'Scanner.scan'));
+    await cache.wrap('scan', '', async () => 1, atSite({}, 'Scanner.rescan'));
     const warned = warnings.filter((w) => w.includes('cannot be keyed'));
     expect(warned).to.have.length(2);
     expect(warned[0]).to.include('Scanner.scan');

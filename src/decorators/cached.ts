@@ -7,6 +7,7 @@ import { cacheFor, claimKind, claimOwner, fingerprint, warnNoCache } from './reg
 import type { EntryOptions } from '../options.js';
 import type { Duration } from '../duration.js';
 import type { WrapOptions } from '../cache.js';
+import { atSite } from '../site.js';
 
 /**
  * Options of `@CachedPrediction` and `@CachedModel`. `A` and `R` are the method's parameters and result: written on
@@ -68,7 +69,7 @@ function cached<A extends unknown[], R>(
     if (name === undefined) claimOwner(owner, fingerprint(original), `${where}(${site.name}).name`);
     // With an explicit kind the ids stay readable as they are, so the kind must have one owner.
     if (keyFn && explicitKind) claimKind(kind, owner, `${where}(${site.name}).kind`);
-    const siteOptions: WrapOptions<unknown> = { ...entryOptions, spanName: site.name };
+    const siteOptions: WrapOptions<unknown> = atSite(entryOptions, site.name);
     const keyOf: (self: unknown, args: unknown[]) => unknown = !keyFn
       ? (_self, args) => [owner, args]
       : explicitKind

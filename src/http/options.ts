@@ -10,6 +10,7 @@ import { didYouMean } from '../suggest.js';
 import { ROUTE_DEFAULTS } from '../defaults.js';
 import type { MemoryOptions } from '../options.js';
 import type { WrapOptions } from '../cache.js';
+import { SITE, type Sited } from '../site.js';
 import { VARIES, isShareable, type CachedResponse, type StoredResponse, viewOf } from './response.js';
 
 /** HTTP methods whose responses can be cached. */
@@ -196,10 +197,10 @@ function entryOptions<Req>(
   where: string,
   route?: string,
 ): WrapOptions<unknown> {
-  const entry: WrapOptions<unknown> = {
+  const entry: WrapOptions<unknown> & Sited = {
     kind,
     when: isShareable,
-    spanName: `route ${route ?? kind}`,
+    [SITE]: `route ${route ?? kind}`,
     // a response whose Vary the route does not honour is not stored (`when`), and its request counts as a bypass
     bypassReason: varyBypass,
   };

@@ -7,6 +7,7 @@ import { createHash, randomInt } from 'node:crypto';
 import { context, trace, SpanStatusCode, type Span, type TracerProvider } from '@opentelemetry/api';
 import { UnkeyableError } from '../errors.js';
 import type { WrapOptions } from '../cache.js';
+import { atSite } from '../site.js';
 import * as C from '../telemetry/semconv.js';
 import { llmKey } from './key.js';
 import { isDeterministic, type ResolvedControl, type ResolvedLlmOptions } from './options.js';
@@ -382,7 +383,7 @@ export class LlmEngine<R> {
               !(value instanceof SemanticServed) &&
               judgeStream(endpoint, (value as StoredStream).chunks, allow) === undefined;
       const tags = this.options.tags;
-      options = { ttl: ttl === undefined ? undefined : ttl / 1000, tags, when, spanName: `llm.${endpoint}` };
+      options = atSite({ ttl: ttl === undefined ? undefined : ttl / 1000, tags, when }, `llm.${endpoint}`);
       if (this.#wrapOptions.size > 100) this.#wrapOptions.clear();
       this.#wrapOptions.set(id, options);
     }

@@ -2,10 +2,10 @@
  * Tokens and money the LLM mode saved, per cache and kind: `llmStats(cache)`, and the OpenTelemetry counters
  * `infercache.llm.tokens_saved` and `infercache.llm.cost_saved` (with the model as an attribute).
  */
-import { metrics, type Counter, type Histogram, type MeterProvider } from '@opentelemetry/api';
+import type { Attributes, Counter, Histogram } from '@opentelemetry/api';
 import type { Cache } from '../cache.js';
 import * as C from '../telemetry/semconv.js';
-import { report } from '../telemetry/metrics.js';
+import { LazyInstruments, report } from '../telemetry/lazy.js';
 import type { ModelPrice } from './options.js';
 import type { TokenUsage } from './shapes.js';
 
@@ -166,18 +166,16 @@ interface LlmInstruments {
   tokens: Counter;
   cost: Counter;
   similarity: Histogram;
+  /** Attribute sets by kind, model and token type (or `cost`), made once. */
+  attributes: Map<string, Attributes>;
 }
-const instrumentsByProvider = new WeakMap<object, LlmInstruments | null>();
+
+const instrumentsByCache = new WeakMap<Cache, LazyInstruments<LlmInstruments>>();
 
 function instruments(cache: Cache): LlmInstruments | undefined {
-  const t = cache.settings.telemetry;
-  if (!t.enabled) return undefined;
-  const provider: MeterProvider = t.meterProvider ?? metrics.getMeterProvider();
-  let found = instrumentsByProvider.get(provider);
-  if (found === undefined) {
-    if (provider.constructor?.name.startsWith('Noop')) return undefined; // no SDK registered: nothing records
-    const meter = provider.getMeter(C.SCOPE_NAME);
-    found = {
+  let lazy = instrumentsByCache.get(cache);
+  if (!lazy) {
+    lazy = new LazyInstruments(cache.settings.telemetry, (meter) => ({
       tokens: meter.createCounter(C.METRIC_LLM_TOKENS_SAVED, {
         description: 'Tokens not sent to the LLM provider thanks to cache hits',
         unit: '{token}',
@@ -191,10 +189,23 @@ function instruments(cache: Cache): LlmInstruments | undefined {
         unit: '1',
         advice: { explicitBucketBoundaries: C.SIMILARITY_BUCKETS },
       }),
-    };
-    instrumentsByProvider.set(provider, found);
+      attributes: new Map(),
+    }));
+    instrumentsByCache.set(cache, lazy);
   }
-  return found ?? undefined;
+  return lazy.get();
+}
+
+/** The attribute set of one kind, model and token type (`undefined` for the cost counter), made once. */
+function attributesOf(m: LlmInstruments, kind: string, model: string, type?: string): Attributes {
+  const id = `${kind}\0${model}\0${type ?? ''}`;
+  let a = m.attributes.get(id);
+  if (!a) {
+    a = { [C.ATTR_KIND]: kind, [C.ATTR_GEN_AI_REQUEST_MODEL]: model };
+    if (type !== undefined) a[C.ATTR_LLM_TOKEN_TYPE] = type;
+    if (m.attributes.size < 10_000) m.attributes.set(id, Object.freeze(a));
+  }
+  return a;
 }
 
 function recordMetrics(
@@ -205,12 +216,12 @@ function recordMetrics(
   try {
     const m = instruments(cache);
     if (!m) return;
-    const base = { [C.ATTR_KIND]: kind, [C.ATTR_GEN_AI_REQUEST_MODEL]: saved.model ?? 'unknown' };
+    const model = saved.model ?? 'unknown';
     const { input, output, cachedInput } = saved.usage;
-    if (input > 0) m.tokens.add(input, { ...base, [C.ATTR_LLM_TOKEN_TYPE]: 'input' });
-    if (output > 0) m.tokens.add(output, { ...base, [C.ATTR_LLM_TOKEN_TYPE]: 'output' });
-    if (cachedInput > 0) m.tokens.add(cachedInput, { ...base, [C.ATTR_LLM_TOKEN_TYPE]: 'cached_input' });
-    if (saved.cost > 0) m.cost.add(saved.cost, base);
+    if (input > 0) m.tokens.add(input, attributesOf(m, kind, model, 'input'));
+    if (output > 0) m.tokens.add(output, attributesOf(m, kind, model, 'output'));
+    if (cachedInput > 0) m.tokens.add(cachedInput, attributesOf(m, kind, model, 'cached_input'));
+    if (saved.cost > 0) m.cost.add(saved.cost, attributesOf(m, kind, model));
   } catch (error) {
     report(error);
   }

@@ -1,6 +1,7 @@
 /** The metric instruments of one cache, created together once a recording meter provider is there. */
 import type { Counter, Histogram, Meter } from '@opentelemetry/api';
 import * as C from './semconv.js';
+import type { MetricKinds } from './metrics.js';
 import type { RedisMemory } from '../redis/memory.js';
 
 /** Where the observable gauges read from. */
@@ -15,12 +16,12 @@ export interface Observed {
   watchRedisMemory(): void;
 }
 
-/** Synchronous instruments; the observable gauges report through callbacks. */
+/**
+ * Synchronous instruments; the observable gauges report through callbacks, and so do the per-call counters
+ * (`requests`, `time_saved`, `cost_saved`), from the tallies of `kinds`.
+ */
 export interface Instruments {
-  requests: Counter;
   errors: Counter;
-  timeSaved: Counter;
-  costSaved: Counter;
   operationDuration: Histogram;
   computeDuration: Histogram;
   entrySize: Histogram;
@@ -28,8 +29,26 @@ export interface Instruments {
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 
-/** Creates every instrument on `meter` and registers the gauges' callbacks. */
-export function createInstruments(meter: Meter, observed: Observed): Instruments {
+/** Creates every instrument on `meter` and registers the callbacks of the gauges and of the tallied counters. */
+export function createInstruments(meter: Meter, observed: Observed, kinds: MetricKinds): Instruments {
+  meter
+    .createObservableCounter(C.METRIC_REQUESTS, {
+      description: 'Cached calls by kind and result (hit, miss, stale, bypass, error)',
+      unit: '{request}',
+    })
+    .addCallback((result) => kinds.observeRequests(result));
+  meter
+    .createObservableCounter(C.METRIC_TIME_SAVED, {
+      description: 'Computation time avoided by hits and stale hits',
+      unit: 's',
+    })
+    .addCallback((result) => kinds.observeTimeSaved(result));
+  meter
+    .createObservableCounter(C.METRIC_COST_SAVED, {
+      description: 'Cost avoided by hits and stale hits (costPerCall of the kind, per hit)',
+      unit: '{cost}',
+    })
+    .addCallback((result) => kinds.observeCostSaved(result));
   const memory = meter.createObservableGauge(C.METRIC_MEMORY_ENTRIES, {
     description: 'Entries in the in-process tier',
     unit: '{entry}',
@@ -62,21 +81,9 @@ export function createInstruments(meter: Meter, observed: Observed): Instruments
   });
   observed.watchRedisMemory();
   return {
-    requests: meter.createCounter(C.METRIC_REQUESTS, {
-      description: 'Cached calls by kind and result (hit, miss, stale, bypass, error)',
-      unit: '{request}',
-    }),
     errors: meter.createCounter(C.METRIC_ERRORS, {
       description: 'Cache errors that did not fail the call (unreadable entry, failed encode)',
       unit: '{error}',
-    }),
-    timeSaved: meter.createCounter(C.METRIC_TIME_SAVED, {
-      description: 'Computation time avoided by hits and stale hits',
-      unit: 's',
-    }),
-    costSaved: meter.createCounter(C.METRIC_COST_SAVED, {
-      description: 'Cost avoided by hits and stale hits (costPerCall of the kind, per hit)',
-      unit: '{cost}',
     }),
     operationDuration: meter.createHistogram(C.METRIC_OPERATION_DURATION, {
       description: 'Duration of cache operations, end to end',

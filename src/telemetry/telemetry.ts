@@ -1,27 +1,39 @@
 /**
- * OpenTelemetry spans and metrics of one Cache, through `@opentelemetry/api` only.
+ * OpenTelemetry spans and metrics of one Cache, through `@opentelemetry/api` only: the one subscriber of the
+ * cache's {@link Instrumentation} seam.
  *
  * Cheap when nothing records: the tracer and the instruments are resolved lazily and cached per provider, and a
- * provider that is the API's no-op (no SDK registered) resolves to `undefined`, so the hot path then costs two
- * global look-ups and no allocation. Nothing here ever throws into the user's call: failures go to `diag`.
+ * provider that is the API's no-op (no SDK registered) resolves to `undefined`, so the hot path then costs one
+ * global look-up and no allocation. Cheap when recording: a `wrap` call's span starts only when the call leaves the
+ * memory tier (`load`), so a memory-tier hit costs no span unless `traceMemoryHits` asks for it; attribute sets are
+ * made once per kind; per-call counters are tallies (metrics.ts). Nothing here ever throws into the user's call:
+ * failures go to `diag`.
  */
 import {
   context,
-  metrics,
   SpanKind,
   trace,
-  type Attributes,
   type MeterProvider,
   type Span,
   type Tracer,
   type TracerProvider,
 } from '@opentelemetry/api';
 import { createInstruments, type Instruments, type Observed } from './instruments.js';
-import { report, StatsMetrics } from './metrics.js';
+import { MetricKinds, StatsMetrics, durationAttributes } from './metrics.js';
+import { LazyInstruments, isNoop, report } from './lazy.js';
 import * as C from './semconv.js';
-import { errorType, failSpan, hashKey, isCachedError, isThenable, safely } from './util.js';
-import type { CacheResult } from '../stats.js';
+import { errorType, failSpan, hashKey, isCachedError, safely } from './util.js';
+import { traceCompute, traceLookup, traceStore } from './children.js';
+import {
+  OPERATIONS,
+  type Instrumentation,
+  type LookupResult,
+  type Operation,
+  type OperationOutcome,
+} from './instrumentation.js';
 import type { SendReport } from '../redis/tier.js';
+
+export type { LookupResult, OperationOutcome };
 
 /** Telemetry settings after validation. */
 export interface TelemetrySettings {
@@ -29,19 +41,8 @@ export interface TelemetrySettings {
   tracerProvider: TracerProvider | undefined;
   meterProvider: MeterProvider | undefined;
   recordKeys: boolean;
-}
-
-/** What an operation's outcome says about how it was served. */
-export interface OperationOutcome {
-  result?: CacheResult;
-  tier?: 'memory' | 'redis' | undefined;
-  age?: number;
-}
-
-/** The part of a Redis read the lookup span reports. */
-export interface LookupResult {
-  failed: boolean;
-  size?: number;
+  /** Share of memory-tier hits that get a span, 0 to 1 (`traceMemoryHits`: false is 0, true is 1). */
+  traceMemoryHits: number;
 }
 
 /** Where the observable gauges read from, and what a swallowed Redis error said. */
@@ -52,32 +53,45 @@ export interface TelemetrySources extends Observed {
   lastRedisError(): string | undefined;
 }
 
-const isNoop = (provider: object): boolean => provider.constructor?.name.startsWith('Noop') ?? false;
-
 /**
  * Where every copy of `@opentelemetry/api` 1.x registers its globals (`trace`, `metrics`, `context`, ...): the API's
  * own cross-copy key. Read directly only to answer "is anything registered?" cheaply; everything else goes
  * through the API.
  */
 const API_KEY = Symbol.for('opentelemetry.js.api.1');
-/** Direct operations that always go to Redis (a `wrap` does so in its `lookup` child span). */
-const TOUCHES_REDIS = new Set(['get', 'set', 'delete', 'invalidate_kind', 'invalidate_tags', 'invalidate_all']);
 const apiGlobals = globalThis as unknown as Record<symbol, { trace?: unknown; metrics?: unknown } | undefined>;
 
+/** One `wrap` call being observed: its span exists once the call left the memory tier (or at once, if sampled). */
+interface WrapCall {
+  readonly name: string;
+  readonly kind: string;
+  readonly started: number;
+  readonly tracer: Tracer | undefined;
+  span: Span | undefined;
+}
+
 /** Spans and metrics of one cache. */
-export class Telemetry {
+export class Telemetry implements Instrumentation {
   readonly #settings: TelemetrySettings;
   readonly #sources: TelemetrySources;
   #tracerProvider: object | undefined;
   #tracer: Tracer | undefined;
-  #meterProvider: object | undefined;
-  #instruments: Instruments | undefined;
+  readonly #kinds = new MetricKinds();
+  readonly #instruments: LazyInstruments<Instruments>;
+  /** Span names by call site: `infercache <site>`. */
+  readonly #names = new Map<string, string>();
+  /** The `wrap` call whose span `load` starts: set while its synchronous part runs (a stack: calls may nest). */
+  #pending: WrapCall | undefined;
   /** Turns the counters of `Stats` into metrics (pass it to `Stats.configure`). */
-  readonly metrics = new StatsMetrics(() => this.#instruments && this.instruments());
+  readonly metrics: StatsMetrics;
+  /** Marks a lookup span whose read Redis failed. */
+  readonly #lookupFailed = (span: Span): void => this.redisError(span);
 
   constructor(settings: TelemetrySettings, sources: TelemetrySources) {
     this.#settings = settings;
     this.#sources = sources;
+    this.#instruments = new LazyInstruments(settings, (meter) => createInstruments(meter, sources, this.#kinds));
+    this.metrics = new StatsMetrics(this.#kinds, () => this.#instruments.current && this.#instruments.get());
   }
 
   /** The tracer, or undefined when no tracer provider records (no SDK registered). */
@@ -96,20 +110,7 @@ export class Telemetry {
 
   /** The instruments, created on first use with a recording meter provider; undefined while none is registered. */
   instruments(): Instruments | undefined {
-    if (!this.#settings.enabled) return undefined;
-    const provider = this.#settings.meterProvider ?? metrics.getMeterProvider();
-    if (provider !== this.#meterProvider) {
-      this.#meterProvider = provider;
-      try {
-        this.#instruments = isNoop(provider)
-          ? undefined
-          : createInstruments(provider.getMeter(C.SCOPE_NAME), this.#sources);
-      } catch (error) {
-        this.#instruments = undefined;
-        report(error);
-      }
-    }
-    return this.#instruments;
+    return this.#instruments.get();
   }
 
   /** Whether anything records: a tracer or a meter provider that is not the API's no-op. */
@@ -119,32 +120,25 @@ export class Telemetry {
       // global look-ups through the API). `#tracer` is checked so that a provider removed later is noticed.
       const registered = apiGlobals[API_KEY];
       if (registered === undefined || (registered.trace === undefined && registered.metrics === undefined)) {
-        return this.#instruments !== undefined && this.instruments() !== undefined;
+        return this.#instruments.current !== undefined && this.#instruments.get() !== undefined;
       }
     }
-    return this.tracer() !== undefined || this.instruments() !== undefined;
+    return this.tracer() !== undefined || this.#instruments.get() !== undefined;
   }
 
   /**
    * Runs one cache operation under its span (active while it runs, so Redis client spans nest under it) and
-   * records its duration. `describe` turns the operation's value into a result and a tier.
+   * records its duration.
    */
-  operation<T>(
-    operation: string,
-    spanName: string,
-    kind: string | undefined,
-    run: () => Promise<T>,
-    describe?: (value: T) => OperationOutcome,
-  ): Promise<T> {
+  operation<T>(operation: Operation, kind: string | undefined, run: () => Promise<T>): Promise<T> {
     const tracer = this.tracer();
-    const instruments = this.instruments();
+    const instruments = this.#instruments.get();
     if (!tracer && !instruments) return run();
     const started = performance.now();
     let span: Span | undefined;
     let promise: Promise<T>;
     try {
-      span = tracer?.startSpan(spanName, { kind: SpanKind.INTERNAL, attributes: spanAttributes(operation, kind) });
-      if (span && this.#sources.redis && TOUCHES_REDIS.has(operation)) span.setAttribute(C.ATTR_DB_SYSTEM, 'redis');
+      if (tracer) span = this.#startSpan(tracer, operation.spanName, operation, kind);
     } catch (error) {
       report(error);
     }
@@ -153,21 +147,78 @@ export class Telemetry {
     } catch (error) {
       promise = Promise.reject(error);
     }
+    const describe = operation.describe;
     return promise.then(
       (value) => {
-        this.#end(span, instruments, operation, kind, started, describe ? safely(describe, value) : undefined);
+        const outcome = describe ? safely(describe, value) : undefined;
+        this.#end(span, instruments, operation.name, kind, started, outcome);
         return value;
       },
       (error: unknown) => {
-        this.#end(span, instruments, operation, kind, started, undefined, error);
+        this.#end(span, instruments, operation.name, kind, started, undefined, error);
         throw error;
       },
     );
   }
 
+  /**
+   * Runs one `wrap` call. Its span is started by {@link load} when the call leaves the memory tier, so a memory-tier
+   * hit gets none (unless sampled in by `traceMemoryHits`) and is only timed and counted; a call that ends before
+   * the loader (a bypass, a refused key) gets its span afterwards, with the call's start time.
+   */
+  wrap<T extends OperationOutcome>(site: string | undefined, kind: string, run: () => Promise<T>): Promise<T> {
+    const tracer = this.tracer();
+    const instruments = this.#instruments.get();
+    if (!tracer && !instruments) return run();
+    const name = site === undefined ? OPERATIONS.wrap.spanName : this.#nameOf(site);
+    const call: WrapCall = { name, kind, started: performance.now(), tracer, span: undefined };
+    let promise: Promise<T>;
+    const share = this.#settings.traceMemoryHits;
+    if (tracer && share > 0 && (share >= 1 || Math.random() < share)) {
+      try {
+        call.span = this.#startSpan(tracer, name, OPERATIONS.wrap, kind);
+      } catch (error) {
+        report(error);
+      }
+    }
+    const outer = this.#pending;
+    this.#pending = tracer && !call.span ? call : undefined;
+    try {
+      promise = call.span ? context.with(trace.setSpan(context.active(), call.span), run) : run();
+    } catch (error) {
+      promise = Promise.reject(error);
+    } finally {
+      this.#pending = outer;
+    }
+    return promise.then(
+      (value) => {
+        this.#endWrap(call, instruments, value);
+        return value;
+      },
+      (error: unknown) => {
+        this.#endWrap(call, instruments, undefined, error);
+        throw error;
+      },
+    );
+  }
+
+  /** The `wrap` call being run leaves the memory tier: its span starts now and is active while `run` runs. */
+  load<T>(run: () => Promise<T>): Promise<T> {
+    const call = this.#pending;
+    if (call === undefined) return run();
+    this.#pending = undefined;
+    try {
+      call.span = this.#startSpan(call.tracer!, call.name, OPERATIONS.wrap, call.kind);
+    } catch (error) {
+      report(error);
+      return run();
+    }
+    return context.with(trace.setSpan(context.active(), call.span), run);
+  }
+
   /** Runs a stale-while-revalidate background refresh under its own `infercache refresh` span, timed. */
   refresh<T>(kind: string, run: () => Promise<T>): Promise<T> {
-    return this.operation('refresh', C.SPAN_REFRESH, kind, run);
+    return this.operation(OPERATIONS.refresh, kind, run);
   }
 
   /** Marks the active span: this call joined a computation already running (single-flight). */
@@ -177,36 +228,10 @@ export class Telemetry {
   }
 
   /** Runs the Redis read under a `lookup` child span; records a swallowed Redis failure as a span event. */
-  async lookup<R extends LookupResult>(key: string, read: () => Promise<R>): Promise<R> {
+  lookup<R extends LookupResult>(key: string, read: () => Promise<R>): Promise<R> {
     const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;
     if (!tracer) return read();
-    let span: Span | undefined;
-    try {
-      const parent = trace.getActiveSpan();
-      if (this.#settings.recordKeys) parent?.setAttribute(C.ATTR_KEY_HASH, hashKey(key));
-      span = tracer.startSpan(C.SPAN_LOOKUP, {
-        kind: SpanKind.INTERNAL,
-        attributes: { [C.ATTR_DB_SYSTEM]: 'redis', [C.ATTR_DB_OPERATION]: 'MGET' },
-      });
-    } catch (error) {
-      report(error);
-      return read();
-    }
-    try {
-      const found = await context.with(trace.setSpan(context.active(), span), read);
-      try {
-        if (found.size !== undefined) {
-          span.setAttribute(C.ATTR_ENTRY_SIZE, found.size);
-          trace.getActiveSpan()?.setAttribute(C.ATTR_ENTRY_SIZE, found.size);
-        }
-        if (found.failed) this.redisError(span);
-      } catch (error) {
-        report(error);
-      }
-      return found;
-    } finally {
-      span.end();
-    }
+    return traceLookup(tracer, read, this.#settings.recordKeys ? hashKey(key) : undefined, this.#lookupFailed);
   }
 
   /**
@@ -214,32 +239,9 @@ export class Telemetry {
    * Redis refused or that failed is an event on it, like a failed lookup: the call itself is unaffected.
    */
   store<T>(kind: string, write: (sent: SendReport) => Promise<T>): Promise<T> {
-    const sent: SendReport = {};
     const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;
-    if (!tracer) return write(sent);
-    let span: Span;
-    try {
-      span = tracer.startSpan(C.SPAN_STORE, {
-        kind: SpanKind.INTERNAL,
-        attributes: { [C.ATTR_KIND]: kind, [C.ATTR_DB_SYSTEM]: 'redis', [C.ATTR_DB_OPERATION]: 'SET' },
-      });
-    } catch (error) {
-      report(error);
-      return write(sent);
-    }
-    const end = () => {
-      try {
-        if (sent.failed !== undefined) {
-          span.addEvent(C.EVENT_REDIS_ERROR, { [C.ATTR_EVENT_MESSAGE]: sent.failed });
-        }
-        span.end();
-      } catch (error) {
-        report(error);
-      }
-    };
-    const written = context.with(trace.setSpan(context.active(), span), () => write(sent));
-    written.then(end, end);
-    return written;
+    if (!tracer) return write({});
+    return traceStore(tracer, this.#kinds.of(kind).store, write);
   }
 
   /** Adds a fail-open event (a swallowed Redis error, or Redis skipped) to `span` or the active span. */
@@ -255,36 +257,41 @@ export class Telemetry {
   compute<T>(kind: string, fn: () => T): T {
     const tracer = this.#tracer && this.tracer();
     if (!tracer) return fn();
-    let span: Span;
-    try {
-      span = tracer.startSpan(C.SPAN_COMPUTE, { kind: SpanKind.INTERNAL, attributes: { [C.ATTR_KIND]: kind } });
-    } catch (error) {
-      report(error);
-      return fn();
+    return traceCompute(tracer, this.#kinds.of(kind).attributes, fn);
+  }
+
+  /** Starts the span of an operation (`name` is its span name), with operation and kind (and Redis, if it goes there). */
+  #startSpan(tracer: Tracer, name: string, operation: Operation, kind: string | undefined): Span {
+    const attributes = this.#kinds.duration(operation.name, kind);
+    const span = tracer.startSpan(name, { kind: SpanKind.INTERNAL, attributes });
+    if (operation.redis && this.#sources.redis) span.setAttribute(C.ATTR_DB_SYSTEM, 'redis');
+    return span;
+  }
+
+  /** `infercache <site>`, made once per site. */
+  #nameOf(site: string): string {
+    let name = this.#names.get(site);
+    if (name === undefined) {
+      name = site ? `${C.SPAN_PREFIX} ${site}` : OPERATIONS.wrap.spanName;
+      if (this.#names.size < 10_000) this.#names.set(site, name);
     }
-    let value: T;
-    try {
-      value = context.with(trace.setSpan(context.active(), span), fn);
-    } catch (error) {
-      failSpan(span, error);
-      span.end();
-      throw error;
+    return name;
+  }
+
+  /** Ends a `wrap` call: its duration; its span, made now if it has none and was not a memory-tier hit. */
+  #endWrap(call: WrapCall, m: Instruments | undefined, outcome: OperationOutcome | undefined, error?: unknown): void {
+    if (!call.span && call.tracer && (error !== undefined || outcome?.tier !== 'memory')) {
+      try {
+        call.span = call.tracer.startSpan(call.name, {
+          kind: SpanKind.INTERNAL,
+          attributes: this.#kinds.duration(OPERATIONS.wrap.name, call.kind),
+          startTime: call.started,
+        });
+      } catch (e) {
+        report(e);
+      }
     }
-    if (!isThenable(value)) {
-      span.end();
-      return value;
-    }
-    return value.then(
-      (v) => {
-        span.end();
-        return v;
-      },
-      (error: unknown) => {
-        failSpan(span, error);
-        span.end();
-        throw error;
-      },
-    ) as T;
+    this.#end(call.span, m, OPERATIONS.wrap.name, call.kind, call.started, outcome, error);
   }
 
   #end(
@@ -300,9 +307,9 @@ export class Telemetry {
       const failed = error !== undefined && !isCachedError(error);
       const result = failed && operation === 'wrap' ? 'error' : outcome?.result;
       if (m) {
-        const attributes: Attributes = spanAttributes(operation, kind);
-        if (result) attributes[C.ATTR_RESULT] = result;
-        if (failed) attributes[C.ATTR_ERROR_TYPE] = errorType(error);
+        const attributes = failed
+          ? { ...durationAttributes(operation, kind, result), [C.ATTR_ERROR_TYPE]: errorType(error) }
+          : this.#kinds.duration(operation, kind, result);
         m.operationDuration.record((performance.now() - started) / 1000, attributes);
       }
       if (!span) return;
@@ -315,10 +322,4 @@ export class Telemetry {
       report(e);
     }
   }
-}
-
-function spanAttributes(operation: string, kind: string | undefined): Attributes {
-  return kind === undefined
-    ? { [C.ATTR_OPERATION]: operation }
-    : { [C.ATTR_OPERATION]: operation, [C.ATTR_KIND]: kind };
 }

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import * as C from './semconv.js';
 import { CachedError } from '../record.js';
-import { report } from './metrics.js';
-import type { OperationOutcome } from './telemetry.js';
+import { report } from './lazy.js';
+import type { OperationOutcome } from './instrumentation.js';
 
 /** Records an error on a span: exception event, `error.type`, status ERROR. */
 export function failSpan(span: Span, error: unknown): void {

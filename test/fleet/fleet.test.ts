@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { atSite } from '../../src/site.js';
 import { newCache } from '../helpers.js';
 import { adminClient } from '../setup/root-hooks.js';
 import { ConfigError, createCache } from '../../src/index.js';
@@ -169,7 +170,7 @@ describe('hot keys', () => {
     for (let i = 0; i < 3; i++) await b.wrap('price', 'CHG_001', async () => 1);
     for (let i = 0; i < 4; i++) await b.wrap('price', 'CHG_002', async () => 1);
     for (let i = 0; i < 2; i++)
-      await a.wrap('price', { region: 'eu' }, async () => 1, { spanName: 'PriceService.predict' });
+      await a.wrap('price', { region: 'eu' }, async () => 1, atSite({}, 'PriceService.predict'));
     await a.flushFleet();
     await b.flushFleet();
     const top = await a.hotKeys('price', 3);

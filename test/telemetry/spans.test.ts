@@ -56,8 +56,8 @@ describe('telemetry: spans', () => {
     expect(o.spans().map((s) => s.name)).to.have.members(['infercache wrap', 'infercache lookup']);
   });
 
-  it('marks a memory hit with tier memory and no Redis lookup', async () => {
-    const cache = await ready(newCache({ telemetry: o.telemetry }));
+  it('marks a traced memory hit with tier memory and no Redis lookup', async () => {
+    const cache = await ready(newCache({ telemetry: { ...o.telemetry, traceMemoryHits: true } }));
     class Models {
       @CachedModel({ cache, name: 'm' })
       async load() {
@@ -244,6 +244,10 @@ describe('telemetry: spans', () => {
     const off = await ready(newCache({ telemetry: { ...o.telemetry, enabled: false } }));
     expect(await off.wrap('prediction', 'n', async () => 3)).to.equal(1);
     expect(Object.prototype.hasOwnProperty.call(off, 'wrapDetailed')).to.equal(false);
+    const on = await ready(newCache({ telemetry: o.telemetry }));
+    for (const method of ['wrapDetailed', 'get', 'set', 'delete', 'invalidateTags']) {
+      expect(Object.prototype.hasOwnProperty.call(on, method), method).to.equal(false); // nothing patched
+    }
     expect(o.spans()).to.have.length(0);
   });
 
