@@ -4,21 +4,27 @@
  */
 import { buildKey, type KeySpec } from './keys.js';
 import { createCodec } from './codec.js';
-import { Tiers } from './store.js';
+import { Generations } from './generations.js';
+import { Coherence, type Drop } from './coherence.js';
+import { Decoder } from './decode.js';
+import { Reader } from './read.js';
+import { Writer } from './write.js';
+import { Computer } from './compute.js';
+import { isServable } from './record.js';
 import { valueOf } from './memory.js';
 import { RedisTier, type SendReport } from './redis/tier.js';
 import { CLOSE_GRACE_MS, createBackend } from './redis/connection.js';
 import { publicSettings, resolveSettings, type CacheSettings, type Settings } from './config.js';
 import { resolveEntry, type ResolvedEntry } from './entry.js';
 import { Stats, type CacheStats } from './stats.js';
-import { Loader, type WrapOutcome } from './loader.js';
+import { Loader, type Served, type WrapOutcome } from './loader.js';
 import { UnavailableError, UnkeyableError } from './errors.js';
 import { warmUp, type WarmUpEntry, type WarmUpOptions, type WarmUpReport } from './warmup.js';
-import { setDefaultCache, clearDefaultCache } from './decorators/registry.js';
+import { setDefaultCache, clearDefaultCache } from './defaults.js';
 import { probeHealth, describe, type CacheHealth, type CacheInfo } from './admin.js';
 import type { CacheOptions, EntryOptions } from './options.js';
 import { Telemetry } from './telemetry/telemetry.js';
-import { Bus, type BusMessage } from './bus.js';
+import type { Bus } from './bus.js';
 import { Leases } from './lease.js';
 import type { RewarmOptions, RewarmReport } from './rewarm.js';
 import { instrumentCache } from './telemetry/operations.js';
@@ -78,13 +84,15 @@ export class Cache {
   readonly settings: CacheSettings;
   readonly #settings: Settings;
   readonly #redis: RedisTier | undefined;
-  readonly #tiers: Tiers;
+  readonly #generations: Generations;
+  readonly #coherence: Coherence;
+  readonly #reader: Reader;
+  readonly #writer: Writer;
   readonly #stats = new Stats();
   readonly #entries = new WeakMap<object, Map<string, ResolvedEntry>>();
   readonly #specs = new Map<string, KeySpec>();
   readonly #warned = new Set<string>();
   readonly #telemetry: Telemetry;
-  readonly #bus: Bus | undefined;
   readonly #loader: Loader;
   readonly #fleet: Fleet | undefined;
   /** Redis memory for the gauges: read in the background only once a meter records. */
@@ -92,7 +100,7 @@ export class Cache {
   #closed = false;
 
   static {
-    internals = (cache) => ({ redis: cache.#redis, bus: cache.#bus, settings: cache.#settings });
+    internals = (cache) => ({ redis: cache.#redis, bus: cache.#coherence.bus, settings: cache.#settings });
   }
 
   constructor(options: CacheOptions = {}) {
@@ -109,33 +117,37 @@ export class Cache {
       this.#redis.connect().catch(() => {});
     }
     const codec = createCodec({ compressThreshold: s.compressThreshold, encryptionKey: s.encryptionKey });
-    this.#tiers = new Tiers(s, this.#redis, codec, this.#stats, (id, message) => this.#warnOnce(id, message));
-    const leases = this.#redis ? new Leases(this.#redis) : undefined;
-    if (this.#redis && s.bus) {
-      const bus = (this.#bus = new Bus(this.#redis, this.#tiers, s.namespace, s.logger));
-      this.#tiers.onStored = (key, kind) => bus.publish({ key, kind });
-    }
+    const redis = this.#redis;
+    const warnOnce = (id: string, message: string) => this.#warnOnce(id, message);
+    // before the bus: its replays on 'ready' come after the generation bumps' (see Bus)
+    const generations = (this.#generations = new Generations(s, redis, warnOnce));
+    const coherence = (this.#coherence = new Coherence(s, redis, codec, warnOnce));
+    this.#reader = new Reader(redis, generations, new Decoder(codec, redis, this.#stats, warnOnce));
+    const parts = { settings: s, redis, codec, stats: this.#stats, generations, coherence, warnOnce };
+    this.#writer = new Writer(parts);
+    const leases = redis ? new Leases(redis) : undefined;
     if (this.#redis && s.telemetry.enabled) {
       this.#memoryWatch = new MemoryWatch(this.#redis, s.fleet?.interval ?? MEMORY_INTERVAL_MS);
     }
     this.#telemetry = new Telemetry(s.telemetry, {
       redis: this.#redis !== undefined,
       lastRedisError: () => this.#redis?.counters.lastError,
-      memoryEntries: () => this.#tiers.memoryEntries(),
+      memoryEntries: () => this.#coherence.memoryEntries(),
       breakerState: () => this.#redis?.breaker.state,
       redisMemory: () => this.#memoryWatch?.last,
       watchRedisMemory: () => this.#memoryWatch?.start(),
     });
     this.#stats.configure(s.costPerCall, s.telemetry.enabled ? this.#telemetry.metrics : undefined);
+    const telemetry = this.#telemetry;
+    const computer = new Computer({ writer: this.#writer, stats: this.#stats, telemetry, leases, warnOnce });
     this.#loader = new Loader({
-      settings: s,
-      tiers: this.#tiers,
+      reader: this.#reader,
+      coherence,
+      computer,
       stats: this.#stats,
-      telemetry: this.#telemetry,
-      redis: this.#redis,
-      bus: this.#bus,
+      telemetry,
       leases,
-      warnOnce: (id, message) => this.#warnOnce(id, message),
+      warnOnce,
     });
     if (this.#redis && s.fleet) {
       const parts = { redis: this.#redis, stats: this.#stats, namespace: s.namespace, version: s.version };
@@ -156,10 +168,11 @@ export class Cache {
    */
   async connect(): Promise<void> {
     await this.#redis?.connect();
-    if (!this.#bus) return;
+    const bus = this.#coherence.bus;
+    if (!bus) return;
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#settings.connectTimeout)));
-    await Promise.race([this.#bus.start(), limit]);
+    await Promise.race([bus.start(), limit]);
     clearTimeout(timer);
   }
 
@@ -198,20 +211,21 @@ export class Cache {
       );
       return this.#bypass(entry, fn, 'unkeyable');
     }
+    // the tiers hold, under this key, what `fn` gave: a `T`
     const fleet = this.#fleet;
-    if (!fleet?.sampled()) return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
+    if (!fleet?.sampled()) return this.#loader.run(key, entry, args, fn) as Served<T>;
     fleet.touch(entry.kind, key, options.spanName);
     const started = performance.now();
-    return fleet.timed(entry.kind, started, this.#loader.run(key, entry, args, fn)) as Promise<WrapOutcome<T>>;
+    return fleet.timed(entry.kind, started, this.#loader.run(key, entry, args, fn) as Served<T>);
   }
 
   /** The cached value for (kind, keyParts), or `undefined`. */
   async get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
     const key = buildKey(this.#spec(kind), keyParts);
-    const mem = this.#tiers.memoryFor(kind).get(key);
-    if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return valueOf(mem) as T;
-    const record = await this.#tiers.readUntagged(key, kind);
-    return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
+    const mem = this.#coherence.memoryFor(kind).get(key);
+    if (mem && isServable(mem.record, now()) && this.#coherence.coherent(mem)) return valueOf(mem) as T;
+    const record = await this.#reader.readUntagged(key, kind);
+    return record && isServable(record, now()) ? (record.value as T) : undefined;
   }
 
   /** Stores `value` for (kind, keyParts) with the kind's TTL or `options.ttl`. Resolves false if Redis did not take it. */
@@ -219,22 +233,22 @@ export class Cache {
     const entry = this.#entry(kind, options);
     const key = buildKey(this.#spec(kind), keyParts);
     const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
-    const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
+    const gens = await this.#reader.generations(kind, entry.tags(args));
     const sent: SendReport = {};
-    const stored = await this.#tiers.write(key, entry, value, { args, ms: 0, gens, report: sent });
+    const how = { args, computeMs: 0, gens, report: sent, publish: 'always' } as const;
+    const stored = await this.#writer.write(key, entry, value, how);
     if (sent.failed !== undefined) this.#telemetry.redisError(); // on the `set` span: the call itself resolves false
-    if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
     return stored;
   }
 
   /** Deletes one entry from both tiers. */
   async delete(kind: string, keyParts: unknown): Promise<void> {
     const key = buildKey(this.#spec(kind), keyParts);
-    this.#tiers.dropKey(key, kind);
+    this.#coherence.drop({ key, kind });
     try {
       if (this.#redis) await this.#redis.sendOrThrow(key, false, ['DEL', key]);
     } finally {
-      this.#publish({ key, kind });
+      this.#coherence.publish({ key, kind });
     }
   }
 
@@ -244,8 +258,7 @@ export class Cache {
    * of the kind that entries with the `rewarm` option remembered (see {@link Cache.rewarm}).
    */
   async invalidateKind(kind: string, options?: { rewarm?: boolean | number | RewarmOptions }): Promise<void> {
-    this.#tiers.dropMemory((e) => e.kind === kind);
-    await this.#tiers.bump([this.#tiers.genKey('kind', kind)]).finally(() => this.#publish({ kind }));
+    await this.#invalidate({ kind }, [this.#generations.key('kind', kind)]);
     const again = options?.rewarm;
     if (again === undefined || again === false) return;
     const how = again === true ? {} : typeof again === 'number' ? { keys: again } : again;
@@ -273,15 +286,15 @@ export class Cache {
   async invalidateTags(...tags: string[]): Promise<void> {
     const list = tags.flat();
     if (list.length === 0) return;
-    const set = new Set(list);
-    this.#tiers.dropMemory((e) => e.tags.some((t) => set.has(t)));
-    await this.#tiers.bump(list.map((t) => this.#tiers.genKey('tag', t))).finally(() => this.#publish({ tags: list }));
+    await this.#invalidate(
+      { tags: list },
+      list.map((t) => this.#generations.key('tag', t)),
+    );
   }
 
   /** Makes every entry of this namespace unreachable. */
   async invalidateAll(): Promise<void> {
-    this.#tiers.dropMemory(() => true);
-    await this.#tiers.bump([this.#tiers.genKey('all')]).finally(() => this.#publish({ all: true }));
+    await this.#invalidate({ all: true }, [this.#generations.key('all')]);
   }
 
   /** Fills the cache: runs each entry through `wrap` with bounded concurrency; entries already cached are not recomputed. */
@@ -345,7 +358,7 @@ export class Cache {
 
   /** Namespace, version, TTL settings, entries per kind, Redis memory used; never a password. */
   info(): Promise<CacheInfo> {
-    return describe(this, { redis: this.#redis, bus: this.#bus, memory: this.#tiers.memory.size });
+    return describe(this, { redis: this.#redis, bus: this.#coherence.bus, memory: this.#coherence.memory.size });
   }
 
   /**
@@ -357,11 +370,11 @@ export class Cache {
     if (this.#closed) return;
     this.#closed = true;
     clearDefaultCache(this);
-    this.#tiers.clearMemory();
+    this.#coherence.drop({ all: true });
     this.#memoryWatch?.stop();
     await this.#fleet?.close();
     await this.#redis?.drain(CLOSE_GRACE_MS); // before the bus closes: a write that lands publishes its message
-    await this.#bus?.close();
+    await this.#coherence.bus?.close();
     await this.#redis?.close();
   }
 
@@ -405,9 +418,13 @@ export class Cache {
     this.#settings.logger?.warn(message);
   }
 
-  /** Tells the other instances (fail-open, never waits). */
-  #publish(message: BusMessage): void {
-    this.#bus?.publish(message);
+  /**
+   * Drops what `drop` covers from memory here, bumps its generation counters in Redis, then tells the other
+   * instances (after the bump, so that they read the new generations), even when the bump failed.
+   */
+  async #invalidate(drop: Drop, counters: string[]): Promise<void> {
+    this.#coherence.drop(drop);
+    await this.#generations.bump(counters).finally(() => this.#coherence.publish(drop));
   }
 }
 

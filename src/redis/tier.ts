@@ -3,7 +3,7 @@
  * disconnected or while the circuit breaker is open, and reports failure as `undefined`, never as an error.
  */
 import { ErrorReply } from 'redis';
-import { CircuitBreaker, type BreakerState } from './breaker.js';
+import { CircuitBreaker } from './breaker.js';
 import { Deadlines } from './deadline.js';
 import { redactMessage, type Backend } from './connection.js';
 import { UnavailableError } from '../errors.js';
@@ -29,8 +29,6 @@ export interface RedisTierSettings {
   logger: Logger | undefined;
   /** Secrets to scrub from every message (passwords). */
   secrets: string[];
-  /** Told when the breaker changes state. */
-  onBreaker?: (state: BreakerState) => void;
 }
 
 /** Counters of the Redis tier, for stats() and health(). */
@@ -73,10 +71,7 @@ export class RedisTier {
       settings.breaker.threshold,
       settings.breaker.cooldown,
       settings.breaker.maxCooldown,
-      (state) => {
-        settings.logger?.warn(`infercache: Redis circuit breaker ${state}`);
-        settings.onBreaker?.(state);
-      },
+      (state) => settings.logger?.warn(`infercache: Redis circuit breaker ${state}`),
     );
     backend.on('error', (error) => {
       this.#record(error);
