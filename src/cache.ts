@@ -3,17 +3,13 @@
  * decorators and framework plugins only turn a call or a request into `wrap(...)`.
  */
 import { buildKey, type KeySpec } from './keys.js';
-import { createCodec } from './codec.js';
-import { Generations } from './generations.js';
-import { Coherence, type Drop } from './coherence.js';
-import { Decoder } from './decode.js';
-import { Reader } from './read.js';
-import { Writer } from './write.js';
+import { createTiers, type Tiers } from './tiers.js';
+import type { Drop } from './coherence.js';
 import { Computer } from './compute.js';
 import { isServable } from './record.js';
 import { valueOf } from './memory.js';
-import { RedisTier, type SendReport } from './redis/tier.js';
-import { CLOSE_GRACE_MS, createBackend } from './redis/connection.js';
+import type { RedisTier, SendReport } from './redis/tier.js';
+import { CLOSE_GRACE_MS } from './redis/connection.js';
 import { publicSettings, resolveSettings, type CacheSettings, type Settings } from './config.js';
 import { resolveEntry, type ResolvedEntry } from './entry.js';
 import { Stats, type CacheStats } from './stats.js';
@@ -25,7 +21,6 @@ import { probeHealth, describe, type CacheHealth, type CacheInfo } from './admin
 import type { CacheOptions, EntryOptions } from './options.js';
 import { Telemetry } from './telemetry/telemetry.js';
 import type { Bus } from './bus.js';
-import { Leases } from './lease.js';
 import type { RewarmOptions, RewarmReport } from './rewarm.js';
 import { instrumentCache } from './telemetry/operations.js';
 import { Fleet } from './fleet/fleet.js';
@@ -84,10 +79,7 @@ export class Cache {
   readonly settings: CacheSettings;
   readonly #settings: Settings;
   readonly #redis: RedisTier | undefined;
-  readonly #generations: Generations;
-  readonly #coherence: Coherence;
-  readonly #reader: Reader;
-  readonly #writer: Writer;
+  readonly #tiers: Tiers;
   readonly #stats = new Stats();
   readonly #entries = new WeakMap<object, Map<string, ResolvedEntry>>();
   readonly #specs = new Map<string, KeySpec>();
@@ -100,55 +92,31 @@ export class Cache {
   #closed = false;
 
   static {
-    internals = (cache) => ({ redis: cache.#redis, bus: cache.#coherence.bus, settings: cache.#settings });
+    internals = (cache) => ({ redis: cache.#redis, bus: cache.#tiers.coherence.bus, settings: cache.#settings });
   }
 
   constructor(options: CacheOptions = {}) {
     const s = (this.#settings = resolveSettings(options));
     this.settings = publicSettings(s);
-    if (s.redis && s.enabled) {
-      const backend = createBackend(s.redis, { connectTimeout: s.connectTimeout, socketTimeout: s.socketTimeout });
-      this.#redis = new RedisTier(backend, {
-        operationTimeout: s.operationTimeout,
-        breaker: s.breaker,
-        logger: s.logger,
-        secrets: s.secrets,
-      });
-      this.#redis.connect().catch(() => {});
-    }
-    const codec = createCodec({ compressThreshold: s.compressThreshold, encryptionKey: s.encryptionKey });
-    const redis = this.#redis;
     const warnOnce = (id: string, message: string) => this.#warnOnce(id, message);
-    // before the bus: its replays on 'ready' come after the generation bumps' (see Bus)
-    const generations = (this.#generations = new Generations(s, redis, warnOnce));
-    const coherence = (this.#coherence = new Coherence(s, redis, codec, warnOnce));
-    this.#reader = new Reader(redis, generations, new Decoder(codec, redis, this.#stats, warnOnce));
-    const parts = { settings: s, redis, codec, stats: this.#stats, generations, coherence, warnOnce };
-    this.#writer = new Writer(parts);
-    const leases = redis ? new Leases(redis) : undefined;
+    const tiers = (this.#tiers = createTiers(s, this.#stats, warnOnce));
+    this.#redis = tiers.redis;
     if (this.#redis && s.telemetry.enabled) {
       this.#memoryWatch = new MemoryWatch(this.#redis, s.fleet?.interval ?? MEMORY_INTERVAL_MS);
     }
     this.#telemetry = new Telemetry(s.telemetry, {
       redis: this.#redis !== undefined,
       lastRedisError: () => this.#redis?.counters.lastError,
-      memoryEntries: () => this.#coherence.memoryEntries(),
+      memoryEntries: () => tiers.coherence.memoryEntries(),
       breakerState: () => this.#redis?.breaker.state,
       redisMemory: () => this.#memoryWatch?.last,
       watchRedisMemory: () => this.#memoryWatch?.start(),
     });
     this.#stats.configure(s.costPerCall, s.telemetry.enabled ? this.#telemetry.metrics : undefined);
     const telemetry = this.#telemetry;
-    const computer = new Computer({ writer: this.#writer, stats: this.#stats, telemetry, leases, warnOnce });
-    this.#loader = new Loader({
-      reader: this.#reader,
-      coherence,
-      computer,
-      stats: this.#stats,
-      telemetry,
-      leases,
-      warnOnce,
-    });
+    const { reader, coherence, writer, leases } = tiers;
+    const computer = new Computer({ writer, stats: this.#stats, telemetry, leases, warnOnce });
+    this.#loader = new Loader({ reader, coherence, computer, stats: this.#stats, telemetry, leases, warnOnce });
     if (this.#redis && s.fleet) {
       const parts = { redis: this.#redis, stats: this.#stats, namespace: s.namespace, version: s.version };
       (this.#fleet = new Fleet(s.fleet, parts)).start();
@@ -168,7 +136,7 @@ export class Cache {
    */
   async connect(): Promise<void> {
     await this.#redis?.connect();
-    const bus = this.#coherence.bus;
+    const bus = this.#tiers.coherence.bus;
     if (!bus) return;
     let timer: NodeJS.Timeout | undefined;
     const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#settings.connectTimeout)));
@@ -222,9 +190,9 @@ export class Cache {
   /** The cached value for (kind, keyParts), or `undefined`. */
   async get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
     const key = buildKey(this.#spec(kind), keyParts);
-    const mem = this.#coherence.memoryFor(kind).get(key);
-    if (mem && isServable(mem.record, now()) && this.#coherence.coherent(mem)) return valueOf(mem) as T;
-    const record = await this.#reader.readUntagged(key, kind);
+    const mem = this.#tiers.coherence.memoryFor(kind).get(key);
+    if (mem && isServable(mem.record, now()) && this.#tiers.coherence.coherent(mem)) return valueOf(mem) as T;
+    const record = await this.#tiers.reader.readUntagged(key, kind);
     return record && isServable(record, now()) ? (record.value as T) : undefined;
   }
 
@@ -233,10 +201,10 @@ export class Cache {
     const entry = this.#entry(kind, options);
     const key = buildKey(this.#spec(kind), keyParts);
     const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
-    const gens = await this.#reader.generations(kind, entry.tags(args));
+    const gens = await this.#tiers.reader.generations(kind, entry.tags(args));
     const sent: SendReport = {};
     const how = { args, computeMs: 0, gens, report: sent, publish: 'always' } as const;
-    const stored = await this.#writer.write(key, entry, value, how);
+    const stored = await this.#tiers.writer.write(key, entry, value, how);
     if (sent.failed !== undefined) this.#telemetry.redisError(); // on the `set` span: the call itself resolves false
     return stored;
   }
@@ -244,11 +212,11 @@ export class Cache {
   /** Deletes one entry from both tiers. */
   async delete(kind: string, keyParts: unknown): Promise<void> {
     const key = buildKey(this.#spec(kind), keyParts);
-    this.#coherence.drop({ key, kind });
+    this.#tiers.coherence.drop({ key, kind });
     try {
       if (this.#redis) await this.#redis.sendOrThrow(key, false, ['DEL', key]);
     } finally {
-      this.#coherence.publish({ key, kind });
+      this.#tiers.coherence.publish({ key, kind });
     }
   }
 
@@ -258,7 +226,7 @@ export class Cache {
    * of the kind that entries with the `rewarm` option remembered (see {@link Cache.rewarm}).
    */
   async invalidateKind(kind: string, options?: { rewarm?: boolean | number | RewarmOptions }): Promise<void> {
-    await this.#invalidate({ kind }, [this.#generations.key('kind', kind)]);
+    await this.#invalidate({ kind }, [this.#tiers.generations.key('kind', kind)]);
     const again = options?.rewarm;
     if (again === undefined || again === false) return;
     const how = again === true ? {} : typeof again === 'number' ? { keys: again } : again;
@@ -288,13 +256,13 @@ export class Cache {
     if (list.length === 0) return;
     await this.#invalidate(
       { tags: list },
-      list.map((t) => this.#generations.key('tag', t)),
+      list.map((t) => this.#tiers.generations.key('tag', t)),
     );
   }
 
   /** Makes every entry of this namespace unreachable. */
   async invalidateAll(): Promise<void> {
-    await this.#invalidate({ all: true }, [this.#generations.key('all')]);
+    await this.#invalidate({ all: true }, [this.#tiers.generations.key('all')]);
   }
 
   /** Fills the cache: runs each entry through `wrap` with bounded concurrency; entries already cached are not recomputed. */
@@ -358,7 +326,11 @@ export class Cache {
 
   /** Namespace, version, TTL settings, entries per kind, Redis memory used; never a password. */
   info(): Promise<CacheInfo> {
-    return describe(this, { redis: this.#redis, bus: this.#coherence.bus, memory: this.#coherence.memory.size });
+    return describe(this, {
+      redis: this.#redis,
+      bus: this.#tiers.coherence.bus,
+      memory: this.#tiers.coherence.memory.size,
+    });
   }
 
   /**
@@ -370,11 +342,11 @@ export class Cache {
     if (this.#closed) return;
     this.#closed = true;
     clearDefaultCache(this);
-    this.#coherence.drop({ all: true });
+    this.#tiers.coherence.drop({ all: true });
     this.#memoryWatch?.stop();
     await this.#fleet?.close();
     await this.#redis?.drain(CLOSE_GRACE_MS); // before the bus closes: a write that lands publishes its message
-    await this.#coherence.bus?.close();
+    await this.#tiers.coherence.bus?.close();
     await this.#redis?.close();
   }
 
@@ -423,8 +395,8 @@ export class Cache {
    * instances (after the bump, so that they read the new generations), even when the bump failed.
    */
   async #invalidate(drop: Drop, counters: string[]): Promise<void> {
-    this.#coherence.drop(drop);
-    await this.#generations.bump(counters).finally(() => this.#coherence.publish(drop));
+    this.#tiers.coherence.drop(drop);
+    await this.#tiers.generations.bump(counters).finally(() => this.#tiers.coherence.publish(drop));
   }
 }
 
