@@ -17,6 +17,14 @@ export interface Decoded {
   size?: number;
 }
 
+/** Where the bytes were read: the key, its kind, and the entry's options when the reader has them. */
+export interface DecodeSite {
+  key: string;
+  kind: string;
+  /** For a user `deserialize`; without it, bytes from a user `serialize` stay bytes. */
+  entry: ResolvedEntry | undefined;
+}
+
 /** Turns Redis bytes into records for one cache. */
 export class Decoder {
   readonly #codec: Codec;
@@ -40,13 +48,8 @@ export class Decoder {
    * Bytes → record; undefined (counted, warned once, deleted) when unreadable. A promise only for a user
    * `deserialize`. Puts the MessagePack body in `found.body` when the record's value was decoded from it.
    */
-  decode(
-    key: string,
-    kind: string,
-    raw: Buffer,
-    entry: ResolvedEntry | undefined,
-    found: Decoded,
-  ): CacheRecord | undefined | Promise<CacheRecord | undefined> {
+  decode(raw: Buffer, at: DecodeSite, found: Decoded): CacheRecord | undefined | Promise<CacheRecord | undefined> {
+    const { key, kind, entry } = at;
     let record: CacheRecord | undefined;
     let body: Buffer;
     try {

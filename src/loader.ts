@@ -7,31 +7,13 @@ import type { Coherence } from './coherence.js';
 import type { Computer, Computed } from './compute.js';
 import { CachedError, inStaleWindow, isFresh, isKept, type CacheRecord } from './record.js';
 import type { ResolvedEntry } from './entry.js';
-import type { Stats, CacheResult } from './stats.js';
+import type { Stats } from './stats.js';
+import type { Served, WrapOutcome } from './outcome.js';
 import type { Telemetry } from './telemetry/telemetry.js';
 import type { Leases } from './lease.js';
 import { valueOf, type MemoryEntry } from './memory.js';
 import { ComputeTimeoutError, SOFT, inGrace, refreshEarly, within, type GraceReason } from './freshness.js';
 import { RecentKeys, rewarm, type RewarmOptions, type RewarmReport } from './rewarm.js';
-
-/** What `wrapDetailed` returns: the value and how it was served. */
-export interface WrapOutcome<T> {
-  value: T;
-  result: CacheResult;
-  /** Seconds since the value was computed (0 on a miss). */
-  age: number;
-  tier: 'memory' | 'redis' | undefined;
-  /**
-   * Why the call bypassed the cache (with result `bypass`): `disabled`, `unkeyable`, `unavailable` (Redis could
-   * not be read), or the reason an adapter's `bypassReason` gave for a computed value. With result `stale`, why an
-   * expired value in its grace period was served: `error`, `backoff`, `soft-timeout` or `hard-timeout` (none for
-   * stale-while-revalidate).
-   */
-  reason?: string;
-}
-
-/** What `run` gives: the outcome at once (a memory hit), or a promise of it. */
-export type Served<T> = WrapOutcome<T> | Promise<WrapOutcome<T>>;
 
 /** What the loader works with, all owned by the `Cache`. */
 export interface LoaderParts {

@@ -43,12 +43,12 @@ export class Reader {
 
   /** The entry at `key` if it was stored under the current generations of its kind and `tags`. */
   read(key: string, kind: string, how: ReadOptions): Promise<ReadResult> {
-    return this.#read(key, kind, how.tags, how.entry, 'all');
+    return this.#read(key, kind, how, 'all');
   }
 
   /** The current generations of `kind` and `tags` (to store a value under), or undefined when Redis failed. */
   async generations(kind: string, tags: readonly string[]): Promise<number[] | undefined> {
-    return (await this.#read(undefined, kind, tags, undefined, 'all')).gens;
+    return (await this.#read(undefined, kind, { tags }, 'all')).gens;
   }
 
   /**
@@ -56,7 +56,7 @@ export class Reader {
    * read in a second round trip only when it has any.
    */
   async readUntagged(key: string, kind: string): Promise<CacheRecord | undefined> {
-    const first = await this.#read(key, kind, [], undefined, 'untagged');
+    const first = await this.#read(key, kind, { tags: [] }, 'untagged');
     const record = first.record;
     if (!record?.tags || !first.gens) return record;
     const gens = await this.generations(kind, record.tags);
@@ -64,14 +64,8 @@ export class Reader {
   }
 
   /** One MGET of the entry (unless `key` is undefined: counters only) and its counters; see {@link Check}. */
-  async #read(
-    key: string | undefined,
-    kind: string,
-    tags: readonly string[],
-    entry: ResolvedEntry | undefined,
-    check: Check,
-  ): Promise<ReadResult> {
-    const keys = this.#generations.keysOf(key === undefined ? [] : [key], kind, tags);
+  async #read(key: string | undefined, kind: string, how: ReadOptions, check: Check): Promise<ReadResult> {
+    const keys = this.#generations.keysOf(key === undefined ? [] : [key], kind, how.tags);
     const replies = this.#redis ? await this.#redis.mget(keys) : undefined;
     if (!replies) return { record: undefined, gens: undefined, failed: this.#redis !== undefined };
     const offset = key === undefined ? 0 : 1;
@@ -82,7 +76,7 @@ export class Reader {
     const raw = key === undefined ? null : replies[0];
     if (!raw) return { record: undefined, gens, failed: false };
     const found: ReadResult = { record: undefined, gens, failed: false, body: undefined, size: undefined };
-    const decoded = this.#decoder.decode(key!, kind, raw, entry, found);
+    const decoded = this.#decoder.decode(raw, { key: key!, kind, entry: how.entry }, found);
     const record = decoded instanceof Promise ? await decoded : decoded; // a user deserialize only
     const valid =
       record &&
