@@ -9,6 +9,10 @@ interface MicroResults {
   results: Array<{ phase: string; rows: Array<{ name: string; computes: number; samples: number }> }>;
 }
 
+interface SemanticResults {
+  results: Array<{ index: string; size: number; memoryBytes: number }>;
+}
+
 describe('benchmarks (smoke: they run; nothing here looks at timing)', function () {
   this.timeout(60_000);
 
@@ -29,6 +33,24 @@ describe('benchmarks (smoke: they run; nothing here looks at timing)', function 
       for (const row of hits) expect(row.computes, `${row.name} computed on a hit`).to.equal(0);
       const stampede = results.find((r) => r.phase === 'stampede')!.rows.filter((r) => r.name.startsWith('infercache'));
       for (const row of stampede) expect(row.computes, row.name).to.equal(1);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('runs the vector index benchmark on a few small sets and reports every index at every size', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infercache-bench-'));
+    try {
+      await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/semantic.ts'], {
+        env: { ...process.env, BENCH_SIZES: '500,1200', BENCH_DIMS: '32', BENCH_QUERIES: '40', BENCH_RESULTS_DIR: dir },
+      });
+      const { results } = JSON.parse(readFileSync(join(dir, 'semantic.json'), 'utf8')) as SemanticResults;
+      expect(results.map((r) => `${r.index} @ ${r.size}`)).to.have.members(
+        [500, 1200].flatMap((n) =>
+          ['exact (float32, full scan)', 'memory IVF (int8)', 'memory IVF (float32)'].map((i) => `${i} @ ${n}`),
+        ),
+      );
+      for (const r of results) expect(r.memoryBytes, r.index).to.be.above(0);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

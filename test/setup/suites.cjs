@@ -16,6 +16,7 @@ const unitFiles = [
   'test/redis/breaker.test.ts',
   'test/redis/breaker-probe.test.ts',
   'test/redis/deadline.test.ts',
+  'test/llm/semantic/vector-index.test.ts',
 ];
 
 module.exports = { unitFiles };
