@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { startTestRedis } from '../src/testing.js';
 import { benchCpus, cpuCount, hasTaskset, machine, pin } from './lib/cpu.js';
-import { median, sleep } from './lib/measure.js';
+import { median, pairedRatio, sleep } from './lib/measure.js';
 import { fmt, ratio, table, versions, writeResults } from './lib/report.js';
 import { HTTP_IDS } from './lib/value.js';
 
@@ -153,27 +153,33 @@ async function main(): Promise<void> {
       meanMs: median(c.mean),
       p99ms: median(c.p99),
       ratioToBare: rps / median(bare.reqPerSec),
+      pairedToBare: pairedRatio(c.reqPerSec, bare.reqPerSec).median,
       errors: c.errors,
       non2xx: c.non2xx,
     };
   });
   console.log(
     table(
-      ['framework / route', 'req/s', 'mean ms', 'p99 ms', '× bare (req/s)', 'errors'],
+      ['framework / route', 'req/s', 'mean ms', 'p99 ms', '× bare (req/s, paired)', 'errors'],
       rows.map((r) => ({
         name: `${r.framework}: ${r.label}`,
-        cells: [fmt(r.reqPerSec), fmt(r.meanMs), fmt(r.p99ms), ratio(r.ratioToBare), String(r.errors + r.non2xx)],
+        cells: [fmt(r.reqPerSec), fmt(r.meanMs), fmt(r.p99ms), ratio(r.pairedToBare), String(r.errors + r.non2xx)],
       })),
     ),
   );
-  const memory = rows.find((r) => r.framework === 'fastify' && r.route === 'cached-memory')!;
+  // Paired round by round: both routes ran in the same round, so drift hits both alike.
+  const cellOf = (framework: Framework, route: RouteId) =>
+    cells.find((c) => c.framework === framework && c.route === route)!;
+  const memory = pairedRatio(cellOf('fastify', 'cached-memory').reqPerSec, cellOf('fastify', 'bare').reqPerSec);
+  const range = (r: { min: number; max: number }) => `${r.min.toFixed(2)}–${r.max.toFixed(2)}× over rounds`;
   const targets = [
     {
-      name: 'Fastify route served from the memory tier ≥ 0.85× the bare route’s req/s',
-      met: memory.ratioToBare >= 0.85,
-      detail: `${memory.ratioToBare.toFixed(2)}×`,
+      name: 'Fastify route served from the memory tier ≥ 0.90× the bare route’s req/s',
+      met: memory.median >= 0.9,
+      detail: `${memory.median.toFixed(2)}× (${range(memory)})`,
     },
   ];
+  console.log('\n× bare: the median over rounds of the ratio within each round (routes interleaved)');
   console.log('\nTargets');
   for (const t of targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${t.detail}`);
   for (const w of warnings) console.log(`  warning: ${w}`);

@@ -1,20 +1,30 @@
 /**
- * Micro benchmarks: infercache against the floor (raw node-redis), the uncached function and the peers, on a
+ * Micro benchmarks: infercache (default settings; options reused, and written inline) against the floors (raw
+ * node-redis cache-aside with msgpackr and with JSON), the uncached function and the peers, on a
  * private redis-server pinned with the benchmark to one CPU. Contenders run round-robin, one batch each per round,
  * in an order that rotates every round; round 0 is a warm-up and is discarded.
  *
  *   npm run bench:micro                      full run (~1 min)
  *   BENCH_QUICK=1 npm run bench:micro        a few calls per phase: proves it runs
- *   BENCH_ONLY=floor,infercache npm run bench:micro   contenders whose name contains one of the words
+ *   BENCH_ONLY=infercache npm run bench:micro   contenders whose name contains one of the words (floors always run)
  */
 import { startTestRedis } from '../src/testing.js';
 import { benchCpus, cpuClock, hasTaskset, machine, pin } from './lib/cpu.js';
-import { collectGarbage, concurrent, median, sequential, sleep, summarise, type Batch } from './lib/measure.js';
-import { floor, infercache, uncached, type Compute, type Contender } from './lib/contenders.js';
+import {
+  collectGarbage,
+  concurrent,
+  median,
+  pairedRatio,
+  sequential,
+  sleep,
+  summarise,
+  type Batch,
+} from './lib/measure.js';
+import { floor, infercache, jsonFloor, uncached, type Compute, type Contender } from './lib/contenders.js';
 import { bentocache, cacheable, cacheManager, typeCacheable } from './lib/peers.js';
 import { makeValue, valueSizes } from './lib/value.js';
 import { fmt, ratio, table, versions, writeResults } from './lib/report.js';
-import { evaluateMicro, type MicroPhase, type PhaseResult } from './lib/targets.js';
+import { evaluateMicro, type MicroPhase, type PhaseResult, type ResultRow } from './lib/targets.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 8));
@@ -42,10 +52,12 @@ async function main(): Promise<void> {
   const value = makeValue();
   const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
   const factories: Array<[string, () => Promise<Contender>]> = [
-    ['floor', () => floor(server.url)],
+    ['floor: msgpackr', () => floor(server.url)],
+    ['floor: JSON', () => jsonFloor(server.url)],
     ['uncached function', async () => uncached()],
-    ['infercache redis', () => infercache(server.url, false)],
-    ['infercache memory+redis', () => infercache(server.url, true)],
+    ['infercache redis', () => infercache(server.url, { memory: false })],
+    ['infercache memory+redis', () => infercache(server.url, { memory: true })],
+    ['infercache memory+redis, inline options', () => infercache(server.url, { memory: true, inline: true })],
     ['cache-manager redis', () => cacheManager(server.url)],
     ['cacheable redis', () => cacheable(server.url, false)],
     ['cacheable memory+redis', () => cacheable(server.url, true)],
@@ -54,7 +66,7 @@ async function main(): Promise<void> {
     ['@type-cacheable redis', () => typeCacheable(server.url)],
   ];
   const wanted = factories.filter(
-    ([name]) => name === 'floor' || !only || only.some((word) => name.toLowerCase().includes(word)),
+    ([name]) => name.startsWith('floor') || !only || only.some((word) => name.toLowerCase().includes(word)),
   );
   const contenders = await Promise.all(wanted.map(([, make]) => make()));
 
@@ -94,6 +106,8 @@ async function main(): Promise<void> {
       name: c.name,
       role: c.role,
       tier: c.tier,
+      codec: c.codec,
+      inline: c.inline,
       ...summarise(batches[idx]!),
       computes: computes[idx]!,
     })),
@@ -161,6 +175,8 @@ async function main(): Promise<void> {
       name: c.name,
       role: c.role,
       tier: c.tier,
+      codec: c.codec,
+      inline: c.inline,
       median: median(walls[idx]!) * 1000,
       p99: Math.max(...walls[idx]!) * 1000,
       opsPerSec: NaN,
@@ -177,6 +193,10 @@ async function main(): Promise<void> {
   printResults(results, value);
   console.log('\nTargets');
   for (const t of targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${t.detail}`);
+  const stray = results.filter((r) => r.phase === 'hit' || r.phase === 'inflight').flatMap((r) => r.rows);
+  for (const row of stray.filter((r) => r.role !== 'reference' && r.computes > 0)) {
+    console.log(`  warning: ${row.name} computed ${row.computes} time(s) during a hit phase (timeouts? see fn runs)`);
+  }
   const file = writeResults('micro', {
     kind: 'micro',
     date: new Date().toISOString(),
@@ -206,7 +226,7 @@ async function main(): Promise<void> {
 
 const TITLES: Record<MicroPhase, string> = {
   hit: `Sequential hit (~1 KB value, ${HIT_KEYS} keys)`,
-  miss: 'Sequential miss (fn returns at once; floor = GET + SET)',
+  miss: 'Sequential miss (fn returns at once; floors = GET + SET)',
   inflight: `${IN_FLIGHT} calls in flight over ${HIT_KEYS} keys (hits)`,
   stampede: `Stampede: ${STAMPEDE_CALLERS} callers on a cold key, fn takes ${STAMPEDE_MS} ms`,
 };
@@ -224,22 +244,38 @@ function printResults(results: PhaseResult[], value: unknown): void {
       console.log(table(['contender', 'runs / 100 callers (max)', 'wall (median)', 'wall (max)'], rows));
       continue;
     }
-    const base = r.rows.find((row) => row.role === 'floor')!;
+    // Ratios to each floor, paired round by round (median over rounds): latency, or for 64 in flight the rate.
+    const ops = r.phase === 'inflight';
+    const floors = r.rows.filter((row) => row.role === 'floor');
     const rows = r.rows.map((row) => ({
       name: row.name,
       cells: [
         fmt(row.median),
         fmt(row.p99),
         fmt(row.opsPerSec),
-        ratio(row.median / base.median),
-        ratio(row.opsPerSec / base.opsPerSec),
+        ...floors.map((f) => ratio(pairedOf(row, f, ops))),
         fmt(row.cpuPerOp),
         ...(r.phase === 'miss' ? [] : [String(row.computes)]),
       ],
     }));
-    const headers = ['contender', 'median µs', 'p99 µs', 'ops/s', '× floor (median)', '× floor (ops/s)', 'CPU µs/op'];
+    const per = ops ? 'ops/s' : 'median';
+    const headers = [
+      'contender',
+      'median µs',
+      'p99 µs',
+      'ops/s',
+      ...floors.map((f) => `× ${f.codec} floor (${per})`),
+      'CPU µs/op',
+    ];
     console.log(table(r.phase === 'miss' ? headers : [...headers, 'fn runs'], rows));
   }
+  console.log('\n(× floor: the median over rounds of the ratio within each round, contenders interleaved)');
+}
+
+/** `row` to floor `f`, paired round by round: median latency, or with `ops` the rate. */
+function pairedOf(row: ResultRow, f: ResultRow, ops: boolean): number {
+  const pick = (r: ResultRow) => (ops ? r.perRound?.opsPerSec : r.perRound?.median) ?? [];
+  return pairedRatio(pick(row), pick(f)).median;
 }
 
 function gcNote(): string {

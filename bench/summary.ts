@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fmt, ratio, table } from './lib/report.js';
+import { pairedRatio } from './lib/measure.js';
 import type { PhaseResult, ResultRow, TargetCheck } from './lib/targets.js';
 
 interface MicroFile {
@@ -21,6 +22,8 @@ interface HttpRow {
   route: string;
   reqPerSec: number;
   ratioToBare: number;
+  /** Paired round by round (absent in older results). */
+  pairedToBare?: number;
 }
 
 interface HttpFile {
@@ -36,22 +39,30 @@ function main(): void {
   const micro = read<MicroFile>('micro');
   const http = read<HttpFile>('http');
   const phase = (id: string) => micro.results.find((r) => r.phase === id)!;
-  const floorOf = (id: string) => phase(id).rows.find((r) => r.role === 'floor')!;
+  const floorsOf = (id: string) => phase(id).rows.filter((r) => r.role === 'floor');
   const rowOf = (id: string, name: string) => phase(id).rows.find((r) => r.name === name)!;
   const names = phase('hit')
     .rows.filter((r) => r.role !== 'reference')
     .map((r) => r.name);
-  const latency = (id: string, row: ResultRow) => `${fmt(row.median)} (${ratio(row.median / floorOf(id).median)})`;
+  // to each floor (msgpackr, JSON), paired round by round: the median of the per-round ratios
+  const ratios = (id: string, row: ResultRow, ops: boolean) =>
+    floorsOf(id)
+      .map((f) => {
+        const pick = (r: ResultRow) => (ops ? r.perRound?.opsPerSec : r.perRound?.median) ?? [];
+        return ratio(pairedRatio(pick(row), pick(f)).median);
+      })
+      .join(', ');
+  const latency = (id: string, row: ResultRow) => `${fmt(row.median)} (${ratios(id, row, false)})`;
   console.log(`${micro.date.slice(0, 10)} · ${micro.machine} · ${micro.pinning}\n`);
   console.log(
     table(
-      ['contender', 'hit µs (× floor)', 'miss µs (× floor)', '64 in flight ops/s (× floor)', 'stampede runs'],
+      ['contender', 'hit µs (× floors)', 'miss µs (× floors)', '64 in flight ops/s (× floors)', 'stampede runs'],
       names.map((name) => ({
         name,
         cells: [
           latency('hit', rowOf('hit', name)),
           latency('miss', rowOf('miss', name)),
-          `${fmt(rowOf('inflight', name).opsPerSec)} (${ratio(rowOf('inflight', name).opsPerSec / floorOf('inflight').opsPerSec)})`,
+          `${fmt(rowOf('inflight', name).opsPerSec)} (${ratios('inflight', rowOf('inflight', name), true)})`,
           String(rowOf('stampede', name).computes),
         ],
       })),
@@ -66,7 +77,9 @@ function main(): void {
         name: framework === 'fastify' ? 'Fastify 5' : 'Express 5',
         cells: routes.map((route) => {
           const row = http.rows.find((r) => r.framework === framework && r.route === route)!;
-          return route === 'bare' ? fmt(row.reqPerSec) : `${fmt(row.reqPerSec)} (${ratio(row.ratioToBare)})`;
+          return route === 'bare'
+            ? fmt(row.reqPerSec)
+            : `${fmt(row.reqPerSec)} (${ratio(row.pairedToBare ?? row.ratioToBare)})`;
         }),
       })),
     ),

@@ -11,7 +11,8 @@ import { valueOf } from './memory.js';
 import type { RedisTier, SendReport } from './redis/tier.js';
 import { CLOSE_GRACE_MS } from './redis/connection.js';
 import { publicSettings, resolveSettings, type CacheSettings, type Settings } from './config.js';
-import { resolveEntry, type ResolvedEntry } from './entry.js';
+import type { ResolvedEntry } from './entry.js';
+import { Entries } from './entries.js';
 import { Stats, type CacheStats } from './stats.js';
 import { Loader } from './loader.js';
 import type { Served, WrapOutcome } from './outcome.js';
@@ -82,7 +83,7 @@ export class Cache {
   readonly #redis: RedisTier | undefined;
   readonly #tiers: Tiers;
   readonly #stats = new Stats();
-  readonly #entries = new WeakMap<object, Map<string, ResolvedEntry>>();
+  readonly #entries = new Entries();
   readonly #specs = new Map<string, KeySpec>();
   readonly #warned = new Set<string>();
   readonly #telemetry: Telemetry;
@@ -353,18 +354,12 @@ export class Cache {
 
   // ---- internals ----
 
-  /** Validated entry options, memoised per options object and kind (decorators pass the same object every call). */
+  /**
+   * Validated entry options, memoised per options object and kind (decorators pass the same object every call), and
+   * per shape for options written inline (a new object each call): see Entries.
+   */
   #entry(kind: string, options: WrapOptions<any>): ResolvedEntry {
-    const kindOf = options.kind ?? kind;
-    let byKind = this.#entries.get(options);
-    if (!byKind) this.#entries.set(options, (byKind = new Map()));
-    let entry = byKind.get(kindOf);
-    if (!entry) {
-      byKind.set(kindOf, (entry = resolveEntry(kindOf, options, 'wrap options')));
-      const by = options.spanName;
-      if (by && by !== 'wrap') entry.owner = `${by} (kind '${kindOf}')`;
-    }
-    return entry;
+    return this.#entries.get(kind, options);
   }
 
   #spec(kind: string): KeySpec {

@@ -20,7 +20,14 @@ describe('benchmarks (smoke: they run; nothing here looks at timing)', function 
     const dir = mkdtempSync(join(tmpdir(), 'infercache-bench-'));
     try {
       await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/micro.ts'], {
-        env: { ...process.env, BENCH_QUICK: '1', BENCH_ONLY: 'infercache', BENCH_RESULTS_DIR: dir },
+        env: {
+          ...process.env,
+          BENCH_QUICK: '1',
+          BENCH_ONLY: 'infercache',
+          BENCH_RESULTS_DIR: dir,
+          // a busy machine can stall a read past the default 50 ms: the smoke test checks that hits hit
+          BENCH_OPERATION_TIMEOUT: '1s',
+        },
       });
       const { results } = JSON.parse(readFileSync(join(dir, 'micro.json'), 'utf8')) as MicroResults;
       expect(results.map((r) => r.phase)).to.deep.equal(['hit', 'miss', 'inflight', 'stampede']);

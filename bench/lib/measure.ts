@@ -21,6 +21,8 @@ export interface Summary {
   samples: number;
   /** CPU time per call of this process and redis-server together, µs: steadier than wall time on a busy machine. */
   cpuPerOp: number;
+  /** Each batch's median latency (µs) and rate (calls/s), in round order: for ratios paired round by round. */
+  perRound?: { median: number[]; opsPerSec: number[] };
 }
 
 /** One call of the operation under test; `i` picks the key. */
@@ -62,6 +64,16 @@ export function quantile(sorted: Float64Array | number[], q: number): number {
   return sorted[rank]!;
 }
 
+/**
+ * Ratios of `a` to `b` paired round by round (both ran in the same round, so drift hits both alike): their median
+ * and range. NaN when there is no pair.
+ */
+export function pairedRatio(a: number[], b: number[]): { median: number; min: number; max: number } {
+  const ratios = a.map((x, i) => x / b[i]!).filter((r) => Number.isFinite(r));
+  if (ratios.length === 0) return { median: NaN, min: NaN, max: NaN };
+  return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
+}
+
 /** Median of a list of numbers. */
 export function median(values: number[]): number {
   return quantile(Float64Array.from(values).sort(), 0.5);
@@ -84,6 +96,10 @@ export function summarise(batches: Batch[]): Summary {
     opsPerSec: median(batches.map((b) => (b.ops * 1000) / b.wallMs)),
     samples: total,
     cpuPerOp: batches.reduce((n, b) => n + (b.cpuMicros ?? NaN), 0) / ops,
+    perRound: {
+      median: batches.map((b) => quantile(Float64Array.from(b.latencies).sort(), 0.5)),
+      opsPerSec: batches.map((b) => (b.ops * 1000) / b.wallMs),
+    },
   };
 }
 

@@ -31,25 +31,24 @@ export class Waiter {
   readonly id: string;
   /** The computation this request must run, once assigned. */
   asked: Asked | undefined;
-  /** Resolves when a computation is assigned. */
-  readonly assigned: Promise<void>;
-  #resolve!: () => void;
+  /** Told once a computation is assigned (set by the request while it waits; no promise per request). */
+  onAssign: (() => void) | undefined;
 
   constructor(id: string) {
     this.id = id;
-    this.assigned = new Promise<void>((resolve) => (this.#resolve = resolve));
   }
 
   /** Gives this request a computation to run. */
   assign(asked: Asked): void {
     this.asked = asked;
-    this.#resolve();
+    this.onAssign?.();
   }
 }
 
 /** Computations asked for by the cache and the requests that can run them, per key id. */
 export class Flights {
-  readonly #waiting = new Map<string, Set<Waiter>>();
+  /** Requests looking each id up: one alone (the usual case, no Set made), or several. */
+  readonly #waiting = new Map<string, Waiter | Set<Waiter>>();
   /** Computations not yet assigned to a request (at most one per id). */
   readonly #open = new Map<string, Asked>();
   readonly #pendingMs: number;
@@ -63,21 +62,24 @@ export class Flights {
   /** Registers a request about to look `id` up; if a computation of `id` is waiting for a request, it gets it. */
   enter(id: string): Waiter {
     const waiter = new Waiter(id);
-    const open = this.#open.get(id);
+    const open = this.#open.size === 0 ? undefined : this.#open.get(id);
     if (open) {
       this.#assign(open, waiter);
       return waiter;
     }
-    let set = this.#waiting.get(id);
-    if (!set) this.#waiting.set(id, (set = new Set()));
-    set.add(waiter);
+    const there = this.#waiting.get(id);
+    if (there === undefined) this.#waiting.set(id, waiter);
+    else if (there instanceof Set) there.add(waiter);
+    else this.#waiting.set(id, new Set([there, waiter]));
     return waiter;
   }
 
   /** Unregisters a request (it was served, or it is computing). */
   leave(waiter: Waiter): void {
-    const set = this.#waiting.get(waiter.id);
-    if (set?.delete(waiter) && set.size === 0) this.#waiting.delete(waiter.id);
+    const id = waiter.id;
+    const there = this.#waiting.get(id);
+    if (there === waiter) this.#waiting.delete(id);
+    else if (there instanceof Set && there.delete(waiter) && there.size === 0) this.#waiting.delete(id);
   }
 
   /**
@@ -113,8 +115,8 @@ export class Flights {
 
   #handOut(asked: Asked): void {
     if (asked.done || this.#open.get(asked.id) !== asked) return;
-    const set = this.#waiting.get(asked.id);
-    const first = set?.values().next().value;
+    const there = this.#waiting.get(asked.id);
+    const first = there instanceof Set ? there.values().next().value : there;
     if (first) {
       this.leave(first);
       this.#assign(asked, first);

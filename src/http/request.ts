@@ -67,6 +67,20 @@ export function sortedQuery(url: string): Array<[string, string]> {
   return pairs.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
+/**
+ * The default key of a GET request on a route without constraints or `vary`: `GET:` + path + `?` + the query sorted
+ * by name (re-encoded, so `a=1&b=2` and `b=2&a=1` name one entry), a readable id (`infercache:http:v1:GET:/a/1?x=2`;
+ * the cache hashes it when it is not readable: long, or with spaces or control characters). No other key of a route
+ * starts with `GET:` (a route `key` gives `/path#id` for GET, `POST:`/`HEAD:` for the others).
+ */
+export function readableGet(url: string): string {
+  const q = url.indexOf('?');
+  if (q === -1) return 'GET:' + url;
+  const path = url.slice(0, q);
+  if (q === url.length - 1) return 'GET:' + path;
+  return 'GET:' + path + '?' + new URLSearchParams(sortedQuery(url)).toString();
+}
+
 /** The path of a URL, without its query. */
 export function pathOf(url: string): string {
   const q = url.indexOf('?');
@@ -98,8 +112,9 @@ export function isJsonType(type: string | null): boolean {
 }
 
 /**
- * Key parts of a request for a route: by default `[method, path, sorted query]`, plus the media type and the
- * parsed JSON body for POST (hashed canonically by the cache, so key order and whitespace do not matter). A POST
+ * Key parts of a request for a route: by default `[method, path, sorted query]` (for GET on a route without
+ * constraints or `vary`, the readable string of {@link readableGet}), plus the media type and the parsed JSON body
+ * for POST (hashed canonically by the cache, so key order and whitespace do not matter). A POST
  * body that is not JSON (an upload, a form) or that no parser read bypasses: only a route `key` can key it. A
  * route's `key(request)` replaces all that, scoped to the route and method ({@link scopedKey}); one that returns
  * nothing to key by bypasses; a route's constraints ({@link RequestView.constraints}) are prepended and the
@@ -138,6 +153,8 @@ export function requestKey<Req>(route: ResolvedRoute<Req>, view: RequestView, ra
       body = view.body;
     }
     parts = [method, pathOf(view.url), sortedQuery(view.url), type, body];
+  } else if (method === 'GET' && view.constraints === undefined && route.vary.length === 0) {
+    return { ok: true, parts: readableGet(view.url) };
   } else {
     parts = [method, pathOf(view.url), sortedQuery(view.url)];
   }

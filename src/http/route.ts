@@ -174,7 +174,12 @@ export class RouteCache<Req = unknown> {
     asker.outcome = outcome;
     let served: WrapOutcome<unknown> | undefined;
     try {
-      served = await Promise.race([outcome, waiter.assigned.then(() => undefined)]);
+      // the lookup's outcome, or undefined as soon as this request is given a computation to run
+      served = await new Promise<WrapOutcome<unknown> | undefined>((resolve, reject) => {
+        if (waiter.asked) return resolve(undefined);
+        waiter.onAssign = () => resolve(undefined);
+        outcome.then(resolve, reject);
+      });
     } catch (error) {
       this.#warn('lookup', view, `a lookup failed (${(error as Error).message}); the request runs uncached`);
     }

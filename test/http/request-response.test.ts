@@ -30,18 +30,19 @@ describe('src/http: request keys', () => {
     expect(sortedQuery('/p?')).to.deep.equal([]);
   });
 
-  it('keys GET by method, path and sorted query, and POST by media type and body too', () => {
-    const get = requestKey(route(), view({ url: '/p?b=2&a=1' }), null);
-    expect(get).to.deep.equal({
+  it('keys GET by a readable method, path and sorted query, and POST by media type and body too', () => {
+    expect(requestKey(route(), view({ url: '/p?b=2&a=1' }), null)).to.deep.equal({ ok: true, parts: 'GET:/p?a=1&b=2' });
+    // the query is re-encoded: spellings of the same parameters name one entry
+    expect(requestKey(route(), view({ url: '/p?b=x+y&a=%31' }), null)).to.deep.equal({
       ok: true,
-      parts: [
-        'GET',
-        '/p',
-        [
-          ['a', '1'],
-          ['b', '2'],
-        ],
-      ],
+      parts: 'GET:/p?a=1&b=x+y',
+    });
+    expect(requestKey(route(), view({ url: '/p?b=x%20y&a=1' }), null)).to.deep.include({ parts: 'GET:/p?a=1&b=x+y' });
+    expect(requestKey(route(), view({ url: '/p?' }), null)).to.deep.include({ parts: 'GET:/p' });
+    expect(requestKey(route(), view({ url: '/p' }), null)).to.deep.include({ parts: 'GET:/p' });
+    // HEAD keeps its own (hashed) entries
+    expect(requestKey(route(), view({ method: 'HEAD', url: '/p' }), null)).to.deep.include({
+      parts: ['HEAD', '/p', []],
     });
     const post = requestKey(
       route({ methods: ['POST'] }),

@@ -342,6 +342,25 @@ describe('infercache/fastify: route caching', () => {
     expect(cache.enabled).to.equal(false);
   });
 
+  it('stores a GET under a readable key of path and sorted query, apart from HEAD and from a route key', async () => {
+    const app = await appWith();
+    let calls = 0;
+    app.get('/p/:id', { config: { cache: true } }, async () => ({ calls: ++calls }));
+    app.get('/k/:id', { config: { cache: { key: (req) => `GET:/p/${(req.params as { id: string }).id}` } } }, () => ({
+      k: true,
+    }));
+    expect((await app.inject('/p/1?b=2&a=1')).headers['x-cache']).to.equal('MISS');
+    const again = await app.inject('/p/1?a=1&b=2');
+    expect(again.headers['x-cache']).to.equal('HIT');
+    expect(again.json()).to.deep.equal({ calls: 1 });
+    expect((await app.inject('/p/2?a=1&b=2')).json()).to.deep.equal({ calls: 2 });
+    expect((await app.inject({ method: 'HEAD', url: '/p/1?a=1&b=2' })).headers['x-cache']).to.equal('MISS');
+    // a route key that spells the same text stays scoped to its own route
+    expect((await app.inject('/k/1')).json()).to.deep.equal({ k: true });
+    await storedKey('infercache:http:v1:GET:/p/1?a=1&b=2');
+    await storedKey('infercache:http:v1:/k/:id#GET:/p/1');
+  });
+
   it("never serves one route the entry of another with the same key: /a/1 then /b/1 is a MISS with b's body", async () => {
     const app = await appWith();
     const id = (req: { params: unknown }) => (req.params as { id: string }).id;

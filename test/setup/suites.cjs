@@ -11,6 +11,7 @@ const unitFiles = [
   'test/keys.test.ts',
   'test/keys.property.test.ts',
   'test/ttl.test.ts',
+  'test/entries.test.ts',
   'test/suggest.test.ts',
   'test/http/request-response.test.ts',
   'test/redis/breaker.test.ts',
