@@ -153,12 +153,8 @@ type Scan = (args: string[]) => Promise<unknown>;
 /** One SCAN function per server: the client, or each master of a cluster (bounded by the operation timeout). */
 async function scanners(redis: RedisTier, timeoutMs: number): Promise<Scan[]> {
   if (redis.backend.kind !== 'cluster') return [(args) => redis.sendOrThrow(undefined, true, args)];
-  const cluster = redis.backend.raw as {
-    masters: unknown[];
-    nodeClient(node: unknown): { sendCommand(args: string[]): Promise<unknown> } | Promise<never>;
-  };
-  const clients = await Promise.all(cluster.masters.map((node) => cluster.nodeClient(node)));
-  return clients.map((client) => (args) => bounded(client.sendCommand(args), timeoutMs));
+  const servers = await redis.backend.servers();
+  return servers.map((send) => (args) => bounded(send(args), timeoutMs));
 }
 
 async function bounded<T>(promise: Promise<T>, ms: number): Promise<T> {

@@ -1,13 +1,13 @@
 /**
- * The invalidation bus: keeps the memory tiers of many instances coherent over Redis pub/sub.
+ * The invalidation bus: carries memory drops between instances over Redis pub/sub (what a drop does is the
+ * `Coherence`'s business: it publishes them and applies those received).
  * Messages go out on the cache's own connection (fire-and-forget, replayed after an outage) and come in on a
  * dedicated subscriber connection. While that connection is down the cache bounds how long a memory entry is
  * served (`memory.busDownTtl`), and when it is back every memory tier is cleared (resync).
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisTier } from './redis/tier.js';
-import { closeConnection } from './redis/connection.js';
-import type { Tiers } from './store.js';
+import type { Subscriber } from './redis/pubsub.js';
 import type { Logger } from './options.js';
 
 /** What a bus message asks the other instances to drop from their memory tiers. */
@@ -17,6 +17,9 @@ export type BusMessage =
   | { tags: string[] }
   | { all: true }
   | { semantic: { kind: string; id: string } };
+
+/** The messages that drop entries from the memory tiers (all but the semantic tier's vector notices). */
+export type DropMessage = Exclude<BusMessage, { semantic: unknown }>;
 
 /** Counters of the bus, for `info()` and tests. */
 export interface BusCounters {
@@ -30,25 +33,20 @@ export interface BusCounters {
   resyncs: number;
 }
 
+/** Where the bus delivers what other instances say. */
+export interface BusHandlers {
+  /** A valid message from another instance. */
+  receive(message: DropMessage): void;
+  /** The subscriber is back after it was lost: messages may have been missed. */
+  resync(): void;
+}
+
 /** Most messages kept for replay after a failed publish; beyond it one "drop everything" is replayed instead. */
 const MAX_PENDING = 100;
 /** Wait before retrying a subscriber that could not be started. */
 const RETRY_MS = 1000;
 
-interface Subscriber {
-  readonly isReady: boolean;
-  readonly isOpen: boolean;
-  on(event: string, listener: (...args: any[]) => void): unknown;
-  connect(): Promise<unknown>;
-  subscribe(channel: string, listener: (message: string) => void): Promise<unknown>;
-  unsubscribe(channel: string, listener?: (message: string) => void): Promise<unknown>;
-  duplicate(): Subscriber;
-  destroy?(): void;
-  close(): Promise<unknown>;
-  readonly pubSubNode?: { client: { readonly isReady: boolean } };
-}
-
-/** Publishes this instance's changes and applies the other instances' changes to the memory tiers. */
+/** Publishes this instance's drops and hands over the other instances' ones. */
 export class Bus {
   /** Random id of this instance; its own messages are ignored. */
   readonly id = randomBytes(8).toString('hex');
@@ -56,10 +54,11 @@ export class Bus {
   readonly channel: string;
   readonly counters: BusCounters = { sent: 0, failed: 0, received: 0, resyncs: 0 };
   readonly #redis: RedisTier;
-  readonly #tiers: Tiers;
+  readonly #handlers: BusHandlers;
   readonly #logger: Logger | undefined;
   readonly #listener = (message: string) => this.#receive(message);
   readonly #watchers = new Set<(message: Record<string, unknown>) => void>();
+  readonly #resubscribed = () => this.#resync();
   #pending: string[] = [];
   #started: Promise<void> | undefined;
   #sub: Subscriber | undefined;
@@ -67,11 +66,10 @@ export class Bus {
   #since = Infinity;
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
-  #clusterListening = false;
 
-  constructor(redis: RedisTier, tiers: Tiers, namespace: string, logger: Logger | undefined) {
+  constructor(redis: RedisTier, namespace: string, logger: Logger | undefined, handlers: BusHandlers) {
     this.#redis = redis;
-    this.#tiers = tiers;
+    this.#handlers = handlers;
     this.#logger = logger;
     this.channel = `${namespace}:__bus`;
     // After the invalidation replays of the store (queued on the same 'ready'), so receivers read the new generations.
@@ -98,7 +96,7 @@ export class Bus {
       this.#started = this.#subscribe().catch((error: unknown) => {
         if (this.#closed) return;
         this.#logger?.warn(`infercache: invalidation bus cannot subscribe: ${this.#redis.message(error)}`);
-        this.#sub?.destroy?.();
+        this.#sub?.discard();
         this.#sub = undefined;
         this.#retry = setTimeout(() => {
           this.#started = undefined;
@@ -132,9 +130,7 @@ export class Bus {
     const sub = this.#sub;
     this.#sub = undefined;
     this.#up = () => false;
-    if (!sub) return;
-    if (this.#redis.backend.kind === 'cluster') await sub.unsubscribe(this.channel, this.#listener).catch(() => {});
-    else await closeConnection(sub);
+    await sub?.close();
   }
 
   #send(payload: string): void {
@@ -157,26 +153,9 @@ export class Bus {
   }
 
   async #subscribe(): Promise<void> {
-    const raw = this.#redis.backend.raw as Subscriber;
-    if (this.#redis.backend.kind === 'cluster') {
-      // node-redis keeps one dedicated pub/sub client per cluster and resubscribes it after failures and reshards.
-      if (!this.#clusterListening) raw.on('node-ready', () => this.#resync());
-      this.#clusterListening = true;
-      await raw.subscribe(this.channel, this.#listener);
-      this.#sub = raw;
-      this.#up = () => raw.isReady && raw.pubSubNode?.client.isReady === true;
-    } else {
-      const sub = raw.duplicate();
-      this.#sub = sub;
-      sub.on('error', () => {}); // the cache's own connection reports Redis errors
-      let subscribed = false;
-      // node-redis resubscribes before 'ready' on a reconnect: from here on no message is missed.
-      sub.on('ready', () => subscribed && this.#resync());
-      await sub.connect();
-      await sub.subscribe(this.channel, this.#listener);
-      subscribed = true;
-      this.#up = () => sub.isReady;
-    }
+    const sub = (this.#sub = this.#redis.backend.subscriber());
+    await sub.subscribe(this.channel, this.#listener, this.#resubscribed);
+    this.#up = () => sub.up;
     // The first subscription clears nothing (a model loaded at start-up stays); entries stored before it are bounded.
     this.#since = Date.now();
   }
@@ -185,7 +164,7 @@ export class Bus {
   #resync(): void {
     if (this.#closed || !this.#up()) return;
     this.counters.resyncs++;
-    this.#tiers.clearMemory();
+    this.#handlers.resync();
     this.#tell({ resync: true });
   }
 
@@ -198,16 +177,11 @@ export class Bus {
     }
     if (typeof m !== 'object' || m === null || m.from === this.id) return;
     this.counters.received++;
-    const tiers = this.#tiers;
-    if (m.all === true) tiers.clearMemory();
-    else if (typeof m.key === 'string' && typeof m.kind === 'string') tiers.dropKey(m.key, m.kind);
-    else if (typeof m.kind === 'string') {
-      const kind = m.kind;
-      tiers.dropMemory((e) => e.kind === kind);
-    } else if (Array.isArray(m.tags)) {
-      const tags = new Set(m.tags);
-      tiers.dropMemory((e) => e.tags.some((t) => tags.has(t)));
-    }
+    if (m.all === true) this.#handlers.receive({ all: true });
+    else if (typeof m.key === 'string' && typeof m.kind === 'string')
+      this.#handlers.receive({ key: m.key, kind: m.kind });
+    else if (typeof m.kind === 'string') this.#handlers.receive({ kind: m.kind });
+    else if (Array.isArray(m.tags)) this.#handlers.receive({ tags: m.tags as string[] });
     this.#tell(m);
   }
 

@@ -3,24 +3,26 @@
  * decorators and framework plugins only turn a call or a request into `wrap(...)`.
  */
 import { buildKey, type KeySpec } from './keys.js';
-import { createCodec } from './codec.js';
-import { Tiers } from './store.js';
+import { createTiers, type Tiers } from './tiers.js';
+import type { Drop } from './coherence.js';
+import { Computer } from './compute.js';
+import { isServable } from './record.js';
 import { valueOf } from './memory.js';
-import { RedisTier, type SendReport } from './redis/tier.js';
-import { CLOSE_GRACE_MS, createBackend } from './redis/connection.js';
+import type { RedisTier, SendReport } from './redis/tier.js';
+import { CLOSE_GRACE_MS } from './redis/connection.js';
 import { publicSettings, resolveSettings, type CacheSettings, type Settings } from './config.js';
 import type { ResolvedEntry } from './entry.js';
 import { Entries } from './entries.js';
 import { Stats, type CacheStats } from './stats.js';
-import { Loader, type WrapOutcome } from './loader.js';
+import { Loader } from './loader.js';
+import type { Served, WrapOutcome } from './outcome.js';
 import { UnavailableError, UnkeyableError } from './errors.js';
 import { warmUp, type WarmUpEntry, type WarmUpOptions, type WarmUpReport } from './warmup.js';
-import { setDefaultCache, clearDefaultCache } from './decorators/registry.js';
+import { setDefaultCache, clearDefaultCache } from './default-cache.js';
 import { probeHealth, describe, type CacheHealth, type CacheInfo } from './admin.js';
 import type { CacheOptions, EntryOptions } from './options.js';
 import { Telemetry } from './telemetry/telemetry.js';
-import { Bus, type BusMessage } from './bus.js';
-import { Leases } from './lease.js';
+import type { Bus } from './bus.js';
 import type { RewarmOptions, RewarmReport } from './rewarm.js';
 import { NO_INSTRUMENTATION, OPERATIONS, type Instrumentation } from './telemetry/instrumentation.js';
 import { siteOf } from './site.js';
@@ -89,7 +91,6 @@ export class Cache {
   readonly #warnOnce = warnOnce(() => this.#settings.logger);
   /** Where spans and metrics go: OpenTelemetry, or nothing with `telemetry: { enabled: false }`. */
   readonly #instrumentation: Instrumentation;
-  readonly #bus: Bus | undefined;
   readonly #loader: Loader;
   readonly #fleet: Fleet | undefined;
   /** Redis memory for the gauges: read in the background only once a meter records. */
@@ -97,53 +98,32 @@ export class Cache {
   #closed = false;
 
   static {
-    internals = (cache) => ({ redis: cache.#redis, bus: cache.#bus, settings: cache.#settings });
+    internals = (cache) => ({ redis: cache.#redis, bus: cache.#tiers.coherence.bus, settings: cache.#settings });
   }
 
   constructor(options: CacheOptions = {}) {
     const s = (this.#settings = resolveSettings(options));
     this.settings = publicSettings(s);
-    if (s.redis && s.enabled) {
-      const backend = createBackend(s.redis, { connectTimeout: s.connectTimeout, socketTimeout: s.socketTimeout });
-      this.#redis = new RedisTier(backend, {
-        operationTimeout: s.operationTimeout,
-        breaker: s.breaker,
-        logger: s.logger,
-        secrets: s.secrets,
-      });
-      this.#redis.connect().catch(() => {});
-    }
-    const codec = createCodec({ compressThreshold: s.compressThreshold, encryptionKey: s.encryptionKey });
-    this.#tiers = new Tiers(s, this.#redis, codec, this.#stats, (id, message) => this.#warnOnce(id, message));
-    const leases = this.#redis ? new Leases(this.#redis) : undefined;
-    if (this.#redis && s.bus) {
-      const bus = (this.#bus = new Bus(this.#redis, this.#tiers, s.namespace, s.logger));
-      this.#tiers.onStored = (key, kind) => bus.publish({ key, kind });
-    }
+    const warnOnce = (id: string, message: string) => this.#warnOnce(id, message);
+    const tiers = (this.#tiers = createTiers(s, this.#stats, warnOnce));
+    this.#redis = tiers.redis;
     if (this.#redis && s.telemetry.enabled) {
       this.#memoryWatch = new MemoryWatch(this.#redis, s.fleet?.interval ?? MEMORY_INTERVAL_MS);
     }
-    const instrumentation = (this.#instrumentation = s.telemetry.enabled
+    const telemetry = (this.#instrumentation = s.telemetry.enabled
       ? new Telemetry(s.telemetry, {
           redis: this.#redis !== undefined,
           lastRedisError: () => this.#redis?.counters.lastError,
-          memoryEntries: () => this.#tiers.memoryEntries(),
+          memoryEntries: () => tiers.coherence.memoryEntries(),
           breakerState: () => this.#redis?.breaker.state,
           redisMemory: () => this.#memoryWatch?.last,
           watchRedisMemory: () => this.#memoryWatch?.start(),
         })
       : NO_INSTRUMENTATION);
-    this.#stats.configure(s.costPerCall, instrumentation.metrics);
-    this.#loader = new Loader({
-      settings: s,
-      tiers: this.#tiers,
-      stats: this.#stats,
-      telemetry: instrumentation,
-      redis: this.#redis,
-      bus: this.#bus,
-      leases,
-      warnOnce: (id, message) => this.#warnOnce(id, message),
-    });
+    this.#stats.configure(s.costPerCall, telemetry.metrics);
+    const { reader, coherence, writer, leases } = tiers;
+    const computer = new Computer({ writer, stats: this.#stats, telemetry, leases, warnOnce });
+    this.#loader = new Loader({ reader, coherence, computer, stats: this.#stats, telemetry, leases, warnOnce });
     if (this.#redis && s.fleet) {
       const parts = { redis: this.#redis, stats: this.#stats, namespace: s.namespace, version: s.version };
       (this.#fleet = new Fleet(s.fleet, parts)).start();
@@ -162,8 +142,9 @@ export class Cache {
    */
   async connect(): Promise<void> {
     await this.#redis?.connect();
-    if (!this.#bus) return;
-    await waitAtMost(this.#bus.start(), this.#settings.connectTimeout);
+    const bus = this.#tiers.coherence.bus;
+    if (!bus) return;
+    await waitAtMost(bus.start(), this.#settings.connectTimeout);
   }
 
   /** Returns the cached result of `fn` for (kind, keyParts), computing and storing it on a miss. */
@@ -215,21 +196,22 @@ export class Cache {
       );
       return this.#bypass(entry, fn, 'unkeyable');
     }
+    // the tiers hold, under this key, what `fn` gave: a `T`
     const fleet = this.#fleet;
-    if (!fleet?.sampled()) return this.#loader.run(key, entry, args, fn) as Promise<WrapOutcome<T>>;
+    if (!fleet?.sampled()) return this.#loader.run(key, entry, args, fn) as Served<T>;
     fleet.touch(entry.kind, key, siteOf(options));
     const started = performance.now();
-    return fleet.timed(entry.kind, started, this.#loader.run(key, entry, args, fn)) as Promise<WrapOutcome<T>>;
+    return fleet.timed(entry.kind, started, this.#loader.run(key, entry, args, fn) as Served<T>);
   }
 
   /** The cached value for (kind, keyParts), or `undefined`. */
   get<T = unknown>(kind: string, keyParts: unknown): Promise<T | undefined> {
     return this.#instrumentation.operation(OPERATIONS.get, kindArg(kind), async () => {
       const key = buildKey(this.#spec(kind), keyParts);
-      const mem = this.#tiers.memoryFor(kind).get(key);
-      if (mem && mem.record.s > now() && mem.record.x === 0 && this.#loader.coherent(mem)) return valueOf(mem) as T;
-      const record = await this.#tiers.readUntagged(key, kind);
-      return record && record.s > now() && record.x === 0 ? (record.v as T) : undefined;
+      const mem = this.#tiers.coherence.memoryFor(kind).get(key);
+      if (mem && isServable(mem.record, now()) && this.#tiers.coherence.coherent(mem)) return valueOf(mem) as T;
+      const record = await this.#tiers.reader.readUntagged(key, kind);
+      return record && isServable(record, now()) ? (record.value as T) : undefined;
     });
   }
 
@@ -239,11 +221,11 @@ export class Cache {
       const entry = this.#entry(kind, options);
       const key = buildKey(this.#spec(kind), keyParts);
       const args = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]);
-      const { gens } = await this.#tiers.read(key, kind, entry.tags(args), undefined, true);
+      const gens = await this.#tiers.reader.generations(kind, entry.tags(args));
       const sent: SendReport = {};
-      const stored = await this.#tiers.write(key, entry, value, { args, ms: 0, gens, report: sent });
+      const how = { args, computeMs: 0, gens, report: sent, publish: 'always' } as const;
+      const stored = await this.#tiers.writer.write(key, entry, value, how);
       if (sent.failed !== undefined) this.#instrumentation.redisError(); // on the `set` span: the call resolves false
-      if (!stored || !this.#tiers.tierOf(entry)) this.#publish({ key, kind }); // else published by the write
       return stored;
     });
   }
@@ -252,11 +234,11 @@ export class Cache {
   delete(kind: string, keyParts: unknown): Promise<void> {
     return this.#instrumentation.operation(OPERATIONS.delete, kindArg(kind), async () => {
       const key = buildKey(this.#spec(kind), keyParts);
-      this.#tiers.dropKey(key, kind);
+      this.#tiers.coherence.drop({ key, kind });
       try {
         if (this.#redis) await this.#redis.sendOrThrow(key, false, ['DEL', key]);
       } finally {
-        this.#publish({ key, kind });
+        this.#tiers.coherence.publish({ key, kind });
       }
     });
   }
@@ -273,8 +255,7 @@ export class Cache {
   }
 
   async #invalidateKind(kind: string, options?: { rewarm?: boolean | number | RewarmOptions }): Promise<void> {
-    this.#tiers.dropMemory((e) => e.kind === kind);
-    await this.#tiers.bump([this.#tiers.genKey('kind', kind)]).finally(() => this.#publish({ kind }));
+    await this.#invalidate({ kind }, [this.#tiers.generations.key('kind', kind)]);
     const again = options?.rewarm;
     if (again === undefined || again === false) return;
     const how = again === true ? {} : typeof again === 'number' ? { keys: again } : again;
@@ -303,19 +284,18 @@ export class Cache {
     return this.#instrumentation.operation(OPERATIONS.invalidateTags, undefined, async () => {
       const list = tags.flat();
       if (list.length === 0) return;
-      const set = new Set(list);
-      this.#tiers.dropMemory((e) => e.tags.some((t) => set.has(t)));
-      const keys = list.map((t) => this.#tiers.genKey('tag', t));
-      await this.#tiers.bump(keys).finally(() => this.#publish({ tags: list }));
+      await this.#invalidate(
+        { tags: list },
+        list.map((t) => this.#tiers.generations.key('tag', t)),
+      );
     });
   }
 
   /** Makes every entry of this namespace unreachable. */
   invalidateAll(): Promise<void> {
-    return this.#instrumentation.operation(OPERATIONS.invalidateAll, undefined, async () => {
-      this.#tiers.dropMemory(() => true);
-      await this.#tiers.bump([this.#tiers.genKey('all')]).finally(() => this.#publish({ all: true }));
-    });
+    return this.#instrumentation.operation(OPERATIONS.invalidateAll, undefined, () =>
+      this.#invalidate({ all: true }, [this.#tiers.generations.key('all')]),
+    );
   }
 
   /** Fills the cache: runs each entry through `wrap` with bounded concurrency; entries already cached are not recomputed. */
@@ -379,7 +359,11 @@ export class Cache {
 
   /** Namespace, version, TTL settings, entries per kind, Redis memory used; never a password. */
   info(): Promise<CacheInfo> {
-    return describe(this, { redis: this.#redis, bus: this.#bus, memory: this.#tiers.memory.size });
+    return describe(this, {
+      redis: this.#redis,
+      bus: this.#tiers.coherence.bus,
+      memory: this.#tiers.coherence.memory.size,
+    });
   }
 
   /**
@@ -391,11 +375,11 @@ export class Cache {
     if (this.#closed) return;
     this.#closed = true;
     clearDefaultCache(this);
-    this.#tiers.clearMemory();
+    this.#tiers.coherence.drop({ all: true });
     this.#memoryWatch?.stop();
     await this.#fleet?.close();
     await this.#redis?.drain(CLOSE_GRACE_MS); // before the bus closes: a write that lands publishes its message
-    await this.#bus?.close();
+    await this.#tiers.coherence.bus?.close();
     await this.#redis?.close();
   }
 
@@ -427,9 +411,13 @@ export class Cache {
     return this.settings.fleet?.clock() ?? Date.now();
   }
 
-  /** Tells the other instances (fail-open, never waits). */
-  #publish(message: BusMessage): void {
-    this.#bus?.publish(message);
+  /**
+   * Drops what `drop` covers from memory here, bumps its generation counters in Redis, then tells the other
+   * instances (after the bump, so that they read the new generations), even when the bump failed.
+   */
+  async #invalidate(drop: Drop, counters: string[]): Promise<void> {
+    this.#tiers.coherence.drop(drop);
+    await this.#tiers.generations.bump(counters).finally(() => this.#tiers.coherence.publish(drop));
   }
 }
 

@@ -4,7 +4,6 @@
  * fleet/query.ts, llm/options.ts, plugins/llm-proxy.ts) and the README's tables state the same values. Durations are
  * in milliseconds.
  */
-import type { CacheableMethod } from './http/options.js';
 
 /** `createCache` options (src/options.ts), and the entry options whose default is cache-wide. */
 export const DEFAULTS = {
@@ -42,7 +41,8 @@ export const WARM_UP_DEFAULTS = { concurrency: 4, rewarmConcurrency: 2 } as cons
 /** Route options (Fastify `config.cache`, Express `cacheRoute`). */
 export const ROUTE_DEFAULTS = {
   kind: 'http',
-  methods: ['GET', 'HEAD'] as readonly CacheableMethod[],
+  /** Route methods cached (a `CacheableMethod` list of src/http/options.ts). */
+  methods: ['GET', 'HEAD'] as readonly ('GET' | 'HEAD' | 'POST')[],
 } as const;
 
 /** Options of the operational endpoints. */
@@ -58,10 +58,10 @@ export const FLEET_DEFAULTS = {
   windowMs: 60_000,
 } as const;
 
-/** LLM response caching options (`infercache/llm`); `proxyPrefix` and `proxyBodyLimit` are the LLM proxy plugin's. */
 /** Defaults of the LLM mode's `semantic` option (src/llm/semantic/options.ts). */
 export const SEMANTIC_DEFAULTS = Object.freeze({ band: 0, guards: true });
 
+/** LLM response caching options (`infercache/llm`); `proxyPrefix` and `proxyBodyLimit` are the LLM proxy plugin's. */
 export const LLM_DEFAULTS = Object.freeze({
   kind: 'llm',
   temperature: 'always' as const,

@@ -90,10 +90,10 @@ function graceOption(value: unknown, setting: string): { grace: number; backoff:
 /**
  * The XFetch rule (Vattani, Chierichetti, Lowenstein, "Optimal Probabilistic Cache Stampede Prevention", VLDB 2015):
  * refresh a fresh entry now if `now - delta * beta * ln(random()) >= expiry`, where delta is the time its last
- * computation took (`record.c`). The chance rises as expiry nears, and sooner for slower computations.
+ * computation took (`record.computeMs`). The chance rises as expiry nears, and sooner for slower computations.
  */
 export function refreshEarly(record: CacheRecord, now: number, early: EarlyRefresh): boolean {
-  return now - record.c * early.beta * Math.log(early.random()) >= record.f;
+  return now - record.computeMs * early.beta * Math.log(early.random()) >= record.freshUntil;
 }
 
 /**
@@ -101,7 +101,7 @@ export function refreshEarly(record: CacheRecord, now: number, early: EarlyRefre
  * a cached error) within `grace` of its expiry and still kept.
  */
 export function inGrace(record: CacheRecord, now: number, grace: number): boolean {
-  return grace > 0 && record.x === 0 && now <= record.s && now - record.f <= grace;
+  return grace > 0 && record.state === 'value' && now <= record.staleUntil && now - record.freshUntil <= grace;
 }
 
 /** Sentinel of {@link within}: the soft timeout passed first. */

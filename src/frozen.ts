@@ -35,14 +35,14 @@ export function memoryForm(
       copy = fromWire(codec.unpack(how.body));
       size = how.body.length;
     } else {
-      const body = codec.pack(record.v);
-      copy = { ...record, v: codec.unpack(body) };
+      const body = codec.pack(record.value);
+      copy = { ...record, value: codec.unpack(body) };
       size = body.length;
     }
   } catch {
     return undefined; // refused by the codec: only a shared tier keeps it
   }
-  return copy && { record: copy, size, copy: !freezeDeep(copy.v) };
+  return copy && { record: copy, size, copy: !freezeDeep(copy.value) };
 }
 
 /**

@@ -3,7 +3,7 @@ export { Cache, createCache } from './cache.js';
 export { configFromEnv, ENV_VARIABLES } from './env.js';
 export { CachedModel, CachedPrediction } from './decorators/cached.js';
 export { Invalidates, UseCache } from './decorators/invalidates.js';
-export { getDefaultCache } from './decorators/registry.js';
+export { getDefaultCache } from './default-cache.js';
 export { getCachedMethods } from './decorators/adapter.js';
 export { parseDuration } from './duration.js';
 export { untilMidnight, untilNext } from './ttl.js';

@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { RedisTier } from './redis/tier.js';
-import type { ReadResult } from './store.js';
+import type { ReadResult } from './read.js';
 
 /** Settings of an entry's lease, validated, in ms. */
 export interface LockSettings {
@@ -38,8 +38,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 /** Takes, waits for and releases leases on the cache's Redis connection. */
 export class Leases {
   readonly #redis: RedisTier;
-  /** Leases taken, polls that found the holder's value, and waits that ended in a local computation. */
-  readonly counters = { acquired: 0, served: 0, fallbacks: 0 };
 
   constructor(redis: RedisTier) {
     this.#redis = redis;
@@ -60,14 +58,8 @@ export class Leases {
     const token = randomBytes(12).toString('base64url');
     const reply = await this.#redis.send(lk, false, ['SET', lk, token, 'NX', 'PX', String(lock.ttl)]);
     if (reply === undefined) return undefined;
-    if (reply !== null) {
-      this.counters.acquired++;
-      return token;
-    }
-    const found = await this.#wait(lk, lock.wait, read);
-    if (found) this.counters.served++;
-    else this.counters.fallbacks++;
-    return found;
+    if (reply !== null) return token;
+    return this.#wait(lk, lock.wait, read);
   }
 
   /** Releases a lease taken by {@link acquire}, if it is still ours. Fire-and-forget. */

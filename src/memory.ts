@@ -19,7 +19,7 @@ export interface MemoryEntry {
 
 /** The value a caller gets from a memory entry: the shared one, or its own copy of the parts that are not frozen. */
 export function valueOf(entry: MemoryEntry): unknown {
-  return entry.copy ? copyUnfrozen(entry.record.v) : entry.record.v;
+  return entry.copy ? copyUnfrozen(entry.record.value) : entry.record.value;
 }
 
 /** Bounds of the memory tier, already validated, in ms and bytes. */
@@ -59,7 +59,7 @@ export class MemoryTier {
   set(key: string, entry: MemoryEntry, size: number): void {
     const t = Date.now();
     entry.at = t;
-    let ttl = entry.record.s - t;
+    let ttl = entry.record.staleUntil - t;
     if (this.#maxTtl !== undefined) ttl = Math.min(ttl, this.#maxTtl);
     if (ttl <= 0) return;
     this.#lru.set(key, entry, { ttl, size: Math.max(1, size) });

@@ -1,32 +1,74 @@
-/** The stored form of one cached result, shared by the memory and Redis tiers. */
+/**
+ * The record of one cached result: named fields in memory, a compact array on the wire (Redis), and the named checks
+ * that decide what a record is good for at a given time.
+ */
+
+/** What a record's `value` holds: the result, a cached error (its name/message/code), or a user `serialize`'s bytes. */
+export type RecordState = 'value' | 'error' | 'bytes';
 
 /** One cached result with what is needed to judge its freshness and validity. */
 export interface CacheRecord {
-  /** The value (or, for a cached error, its name/message/code). */
-  v: unknown;
+  /** The result (or, for a cached error, its name/message/code; for `bytes`, a user `serialize`'s output). */
+  value: unknown;
   /** Created at (ms since epoch). */
-  t: number;
+  createdAt: number;
   /** Fresh until (ms since epoch). */
-  f: number;
+  freshUntil: number;
   /**
-   * Kept until (ms since epoch): `f` plus the longer of the entry's stale-while-revalidate and grace periods (equals
-   * `f` without either). Each reader decides from its options what an expired record is good for.
+   * Kept until (ms since epoch): `freshUntil` plus the longer of the entry's stale-while-revalidate and grace periods
+   * (equals `freshUntil` without either). Each reader decides from its options what an expired record is good for.
    */
-  s: number;
+  staleUntil: number;
   /** Milliseconds the computation took: the time a hit saves. */
-  c: number;
+  computeMs: number;
   /** Invalidation generations (all, kind, tags…) current when the computation started. */
-  g: number[];
-  /** 1 when `v` is a cached error, 2 when `v` is bytes from a user `serialize`. */
-  x: 0 | 1 | 2;
+  generations: number[];
+  /** What `value` holds. */
+  state: RecordState;
   /** Its tags, when it has any: `get` reads their generations without knowing them (stored only when non-empty). */
-  tg?: readonly string[];
+  tags?: readonly string[];
 }
 
-/** Converts a record to the array that the codec stores. */
+/** Whether `record` is fresh at `now`: served as a hit. */
+export function isFresh(record: CacheRecord, now: number): boolean {
+  return now <= record.freshUntil;
+}
+
+/** Whether `record` is still kept at `now` (fresh, or expired within its stale-while-revalidate or grace period). */
+export function isKept(record: CacheRecord, now: number): boolean {
+  return now <= record.staleUntil;
+}
+
+/** Whether an expired `record` may be served at `now` while one refresh runs: within `swr` ms of its expiry, and kept. */
+export function inStaleWindow(record: CacheRecord, now: number, swr: number): boolean {
+  return now <= record.staleUntil && now - record.freshUntil <= swr;
+}
+
+/** Whether `record` holds a value (not a cached error, not bytes) that may be handed out at `now` (`Cache.get`). */
+export function isServable(record: CacheRecord, now: number): boolean {
+  return record.state === 'value' && now <= record.staleUntil;
+}
+
+/** Wire codes of `state` (`x`), by state and by code. */
+const STATE_CODE = { value: 0, error: 1, bytes: 2 } as const;
+const CODE_STATE: readonly RecordState[] = ['value', 'error', 'bytes'];
+
+/**
+ * Converts a record to the array that the codec stores: `[v, t, f, s, c, g, x]`, plus `tg` when it has tags. The
+ * order and the codes of `x` (0 value, 1 cached error, 2 bytes) are the wire format: entries already in Redis
+ * depend on them.
+ */
 export function toWire(record: CacheRecord): unknown[] {
-  const wire = [record.v, record.t, record.f, record.s, record.c, record.g, record.x];
-  if (record.tg?.length) wire.push(record.tg);
+  const wire = [
+    record.value,
+    record.createdAt,
+    record.freshUntil,
+    record.staleUntil,
+    record.computeMs,
+    record.generations,
+    STATE_CODE[record.state],
+  ];
+  if (record.tags?.length) wire.push(record.tags);
   return wire;
 }
 
@@ -37,9 +79,20 @@ export function fromWire(wire: unknown): CacheRecord | undefined {
   if (typeof t !== 'number' || typeof f !== 'number' || typeof s !== 'number' || typeof c !== 'number')
     return undefined;
   if (!Array.isArray(g) || (x !== 0 && x !== 1 && x !== 2)) return undefined;
-  if (tg === undefined) return { v, t, f, s, c, g: g as number[], x };
+  const state = CODE_STATE[x]!;
+  const record: CacheRecord = {
+    value: v,
+    createdAt: t,
+    freshUntil: f,
+    staleUntil: s,
+    computeMs: c,
+    generations: g as number[],
+    state,
+  };
+  if (tg === undefined) return record;
   if (!Array.isArray(tg) || !tg.every((tag) => typeof tag === 'string')) return undefined;
-  return { v, t, f, s, c, g: g as number[], x, tg: tg as string[] };
+  record.tags = tg as string[];
+  return record;
 }
 
 /** Whether the record was computed under the invalidation generations read now. */

@@ -116,22 +116,13 @@ export class Stats {
 
   /** Counts one call's result; `savedMs` is the compute time a hit avoided. Bypasses go through {@link bypass}. */
   record(kind: string, result: Exclude<CacheResult, 'bypass'>, savedMs = 0): void {
-    const s = this.#of(kind);
-    s[FIELD[result]]++;
-    s.total++;
-    if (savedMs > 0) s.timeSavedSeconds += savedMs / 1000;
     const cost = result === 'hit' || result === 'stale' ? (this.#costPerCall[kind] ?? 0) : 0;
-    s.costSaved += cost;
-    this.#listener?.result(kind, result, savedMs > 0 ? savedMs / 1000 : 0, cost);
+    this.#count(this.#of(kind), kind, result, savedMs, cost, undefined);
   }
 
   /** Counts one call that did not use the cache, and why (`disabled`, `unavailable`, `authorization`, ...). */
   bypass(kind: string, reason: string): void {
-    const s = this.#of(kind);
-    s.bypasses++;
-    s.total++;
-    s.bypassReasons[reason] = (s.bypassReasons[reason] ?? 0) + 1;
-    this.#listener?.result(kind, 'bypass', 0, 0, reason);
+    this.#count(this.#of(kind), kind, 'bypass', 0, 0, reason);
   }
 
   /**
@@ -141,22 +132,21 @@ export class Stats {
    */
   joined(kind: string, result: CacheResult, savedMs: number, why?: string): void {
     const s = this.#of(kind);
-    const reason = why ?? 'unknown';
     s.joined++;
+    const cost = result === 'error' ? 0 : (this.#costPerCall[kind] ?? 0);
+    this.#count(s, kind, result, savedMs, cost, result === 'bypass' ? (why ?? 'unknown') : undefined);
+    if (result === 'stale' && why !== undefined) this.graced(kind, why);
+  }
+
+  /** Counts one call of `kind` with `result` in `s` (and a bypass's `reason`), and tells the listener. */
+  #count(s: KindStats, kind: string, result: CacheResult, savedMs: number, cost: number, reason?: string): void {
     s[FIELD[result]]++;
     s.total++;
-    if (result === 'bypass') s.bypassReasons[reason] = (s.bypassReasons[reason] ?? 0) + 1;
-    else if (result === 'stale' && why !== undefined) this.graced(kind, why);
-    if (savedMs > 0) s.timeSavedSeconds += savedMs / 1000;
-    const cost = result === 'error' ? 0 : (this.#costPerCall[kind] ?? 0);
+    if (reason !== undefined) s.bypassReasons[reason] = (s.bypassReasons[reason] ?? 0) + 1;
+    const saved = savedMs > 0 ? savedMs / 1000 : 0;
+    s.timeSavedSeconds += saved;
     s.costSaved += cost;
-    this.#listener?.result(
-      kind,
-      result,
-      savedMs > 0 ? savedMs / 1000 : 0,
-      cost,
-      result === 'bypass' ? reason : undefined,
-    );
+    this.#listener?.result(kind, result, saved, cost, reason);
   }
 
   /** Counts a call served an expired value in its grace period, and why (already counted as `stale`). */

@@ -223,7 +223,15 @@ describe('forceFresh', () => {
 });
 
 describe('earlyRefresh (XFetch)', () => {
-  const record = (f: number, c: number) => ({ v: 1, t: 0, f, s: f, c, g: [], x: 0 }) as CacheRecord;
+  const record = (freshUntil: number, computeMs: number): CacheRecord => ({
+    value: 1,
+    createdAt: 0,
+    freshUntil,
+    staleUntil: freshUntil,
+    computeMs,
+    generations: [],
+    state: 'value',
+  });
 
   it('follows now - delta * beta * ln(random) >= expiry, with the clock and random source injected', () => {
     const early = { beta: 1, random: () => Math.exp(-1) }; // ln(random) = -1: refresh within delta*beta of expiry

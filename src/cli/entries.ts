@@ -88,16 +88,16 @@ export async function inspectEntry(cache: Cache, kind: string, key: string): Pro
   }
   if (!record) throw new CliError(`the entry at ${full} is not an infercache entry`, 1);
   const now = Date.now();
-  const text = show(record.v, { depth: 4, breakLength: 100, maxArrayLength: 20, maxStringLength: 200 });
+  const text = show(record.value, { depth: 4, breakLength: 100, maxArrayLength: 20, maxStringLength: 200 });
   return {
     key: full,
     sizeBytes: raw.length,
     ttlLeftSeconds: Number(ttl) < 0 ? null : Number(ttl) / 1000,
-    ageSeconds: Math.max(0, (now - record.t) / 1000),
-    freshForSeconds: Math.max(0, (record.f - now) / 1000),
-    computeMs: record.c,
-    tags: record.tg ?? [],
-    kind: record.x === 1 ? 'cached error' : record.x === 2 ? 'custom serialized bytes' : 'value',
+    ageSeconds: Math.max(0, (now - record.createdAt) / 1000),
+    freshForSeconds: Math.max(0, (record.freshUntil - now) / 1000),
+    computeMs: record.computeMs,
+    tags: record.tags ?? [],
+    kind: record.state === 'error' ? 'cached error' : record.state === 'bytes' ? 'custom serialized bytes' : 'value',
     preview: text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS)}…` : text,
   };
 }

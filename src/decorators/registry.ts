@@ -1,15 +1,16 @@
 /**
- * Which cache a decorated method uses (its own `cache` option, then `@UseCache` on its class, then the default), and
- * which owner each explicit kind with a custom key belongs to.
+ * Which cache a decorated method uses (its own `cache` option, then `@UseCache` on its class, then the default of
+ * src/defaults.ts), and which owner each explicit kind with a custom key belongs to.
  *
  * The state lives in global slots (`Symbol.for`), not in this module: when an app loads two copies of infercache (an
- * ESM and a CommonJS one, or two versions), both see the same default cache, the same `@UseCache` choices and the
- * same kind owners and method owners.
+ * ESM and a CommonJS one, or two versions), both see the same `@UseCache` choices and the same kind owners and
+ * method owners.
  */
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../errors.js';
 import type { Cache } from '../cache.js';
 import type { MethodSite } from './adapter.js';
+import { getDefaultCache } from '../default-cache.js';
 
 /** A global slot shared by every copy of infercache loaded in the process, created by the first one. */
 function slot<T extends object>(name: string, create: () => T): T {
@@ -17,25 +18,9 @@ function slot<T extends object>(name: string, create: () => T): T {
   return (global[Symbol.for(name)] ??= create());
 }
 
-const defaults = slot<{ cache?: Cache }>('infercache.defaultCache', () => ({}));
 const classCaches = slot('infercache.classCaches', () => new WeakMap<object, Cache>());
 const kindOwners = slot('infercache.kindOwners', () => new Map<string, string>());
 const methodOwners = slot('infercache.methodOwners', () => new Map<string, string>());
-
-/** Makes `cache` the process default (only if none is set, unless `force`). */
-export function setDefaultCache(cache: Cache, force = false): void {
-  if (force || !defaults.cache) defaults.cache = cache;
-}
-
-/** Forgets `cache` as the default when it closes. */
-export function clearDefaultCache(cache: Cache): void {
-  if (defaults.cache === cache) defaults.cache = undefined;
-}
-
-/** The process default cache, if one was created (by this copy of infercache or another). */
-export function getDefaultCache(): Cache | undefined {
-  return defaults.cache;
-}
 
 /** Records the cache chosen for a class by `@UseCache`. */
 export function setClassCache(ctor: object, cache: Cache): void {
@@ -50,7 +35,7 @@ export function cacheFor(self: unknown): Cache | undefined {
     if (found) return found;
     ctor = Object.getPrototypeOf(ctor);
   }
-  return defaults.cache;
+  return getDefaultCache();
 }
 
 /**

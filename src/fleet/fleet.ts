@@ -11,7 +11,7 @@ import { countersKey, hotKeysKey, bucketOf, INSTANCE_FIELD, SEP } from './keys.j
 import type { FleetSettings } from './options.js';
 import type { RedisTier } from '../redis/tier.js';
 import type { Stats, KindStats } from '../stats.js';
-import type { WrapOutcome } from '../loader.js';
+import type { WrapOutcome } from '../outcome.js';
 
 /** Adds many fields to one hash in one atomic command (cluster-safe: one key), then sets its life. */
 const ADD = `local k = KEYS[1]

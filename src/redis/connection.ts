@@ -7,6 +7,13 @@ import type { RedisOptions } from '../options.js';
 import { ConfigError } from '../errors.js';
 import { clientOptionsFromUrl } from './url.js';
 import { TIMED_OUT, waitAtMost } from '../timeout.js';
+import {
+  clientSubscriber,
+  clusterSubscriber,
+  type PubSubClient,
+  type PubSubCluster,
+  type Subscriber,
+} from './pubsub.js';
 
 /** Replies as Buffers for bulk strings: entries are binary. */
 export const BINARY = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } } as const;
@@ -29,6 +36,10 @@ export interface Backend {
   close(): Promise<void>;
   /** Connects or reports a connection error. */
   on(event: 'error' | 'ready' | 'end', listener: (arg?: unknown) => void): void;
+  /** A new subscription on a connection of its own, for the invalidation bus. */
+  subscriber(): Subscriber;
+  /** One sender per server (the client, or each master of a cluster): for commands such as SCAN. */
+  servers(): Promise<Array<(args: string[]) => Promise<unknown>>>;
   /** The node-redis client or cluster, for telemetry and advanced use. */
   readonly raw: unknown;
 }
@@ -197,6 +208,7 @@ interface ClientLike extends EmitterLike {
 }
 interface ClusterLike extends EmitterLike {
   readonly masters: unknown[];
+  nodeClient(node: unknown): { sendCommand(args: string[]): Promise<unknown> } | Promise<never>;
   sendCommand(
     key: string | undefined,
     readonly: boolean,
@@ -231,6 +243,8 @@ function clientBackend(client: ClientLike, closeClient: boolean | undefined): Ba
       if (ownership.closes) await closeConnection(client);
     },
     on: (event, listener) => void client.on(event, listener),
+    subscriber: () => clientSubscriber(client as unknown as PubSubClient),
+    servers: async () => [(args) => send(args)],
   };
 }
 
@@ -268,5 +282,10 @@ function clusterBackend(cluster: ClusterLike, closeClient: boolean | undefined):
       if (ownership.closes) await closeConnection(cluster);
     },
     on: (event, listener) => void cluster.on(event, listener),
+    subscriber: () => clusterSubscriber(cluster as unknown as PubSubCluster),
+    servers: async () => {
+      const nodes = await Promise.all(cluster.masters.map((node) => cluster.nodeClient(node)));
+      return nodes.map((node) => (args: string[]) => node.sendCommand(args));
+    },
   };
 }

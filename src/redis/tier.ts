@@ -4,7 +4,7 @@
  * `sendOrThrow`, for admin operations that must report it, throws UnavailableError).
  */
 import { ErrorReply } from 'redis';
-import { CircuitBreaker, type BreakerState } from './breaker.js';
+import { CircuitBreaker } from './breaker.js';
 import { Deadlines } from './deadline.js';
 import { redactMessage, type Backend } from './connection.js';
 import { UnavailableError, isInfercacheError } from '../errors.js';
@@ -30,8 +30,6 @@ export interface RedisTierSettings {
   logger: Logger | undefined;
   /** Secrets to scrub from every message (passwords). */
   secrets: string[];
-  /** Told when the breaker changes state. */
-  onBreaker?: (state: BreakerState) => void;
 }
 
 /** Counters of the Redis tier, for stats() and health(). */
@@ -66,10 +64,7 @@ export class RedisTier {
       settings.breaker.threshold,
       settings.breaker.cooldown,
       settings.breaker.maxCooldown,
-      (state) => {
-        settings.logger?.warn(`infercache: Redis circuit breaker ${state}`);
-        settings.onBreaker?.(state);
-      },
+      (state) => settings.logger?.warn(`infercache: Redis circuit breaker ${state}`),
     );
     backend.on('error', (error) => {
       this.#record(error);

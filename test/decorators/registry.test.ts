@@ -7,21 +7,21 @@ import { expect } from 'chai';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { CachedPrediction, Invalidates, getDefaultCache } from '../../src/index.js';
-import * as registry from '../../src/decorators/registry.js';
+import * as defaults from '../../src/default-cache.js';
 import { counted, newCache } from '../helpers.js';
 import { consoleWarnings } from './console.js';
 
 /**
- * A second instance of the registry module, with its own module state, as an app that loads both the ESM and the
- * CommonJS build of infercache has. The module cache is restored afterwards.
+ * A second instance of the module that keeps the default cache, with its own module state, as an app that loads both
+ * the ESM and the CommonJS build of infercache has. The module cache is restored afterwards.
  */
-function freshRegistry(): typeof registry {
+function freshDefaults(): typeof defaults {
   const load = createRequire(path.join(process.cwd(), 'test', 'decorators', 'registry.test.ts'));
-  const file = load.resolve('../../src/decorators/registry.ts');
+  const file = load.resolve('../../src/default-cache.ts');
   const cached = load.cache[file];
   delete load.cache[file];
   try {
-    return load(file) as typeof registry;
+    return load(file) as typeof defaults;
   } finally {
     if (cached) load.cache[file] = cached;
     else delete load.cache[file];
@@ -83,8 +83,8 @@ describe(`decorators (${mode} mode): the cache they use`, () => {
   });
 
   it('shares the default cache with another copy of infercache loaded in the same process', async () => {
-    const copy = freshRegistry();
-    expect(copy.setDefaultCache).not.to.equal(registry.setDefaultCache);
+    const copy = freshDefaults();
+    expect(copy.setDefaultCache).not.to.equal(defaults.setDefaultCache);
     const cache = newCache();
     copy.setDefaultCache(cache);
     try {
@@ -101,11 +101,11 @@ describe(`decorators (${mode} mode): the cache they use`, () => {
       expect(await s.m('abc')).to.equal(3);
       expect(compute.calls).to.equal(1);
       const other = newCache();
-      registry.setDefaultCache(other, true);
+      defaults.setDefaultCache(other, true);
       expect(copy.getDefaultCache()).to.equal(other);
     } finally {
       copy.clearDefaultCache(cache);
-      registry.clearDefaultCache(getDefaultCache()!);
+      defaults.clearDefaultCache(getDefaultCache()!);
     }
     expect(getDefaultCache()).to.equal(undefined);
   });
