@@ -1,6 +1,5 @@
 /** Shared test helpers: caches on the run's test Redis, closed after each test. */
-import { expect } from 'chai';
-import { ConfigError, createCache, type Cache, type CacheOptions } from '../src/index.js';
+import { createCache, type Cache, type CacheOptions } from '../src/index.js';
 import { internalsOf } from '../src/cache.js';
 import { testRedisUrl } from './setup/root-hooks.js';
 
@@ -72,13 +71,4 @@ export async function eventually(check: () => boolean | Promise<boolean>, limitM
   }
 }
 
-/** The ConfigError `attempt` throws (fails the test when it throws something else or nothing). */
-export function configError(attempt: () => unknown): ConfigError {
-  try {
-    attempt();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  expect.fail('expected a ConfigError');
-}
+export { configError } from './config-error.js';

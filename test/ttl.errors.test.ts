@@ -3,19 +3,9 @@
  * what settings() reports for env-sourced and dynamic defaults. Unit tests, no Redis (see also ttl.test.ts).
  */
 import { expect } from 'chai';
+import { configError } from './config-error.js';
 import { ConfigError } from '../src/errors.js';
 import { checkTtlEnvName, TtlRegistry, untilNext, type TtlRegistryOptions } from '../src/ttl.js';
-
-/** The ConfigError `attempt` throws. */
-function configError(attempt: () => unknown): ConfigError {
-  try {
-    attempt();
-  } catch (error) {
-    expect(error).to.be.instanceOf(ConfigError);
-    return error as ConfigError;
-  }
-  expect.fail('expected a ConfigError');
-}
 
 const registry = (options: unknown) => new TtlRegistry(options as TtlRegistryOptions);
 

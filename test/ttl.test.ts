@@ -1,18 +1,9 @@
 import { expect } from 'chai';
+import { configError } from './config-error.js';
 import { ConfigError } from '../src/errors.js';
 import { TtlRegistry, ttlEnvName, untilMidnight, untilNext, type TtlSpec } from '../src/ttl.js';
 
 const noEnv = {};
-
-function configError(fn: () => unknown): ConfigError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).to.be.instanceOf(ConfigError);
-    return err as ConfigError;
-  }
-  throw new Error('expected a ConfigError');
-}
 
 describe('TtlRegistry', () => {
   describe('precedence', () => {
