@@ -3,7 +3,7 @@
  * memory tier), the memory tier, the Redis SET with its expiry, and the bus message once Redis took it.
  */
 import { UnserializableError } from './errors.js';
-import { toWire, type CacheRecord } from './record.js';
+import { newRecord, toWire } from './record.js';
 import type { Codec } from './codec.js';
 import type { Coherence } from './coherence.js';
 import type { Generations } from './generations.js';
@@ -98,15 +98,8 @@ export class Writer {
         );
     if (!(ttl > 0)) return false;
     const t = now();
-    const record: CacheRecord = {
-      value,
-      createdAt: t,
-      freshUntil: t + ttl,
-      staleUntil: t + ttl + entry.retain,
-      computeMs: options.computeMs,
-      generations: gens ?? [],
-      state: options.error ? 'error' : 'value',
-    };
+    const state = options.error ? 'error' : 'value';
+    const record = newRecord(value, t, t + ttl, t + ttl + entry.retain, options.computeMs, gens ?? [], state);
     if (tags.length) record.tags = tags;
     const custom = record.state === 'value' && entry.serialize !== undefined;
     let body: Buffer | undefined;
