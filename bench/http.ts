@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import autocannon from 'autocannon';
 import { startTestRedis } from '../src/testing.js';
+import { measured } from './lib/package.js';
 import { benchCpus, cpuCount, hasTaskset, machine, pin } from './lib/cpu.js';
 import { median, pairedRatio, sleep } from './lib/measure.js';
 import { fmt, ratio, table, versions, writeResults } from './lib/report.js';
@@ -89,7 +90,7 @@ async function main(): Promise<void> {
     : cpuCount > 1
       ? `redis-server and the HTTP servers pinned to CPU ${cpus.main}, autocannon to CPU ${cpus.load} (taskset)`
       : `everything pinned to CPU ${cpus.main} (one CPU: the load generator competes with the server)`;
-  console.log(`infercache HTTP benchmarks — ${machine()}`);
+  console.log(`infercache HTTP benchmarks — ${machine()}; measuring ${measured}`);
   console.log(
     `${pinning}; autocannon ${CONNECTIONS} connections, ${SECONDS} s per run, ${ROUNDS} rounds + 1 warm-up round, order rotating\n`,
   );
@@ -187,6 +188,7 @@ async function main(): Promise<void> {
     kind: 'http',
     date: new Date().toISOString(),
     machine: machine(),
+    measured,
     pinning,
     command: 'npm run bench:http',
     connections: CONNECTIONS,

@@ -9,6 +9,7 @@
  *   BENCH_ONLY=infercache npm run bench:micro   contenders whose name contains one of the words (floors always run)
  */
 import { startTestRedis } from '../src/testing.js';
+import { measured } from './lib/package.js';
 import { benchCpus, cpuClock, hasTaskset, machine, pin } from './lib/cpu.js';
 import {
   collectGarbage,
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
     : hasTaskset
       ? 'taskset refused: not pinned (expect noisy, higher round trips)'
       : 'taskset not found: not pinned (expect noisy, higher round trips)';
-  console.log(`infercache micro benchmarks — ${machine()}`);
+  console.log(`infercache micro benchmarks — ${machine()}; measuring ${measured}`);
   console.log(`${pinning}; ${ROUNDS} rounds + 1 warm-up round, order rotating${gcNote()}\n`);
 
   const value = makeValue();
@@ -201,6 +202,7 @@ async function main(): Promise<void> {
     kind: 'micro',
     date: new Date().toISOString(),
     machine: machine(),
+    measured,
     pinning,
     command: 'npm run bench:micro',
     rounds: ROUNDS,

@@ -19,7 +19,8 @@ import { context } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
-import { createCache, type Cache } from '../src/index.js';
+import type { Cache } from '../src/index.js';
+import { loadCore, measured } from './lib/package.js';
 import { startTestRedis } from '../src/testing.js';
 import { benchCpus, cpuClock, hasTaskset, machine, pin } from './lib/cpu.js';
 import { collectGarbage, median } from './lib/measure.js';
@@ -97,6 +98,7 @@ async function main(): Promise<void> {
   const tracerProvider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(discard)] });
   const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
   const base = { redis: { url: server.url }, logger: false as const, setDefault: false };
+  const { createCache } = await loadCore();
   const caches: Record<string, Cache> = {
     off: createCache({ ...base, telemetry: { enabled: false } }),
     'no-sdk': createCache(base),
@@ -105,7 +107,7 @@ async function main(): Promise<void> {
   };
   await Promise.all(Object.values(caches).map((c) => c.connect()));
   const names = Object.keys(caches);
-  console.log(`infercache telemetry overhead — ${machine()}`);
+  console.log(`infercache telemetry overhead — ${machine()}; measuring ${measured}`);
   const where = pinned ? `redis-server and the benchmark pinned to CPU ${cpu}` : 'not pinned';
   console.log(`${where}${hasTaskset ? '' : ' (no taskset)'}; ${RUNS} run(s) × ${ROUNDS} rounds × ${CALLS} calls\n`);
   const runs: Array<{ wall: RunResult; cpu: RunResult }> = [];
@@ -154,7 +156,7 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nTargets (issue #13, tracing on):\n  ${checks.join('\n  ')}`);
-  if (!QUICK) console.log(`\nResults: ${writeResults('telemetry', { machine: machine(), pinned, results, checks })}`);
+  if (!QUICK) console.log(`\nResults: ${writeResults('telemetry', { machine: machine(), measured, pinned, results, checks })}`);
   await Promise.all(Object.values(caches).map((c) => c.close()));
   await tracerProvider.shutdown();
   await meterProvider.shutdown();

@@ -23,6 +23,7 @@ describe('benchmarks (smoke: they run; nothing here looks at timing)', function 
         env: {
           ...process.env,
           BENCH_QUICK: '1',
+          BENCH_SOURCES: '1', // the benchmark proper measures dist/, which a test run need not have built
           BENCH_ONLY: 'infercache',
           BENCH_RESULTS_DIR: dir,
           // a busy machine can stall a read past the default 50 ms: the smoke test checks that hits hit

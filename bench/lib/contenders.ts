@@ -4,7 +4,8 @@
  * infercache uses) and with JSON (what most people write); the uncached function is what caching saves.
  */
 import { createClient, RESP_TYPES, type RedisClientType } from 'redis';
-import { createCache, type Cache } from '../../src/index.js';
+import type { Cache } from '../../src/index.js';
+import { loadCore } from './package.js';
 import { floorPackr } from './value.js';
 
 /** The computation being cached. */
@@ -119,6 +120,7 @@ export interface InfercacheSetup {
  */
 export async function infercache(url: string, setup: InfercacheSetup): Promise<Contender & { cache: Cache }> {
   const { memory, inline = false } = setup;
+  const { createCache } = await loadCore();
   const cache = createCache({
     redis: { url },
     namespace: inline ? 'ici' : memory ? 'icm' : 'ic',

@@ -14,9 +14,7 @@
 import Fastify from 'fastify';
 import express from 'express';
 import { RESP_TYPES } from 'redis';
-import { createCache } from '../../src/index.js';
-import { infercache } from '../../plugins/fastify.js';
-import { cacheRoute } from '../../plugins/express.js';
+import { loadCore, loadExpress, loadFastify } from './package.js';
 import { benchTimeout, rawClient } from './contenders.js';
 import { floorPackr, HTTP_IDS, makeValue } from './value.js';
 
@@ -25,6 +23,9 @@ async function main(): Promise<void> {
   if ((framework !== 'fastify' && framework !== 'express') || !url) {
     throw new Error('usage: http-server.ts <fastify|express> <redis url>');
   }
+  const { createCache } = await loadCore();
+  const { infercache } = await loadFastify();
+  const { cacheRoute } = await loadExpress();
   const value = makeValue();
   const compute = async () => value;
   // Default settings, as an app writes them (logger and setDefault change nothing on these paths).
