@@ -156,7 +156,8 @@ async function main(): Promise<void> {
     }
   }
   console.log(`\nTargets (issue #13, tracing on):\n  ${checks.join('\n  ')}`);
-  if (!QUICK) console.log(`\nResults: ${writeResults('telemetry', { machine: machine(), measured, pinned, results, checks })}`);
+  if (!QUICK)
+    console.log(`\nResults: ${writeResults('telemetry', { machine: machine(), measured, pinned, results, checks })}`);
   await Promise.all(Object.values(caches).map((c) => c.close()));
   await tracerProvider.shutdown();
   await meterProvider.shutdown();
