@@ -14,7 +14,7 @@ export interface OperationOutcome {
   age?: number;
 }
 
-/** The part of a Redis read the lookup span reports. */
+/** The part of a Redis read the call's span reports. */
 export interface LookupResult {
   failed: boolean;
   size?: number;

@@ -8,8 +8,6 @@ export const SCOPE_NAME = 'infercache';
 
 /** Prefix of every span name: `infercache <Class>.<method>`, `infercache wrap`, `infercache get`. */
 export const SPAN_PREFIX = 'infercache';
-/** Child span around the Redis read (entry and generation counters, one MGET). */
-export const SPAN_LOOKUP = 'infercache lookup';
 /** Child span around the user's function on a miss. */
 export const SPAN_COMPUTE = 'infercache compute';
 /** Child span around the write of a computed value to Redis (it may end after the call's span). */

@@ -23,7 +23,7 @@ import { MetricKinds, StatsMetrics, durationAttributes } from './metrics.js';
 import { LazyInstruments, isNoop, report } from './lazy.js';
 import * as C from './semconv.js';
 import { errorType, failSpan, hashKey, isCachedError, safely } from './util.js';
-import { traceCompute, traceLookup, traceStore } from './children.js';
+import { noteLookup, traceCompute, traceStore } from './children.js';
 import {
   OPERATIONS,
   type Instrumentation,
@@ -47,7 +47,7 @@ export interface TelemetrySettings {
 
 /** Where the observable gauges read from, and what a swallowed Redis error said. */
 export interface TelemetrySources extends Observed {
-  /** Whether a Redis tier exists (lookup spans are only made when it does). */
+  /** Whether a Redis tier exists (Redis reads are only noted when it does). */
   redis: boolean;
   /** The last Redis error message (already scrubbed of secrets). */
   lastRedisError(): string | undefined;
@@ -84,7 +84,7 @@ export class Telemetry implements Instrumentation {
   #pending: WrapCall | undefined;
   /** Turns the counters of `Stats` into metrics (pass it to `Stats.configure`). */
   readonly metrics: StatsMetrics;
-  /** Marks a lookup span whose read Redis failed. */
+  /** Marks the call's span when its Redis read failed. */
   readonly #lookupFailed = (span: Span): void => this.redisError(span);
 
   constructor(settings: TelemetrySettings, sources: TelemetrySources) {
@@ -227,16 +227,16 @@ export class Telemetry implements Instrumentation {
     trace.getActiveSpan()?.setAttribute(C.ATTR_JOINED, true);
   }
 
-  /** Runs the Redis read under a `lookup` child span; records a swallowed Redis failure as a span event. */
+  /** Runs the Redis read, noting its entry size on the call's span and a swallowed Redis failure as an event there. */
   lookup<R extends LookupResult>(key: string, read: () => Promise<R>): Promise<R> {
     const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;
     if (!tracer) return read();
-    return traceLookup(tracer, read, this.#settings.recordKeys ? hashKey(key) : undefined, this.#lookupFailed);
+    return noteLookup(read, this.#settings.recordKeys ? hashKey(key) : undefined, this.#lookupFailed);
   }
 
   /**
    * Runs the write of a computed value under a `store` child span (when tracing and Redis is configured); a write that
-   * Redis refused or that failed is an event on it, like a failed lookup: the call itself is unaffected.
+   * Redis refused or that failed is an event on it, like a failed read on the call's span: the call is unaffected.
    */
   store<T>(kind: string, write: (sent: SendReport) => Promise<T>): Promise<T> {
     const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;

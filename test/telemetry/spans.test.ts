@@ -24,7 +24,7 @@ describe('telemetry: spans', () => {
   });
   afterEach(() => o.close());
 
-  it('names a decorated call `infercache Class.method` with lookup and compute children on a miss', async () => {
+  it('names a decorated call `infercache Class.method` with a compute child on a miss, and no span per Redis read', async () => {
     const cache = await ready(newCache({ telemetry: o.telemetry }));
     class PriceService {
       @CachedPrediction({ cache, kind: 'price' })
@@ -36,11 +36,12 @@ describe('telemetry: spans', () => {
     const call = o.span('infercache PriceService.predict');
     expect(call.kind).to.equal(SpanKind.INTERNAL);
     expect(call.attributes).to.include({ 'infercache.kind': 'price', 'infercache.result': 'miss' });
-    const lookup = o.span('infercache lookup');
     const compute = o.span('infercache compute');
-    expect(parentId(lookup)).to.equal(call.spanContext().spanId);
     expect(parentId(compute)).to.equal(call.spanContext().spanId);
-    expect(lookup.attributes).to.include({ 'db.system.name': 'redis', 'db.operation.name': 'MGET' });
+    // the store span may end after the call: children so far are the computation and, maybe, the write
+    const children = o.spans().filter((s) => parentId(s) === call.spanContext().spanId);
+    expect(children.map((s) => s.name)).to.include('infercache compute');
+    expect(children.every((s) => s.name === 'infercache compute' || s.name === 'infercache store')).to.equal(true);
     expect(call.status.code).to.equal(SpanStatusCode.UNSET);
   });
 
@@ -53,7 +54,7 @@ describe('telemetry: spans', () => {
     const call = o.span('infercache wrap');
     expect(call.attributes).to.include({ 'infercache.result': 'hit', 'infercache.tier': 'redis' });
     expect(call.attributes['infercache.entry.size']).to.be.a('number').greaterThan(0);
-    expect(o.spans().map((s) => s.name)).to.have.members(['infercache wrap', 'infercache lookup']);
+    expect(o.spans().map((s) => s.name)).to.have.members(['infercache wrap']);
   });
 
   it('marks a traced memory hit with tier memory and no Redis lookup', async () => {
@@ -159,8 +160,7 @@ describe('telemetry: spans', () => {
     const call = o.span('infercache wrap');
     expect(call.status.code).to.equal(SpanStatusCode.UNSET);
     expect(call.attributes['infercache.result']).to.equal('bypass');
-    const lookup = o.span('infercache lookup');
-    expect(lookup.events.map((e) => e.name)).to.include('infercache.redis.error');
+    expect(call.events.map((e) => e.name)).to.include('infercache.redis.error');
   });
 
   it('records a write Redis refused as an event on a store span, and counts it as a cache error', async () => {
