@@ -3,14 +3,7 @@
  * and what the Redis read notes on the call's own span. Each runs its work with its span active, so spans made inside
  * (the Redis client's, the user's own) nest under it, and never lets a telemetry failure reach the call.
  */
-import {
-  context,
-  SpanKind,
-  trace,
-  type Attributes,
-  type Span,
-  type Tracer,
-} from '@opentelemetry/api';
+import { context, SpanKind, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import * as C from './semconv.js';
 import { report } from './lazy.js';
 import { failSpan, isThenable } from './util.js';
