@@ -103,13 +103,12 @@ export class Loader {
     fn: () => unknown,
   ): Promise<WrapOutcome<unknown>> {
     const running = this.#inflight.get(key);
-    const joined = running?.promise;
     // not a flight that began before an invalidation or delete covering this key: its value may predate it
-    if (joined && !entry.forceFresh && !this.#coherence.droppedSince(key, running!.epoch)) {
+    if (running?.promise && !entry.forceFresh && !this.#coherence.droppedSince(key, running.epoch)) {
       this.#telemetry.joined();
-      return joined.then(
+      return running.promise.then(
         (outcome) => {
-          this.#stats.joined(entry.kind, outcome.result, running!.ms, outcome.reason);
+          this.#stats.joined(entry.kind, outcome.result, running.ms, outcome.reason);
           return outcome;
         },
         (error: unknown) => {

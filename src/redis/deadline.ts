@@ -4,11 +4,10 @@
  */
 import { TimeoutError } from '../errors.js';
 
-/** One operation under watch: `settled` once it finished or timed out, whichever came first. */
+/** One operation under watch; it is settled (finished or timed out) once it has left `Deadlines`' set. */
 export interface Pending {
   at: number;
   op: string;
-  settled: boolean;
   reject: (error: Error) => void;
 }
 
@@ -50,7 +49,7 @@ export class Deadlines {
    * `settle(pending)` was called first (the hit path's reads use this; `race` costs two more promises).
    */
   watch(op: string, onTimeout: (error: Error) => void): Pending {
-    const pending: Pending = { at: Date.now() + this.#ms, op, settled: false, reject: onTimeout };
+    const pending: Pending = { at: Date.now() + this.#ms, op, reject: onTimeout };
     this.#pending.add(pending);
     if (this.#timer === undefined) this.#arm(this.#ms);
     return pending;
@@ -58,9 +57,7 @@ export class Deadlines {
 
   /** Marks a watched operation finished; false when it had already timed out (or been settled). */
   settle(pending: Pending): boolean {
-    if (pending.settled) return false;
-    pending.settled = true;
-    this.#pending.delete(pending);
+    if (!this.#pending.delete(pending)) return false;
     pending.reject = NOOP; // in case a Set's outgrown table still holds it (see #pending)
     return true;
   }
@@ -79,9 +76,8 @@ export class Deadlines {
     this.#timer.unref();
   }
 
+  /** Times out an operation already taken out of the set. */
   #expire(pending: Pending): void {
-    if (pending.settled) return;
-    pending.settled = true;
     pending.reject(new TimeoutError(pending.op, this.#ms));
   }
 
