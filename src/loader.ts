@@ -193,7 +193,8 @@ export class Loader {
     const epoch = this.#coherence.epoch;
     const fresh = entry.forceFresh;
     const read = () => this.#reader.read(key, entry.kind, { tags, entry });
-    let found: ReadResult = await this.#telemetry.lookup(key, read);
+    let found: ReadResult = await read();
+    this.#telemetry.readRedis(key, found);
     let lease: string | undefined;
     if (!found.record && !found.failed && entry.lock && this.#leases && !fresh) {
       const got = await this.#leases.acquire(key, entry.lock, read);

@@ -1,44 +1,13 @@
 /**
- * The child spans of a cache call: the user's computation (`infercache compute`) and the write (`infercache store`),
- * and what the Redis read notes on the call's own span. Each runs its work with its span active, so spans made inside
- * (the Redis client's, the user's own) nest under it, and never lets a telemetry failure reach the call.
+ * The child spans of a cache call: the user's computation (`infercache compute`) and the write (`infercache store`).
+ * Each runs its work with its span active, so spans made inside (the Redis client's, the user's own) nest under it,
+ * and never lets a telemetry failure reach the call.
  */
 import { context, SpanKind, trace, type Attributes, type Span, type Tracer } from '@opentelemetry/api';
 import * as C from './semconv.js';
 import { report } from './lazy.js';
 import { failSpan, isThenable } from './util.js';
-import type { LookupResult } from './instrumentation.js';
 import type { SendReport } from '../redis/tier.js';
-
-/**
- * Notes the Redis read on the call's span, the active one: the key's hash (with `recordKeys`), the entry size, and
- * `failed` when the read failed (swallowed, fail-open). The read gets no span of its own: the Redis client's spans
- * (its instrumentation) nest under the call's span, and a span per read cost about 4 µs of a Redis-tier hit, a third
- * of what tracing added to it (measured).
- */
-export function noteLookup<R extends LookupResult>(
-  read: () => Promise<R>,
-  keyHash: string | undefined,
-  failed: (span: Span) => void,
-): Promise<R> {
-  let span: Span | undefined;
-  try {
-    span = trace.getActiveSpan();
-    if (keyHash !== undefined) span?.setAttribute(C.ATTR_KEY_HASH, keyHash);
-  } catch (error) {
-    report(error);
-  }
-  if (!span) return read();
-  return read().then((found) => {
-    try {
-      if (found.size !== undefined) span.setAttribute(C.ATTR_ENTRY_SIZE, found.size);
-      if (found.failed) failed(span);
-    } catch (error) {
-      report(error);
-    }
-    return found;
-  });
-}
 
 /** Runs a write under a `store` span (`attributes`: kind and Redis); a write Redis refused is an event on it. */
 export function traceStore<T>(

@@ -65,8 +65,8 @@ export interface Instrumentation {
   load<T>(run: () => Promise<T>): Promise<T>;
   /** A stale-while-revalidate or early background refresh. */
   refresh<T>(kind: string, run: () => Promise<T>): Promise<T>;
-  /** The Redis read of `key` (entry and generation counters). */
-  lookup<R extends LookupResult>(key: string, read: () => Promise<R>): Promise<R>;
+  /** The Redis read of `key` (entry and generation counters) ended with `found` (called by the `wrap` call, after it). */
+  readRedis(key: string, found: LookupResult): void;
   /** The user's computation on a miss or refresh. */
   compute<T>(kind: string, fn: () => T): T;
   /** The write of a computed value; `sent` tells whether Redis refused it. */
@@ -86,7 +86,7 @@ export const NO_INSTRUMENTATION: Instrumentation = Object.freeze({
   wrap: <T>(_s: string | undefined, _k: string, run: () => Promise<T>) => run(),
   load: <T>(run: () => Promise<T>) => run(),
   refresh: <T>(_k: string, run: () => Promise<T>) => run(),
-  lookup: <R>(_key: string, read: () => Promise<R>) => read(),
+  readRedis: () => {},
   compute: <T>(_k: string, fn: () => T) => fn(),
   store: <T>(_k: string, write: (sent: SendReport) => Promise<T>) => write({}),
   redisError: () => {},

@@ -1,6 +1,7 @@
 /** The metric instruments of one cache, created together once a recording meter provider is there. */
-import type { Counter, Histogram, Meter } from '@opentelemetry/api';
+import type { Counter, Meter } from '@opentelemetry/api';
 import * as C from './semconv.js';
+import { BatchedHistogram } from './batched.js';
 import type { MetricKinds } from './metrics.js';
 import type { RedisMemory } from '../redis/memory.js';
 
@@ -18,25 +19,57 @@ export interface Observed {
 
 /**
  * Synchronous instruments; the observable gauges report through callbacks, and so do the per-call counters
- * (`requests`, `time_saved`, `cost_saved`), from the tallies of `kinds`.
+ * (`requests`, `time_saved`, `cost_saved`), from the tallies of `kinds`. The histograms hand their measurements to
+ * the SDK in batches, all of them before every collection (batched.ts).
  */
 export interface Instruments {
   errors: Counter;
-  operationDuration: Histogram;
-  computeDuration: Histogram;
-  entrySize: Histogram;
+  operationDuration: BatchedHistogram;
+  computeDuration: BatchedHistogram;
+  entrySize: BatchedHistogram;
 }
 
 const BREAKER_STATES = ['closed', 'open', 'half-open'] as const;
 
 /** Creates every instrument on `meter` and registers the callbacks of the gauges and of the tallied counters. */
 export function createInstruments(meter: Meter, observed: Observed, kinds: MetricKinds): Instruments {
+  const operationDuration = new BatchedHistogram(
+    meter.createHistogram(C.METRIC_OPERATION_DURATION, {
+      description: 'Duration of cache operations, end to end',
+      unit: 's',
+      advice: { explicitBucketBoundaries: C.OPERATION_BUCKETS },
+    }),
+  );
+  const computeDuration = new BatchedHistogram(
+    meter.createHistogram(C.METRIC_COMPUTE_DURATION, {
+      description: 'Duration of the computations run on misses and refreshes',
+      unit: 's',
+      advice: { explicitBucketBoundaries: C.COMPUTE_BUCKETS },
+    }),
+  );
+  const entrySize = new BatchedHistogram(
+    meter.createHistogram(C.METRIC_ENTRY_SIZE, {
+      description: 'Encoded size of entries written to Redis',
+      unit: 'By',
+      advice: { explicitBucketBoundaries: C.SIZE_BUCKETS },
+    }),
+  );
+  const flush = (): void => {
+    operationDuration.flush();
+    computeDuration.flush();
+    entrySize.flush();
+  };
+  // The SDK runs every observable callback of a collection before it reads the synchronous instruments: the
+  // buffered measurements land in the collection that follows them.
   meter
     .createObservableCounter(C.METRIC_REQUESTS, {
       description: 'Cached calls by kind and result (hit, miss, stale, bypass, error)',
       unit: '{request}',
     })
-    .addCallback((result) => kinds.observeRequests(result));
+    .addCallback((result) => {
+      flush();
+      kinds.observeRequests(result);
+    });
   meter
     .createObservableCounter(C.METRIC_TIME_SAVED, {
       description: 'Computation time avoided by hits and stale hits',
@@ -85,20 +118,8 @@ export function createInstruments(meter: Meter, observed: Observed, kinds: Metri
       description: 'Cache errors that did not fail the call (unreadable entry, failed encode)',
       unit: '{error}',
     }),
-    operationDuration: meter.createHistogram(C.METRIC_OPERATION_DURATION, {
-      description: 'Duration of cache operations, end to end',
-      unit: 's',
-      advice: { explicitBucketBoundaries: C.OPERATION_BUCKETS },
-    }),
-    computeDuration: meter.createHistogram(C.METRIC_COMPUTE_DURATION, {
-      description: 'Duration of the computations run on misses and refreshes',
-      unit: 's',
-      advice: { explicitBucketBoundaries: C.COMPUTE_BUCKETS },
-    }),
-    entrySize: meter.createHistogram(C.METRIC_ENTRY_SIZE, {
-      description: 'Encoded size of entries written to Redis',
-      unit: 'By',
-      advice: { explicitBucketBoundaries: C.SIZE_BUCKETS },
-    }),
+    operationDuration,
+    computeDuration,
+    entrySize,
   };
 }

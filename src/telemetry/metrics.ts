@@ -26,8 +26,8 @@ export class KindMetrics {
   readonly costSaved: Tally;
   /** Attributes of the kind's `store` spans. */
   readonly store: Attributes;
-  /** Attribute sets of `infercache.operation.duration` by operation and result. */
-  readonly #durations = new Map<string, Attributes>();
+  /** Attribute sets of `infercache.operation.duration` by operation, then result. */
+  readonly #durations = new Map<string, Map<CacheResult | undefined, Attributes>>();
 
   constructor(readonly kind: string) {
     this.attributes = Object.freeze({ [C.ATTR_KIND]: kind });
@@ -52,11 +52,12 @@ export class KindMetrics {
     return t;
   }
 
-  /** Attributes of an operation's duration: operation, kind and result (made once per pair). */
+  /** Attributes of an operation's duration: operation, kind and result (made once per pair; no key built per call). */
   duration(operation: string, result: CacheResult | undefined): Attributes {
-    const id = result === undefined ? operation : `${operation} ${result}`;
-    let a = this.#durations.get(id);
-    if (!a) this.#durations.set(id, (a = Object.freeze(durationAttributes(operation, this.kind, result))));
+    let byResult = this.#durations.get(operation);
+    if (!byResult) this.#durations.set(operation, (byResult = new Map()));
+    let a = byResult.get(result);
+    if (!a) byResult.set(result, (a = Object.freeze(durationAttributes(operation, this.kind, result))));
     return a;
   }
 

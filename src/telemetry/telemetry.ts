@@ -23,7 +23,7 @@ import { MetricKinds, StatsMetrics, durationAttributes } from './metrics.js';
 import { LazyInstruments, isNoop, report } from './lazy.js';
 import * as C from './semconv.js';
 import { errorType, failSpan, hashKey, isCachedError, safely } from './util.js';
-import { noteLookup, traceCompute, traceStore } from './children.js';
+import { traceCompute, traceStore } from './children.js';
 import {
   OPERATIONS,
   type Instrumentation,
@@ -84,8 +84,6 @@ export class Telemetry implements Instrumentation {
   #pending: WrapCall | undefined;
   /** Turns the counters of `Stats` into metrics (pass it to `Stats.configure`). */
   readonly metrics: StatsMetrics;
-  /** Marks the call's span when its Redis read failed. */
-  readonly #lookupFailed = (span: Span): void => this.redisError(span);
 
   constructor(settings: TelemetrySettings, sources: TelemetrySources) {
     this.#settings = settings;
@@ -227,11 +225,23 @@ export class Telemetry implements Instrumentation {
     trace.getActiveSpan()?.setAttribute(C.ATTR_JOINED, true);
   }
 
-  /** Runs the Redis read, noting its entry size on the call's span and a swallowed Redis failure as an event there. */
-  lookup<R extends LookupResult>(key: string, read: () => Promise<R>): Promise<R> {
-    const tracer = this.#sources.redis && this.#tracer ? this.tracer() : undefined;
-    if (!tracer) return read();
-    return noteLookup(read, this.#settings.recordKeys ? hashKey(key) : undefined, this.#lookupFailed);
+  /**
+   * Notes the Redis read on the call's span (the active one): the key's hash (with `recordKeys`), the entry size, and a
+   * swallowed failure as an event. The read gets no span of its own: the Redis client's spans (its instrumentation)
+   * nest under the call's span, and a span per read cost about 4 µs of a Redis-tier hit, a third of what tracing added
+   * to it (measured); noted after the read rather than around it, it costs no promise either.
+   */
+  readRedis(key: string, found: LookupResult): void {
+    if (!this.#tracer || !this.#sources.redis) return;
+    try {
+      const span = trace.getActiveSpan();
+      if (!span) return;
+      if (this.#settings.recordKeys) span.setAttribute(C.ATTR_KEY_HASH, hashKey(key));
+      if (found.size !== undefined) span.setAttribute(C.ATTR_ENTRY_SIZE, found.size);
+      if (found.failed) this.redisError(span);
+    } catch (error) {
+      report(error);
+    }
   }
 
   /**

@@ -25,6 +25,7 @@ const unitFiles = [
   'test/warn-once.test.ts',
   'test/defaults.test.ts',
   'test/llm/semantic/vector-index.test.ts',
+  'test/telemetry/batched.test.ts',
 ];
 
 module.exports = { unitFiles };

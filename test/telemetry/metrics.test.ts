@@ -7,6 +7,7 @@ import { otel, ready } from './otel.js';
 import { CachedModel } from '../../src/index.js';
 import infercache from '../../plugins/fastify.js';
 import { fastifyApp } from '../plugins/helpers.js';
+import { BATCH } from '../../src/telemetry/batched.js';
 
 const sum = (points: Array<{ value: unknown }>) => points.reduce((t, p) => t + (p.value as number), 0);
 const count = (points: Array<{ value: unknown }>) =>
@@ -103,6 +104,19 @@ describe('telemetry: metrics', () => {
     expect(h.sum).to.be.above(0).and.at.most(hitSeconds);
     expect(h.buckets.boundaries[0]).to.equal(0.00005);
     expect(hits[0]!.attributes).to.include({ 'infercache.operation': 'wrap', 'infercache.kind': 'prediction' });
+  });
+
+  it('records every duration, though they reach the SDK in batches: full ones at once, the rest before a collection', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    const calls = BATCH * 2 + 5; // two full batches and a partial one
+    for (let i = 0; i < calls; i++) await cache.wrap('prediction', 'batch', async () => 1, { memory: i % 2 === 0 });
+    const hits = await o.points('infercache.operation.duration', { 'infercache.result': 'hit' });
+    const misses = await o.points('infercache.operation.duration', { 'infercache.result': 'miss' });
+    expect(count(hits) + count(misses)).to.equal(calls);
+    expect(count(misses)).to.equal(1);
+    // and nothing twice: a second collection sees the same totals (cumulative temporality)
+    const again = await o.points('infercache.operation.duration', { 'infercache.result': 'hit' });
+    expect(count(again)).to.equal(calls - 1);
   });
 
   it('counts a failed call as result error', async () => {
