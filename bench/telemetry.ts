@@ -6,6 +6,8 @@
  *           MeterProvider with a reader, passed through the `telemetry` option; the default settings (memory-tier
  *           hits are counted and timed, not spanned)
  *   sdk+mem the same with `traceMemoryHits: true` (every memory-tier hit spanned too), for comparison
+ *   span    the floor of any traced call: the no-sdk cache's call inside one bare span of the same SDK (started,
+ *           made active, one attribute, ended) and no metrics; what one span per call costs, whoever makes it
  * for a memory-tier hit and a Redis-tier hit. Contenders run round-robin, one batch each per round, order rotating;
  * round 0 is a warm-up; the figures are medians over the rounds, and the whole is repeated `BENCH_RUNS` times
  * (medians of the runs' medians). redis-server and the benchmark are pinned to one CPU with taskset when it is there.
@@ -15,7 +17,7 @@
  *
  * Targets: with the SDK on, a Redis-tier hit ≤ 1.25× and a memory-tier hit ≤ +3 µs of the same hit with no SDK.
  */
-import { context } from '@opentelemetry/api';
+import { context, trace, type Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { BasicTracerProvider, BatchSpanProcessor, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
@@ -52,19 +54,38 @@ type RunResult = Record<Phase, Record<string, number>>;
 
 let redisPid: number | undefined;
 
+/** `call` inside one bare span: started with two attributes, made active, given a result, ended. */
+function spanned(tracer: Tracer, call: Call): Call {
+  const attributes = { 'infercache.operation': 'wrap', 'infercache.kind': 'price' };
+  return (key, compute, options) => {
+    const span = tracer.startSpan('infercache wrap', { attributes });
+    return context
+      .with(trace.setSpan(context.active(), span), () => call(key, compute, options))
+      .then((value) => {
+        span.setAttribute('infercache.result', 'hit');
+        span.end();
+        return value;
+      });
+  };
+}
+
+/** One cached call of a contender. */
+type Call = (key: string, fn: () => Promise<unknown>, options: { memory: boolean }) => Promise<unknown>;
+
+const fn = async () => ({ price: 412_000, currency: 'EUR' });
+
 /** Mean ns per call of `n` sequential hits: wall time, and CPU time of this process and redis-server. */
-async function batch(cache: Cache, memory: boolean, n: number): Promise<{ wall: number; cpu: number }> {
+async function batch(call: Call, memory: boolean, n: number): Promise<{ wall: number; cpu: number }> {
   const options = { memory };
-  const fn = async () => ({ price: 412_000, currency: 'EUR' });
   const cpu = cpuClock(redisPid);
   const started = process.hrtime.bigint();
-  for (let i = 0; i < n; i++) await cache.wrap('price', `k${i % KEYS}`, fn, options);
+  for (let i = 0; i < n; i++) await call(`k${i % KEYS}`, fn, options);
   const wall = Number(process.hrtime.bigint() - started) / n;
   return { wall, cpu: (cpu() * 1000) / n };
 }
 
 /** One run: every contender's median ns per call in each phase, wall and CPU. */
-async function run(caches: Record<string, Cache>): Promise<{ wall: RunResult; cpu: RunResult }> {
+async function run(caches: Record<string, Call>): Promise<{ wall: RunResult; cpu: RunResult }> {
   const names = Object.keys(caches);
   const out = { wall: {} as RunResult, cpu: {} as RunResult };
   for (const [phase, memory] of [
@@ -99,13 +120,19 @@ async function main(): Promise<void> {
   const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
   const base = { redis: { url: server.url }, logger: false as const, setDefault: false };
   const { createCache } = await loadCore();
-  const caches: Record<string, Cache> = {
+  const made: Record<string, Cache> = {
     off: createCache({ ...base, telemetry: { enabled: false } }),
     'no-sdk': createCache(base),
     sdk: createCache({ ...base, telemetry: { tracerProvider, meterProvider } }),
     'sdk+mem': createCache({ ...base, telemetry: { tracerProvider, meterProvider, traceMemoryHits: true } }),
   };
-  await Promise.all(Object.values(caches).map((c) => c.connect()));
+  await Promise.all(Object.values(made).map((c) => c.connect()));
+  const wrapOf =
+    (cache: Cache): Call =>
+    (key, compute, options) =>
+      cache.wrap('price', key, compute, options);
+  const caches: Record<string, Call> = Object.fromEntries(Object.entries(made).map(([n, c]) => [n, wrapOf(c)]));
+  caches.span = spanned(tracerProvider.getTracer('bench'), caches['no-sdk']!);
   const names = Object.keys(caches);
   console.log(`infercache telemetry overhead — ${machine()}; measuring ${measured}`);
   const where = pinned ? `redis-server and the benchmark pinned to CPU ${cpu}` : 'not pinned';
@@ -141,12 +168,15 @@ async function main(): Promise<void> {
         ...Object.fromEntries(names.map((n) => [n, us(n)])),
         sdkRatio: ratio,
         sdkExtraUs: extra,
+        spanFloorRatio: median(ratios('span')),
       };
       const target =
         phase === 'redis hit'
           ? {
               met: ratio <= REDIS_RATIO_TARGET,
-              text: `Redis-tier hit, SDK on ≤ ${REDIS_RATIO_TARGET}× no SDK: ×${ratio.toFixed(3)}`,
+              text:
+                `Redis-tier hit, SDK on ≤ ${REDIS_RATIO_TARGET}× no SDK: ×${ratio.toFixed(3)} ` +
+                `(one bare span around the call, the floor of any traced call: ×${median(ratios('span')).toFixed(3)})`,
             }
           : {
               met: extra <= MEMORY_EXTRA_TARGET_US,
@@ -158,7 +188,7 @@ async function main(): Promise<void> {
   console.log(`\nTargets (issue #13, tracing on):\n  ${checks.join('\n  ')}`);
   if (!QUICK)
     console.log(`\nResults: ${writeResults('telemetry', { machine: machine(), measured, pinned, results, checks })}`);
-  await Promise.all(Object.values(caches).map((c) => c.close()));
+  await Promise.all(Object.values(made).map((c) => c.close()));
   await tracerProvider.shutdown();
   await meterProvider.shutdown();
   await server.stop();
