@@ -10,9 +10,10 @@
  *           made active, one attribute, ended) and no metrics; what one span per call costs, whoever makes it
  * for a memory-tier hit and a Redis-tier hit. Contenders run round-robin, one batch each per round, order rotating;
  * round 0 is a warm-up; the figures are medians over the rounds, and the whole is repeated `BENCH_RUNS` times
- * (medians of the runs' medians). redis-server and the benchmark are pinned to one CPU with taskset when it is there.
+ * (default 5), each time with fresh caches (medians of the runs' medians). redis-server and the benchmark are
+ * pinned to one CPU with taskset when it is there.
  *
- *   npm run bench:telemetry                        full run (~1 min)
+ *   npm run bench:telemetry                        full run (~2.5 min)
  *   BENCH_QUICK=1 npm run bench:telemetry          a few calls: proves it runs
  *
  * Targets: with the SDK on, a Redis-tier hit ≤ 1.25× and a memory-tier hit ≤ +3 µs of the same hit with no SDK.
@@ -29,7 +30,7 @@ import { collectGarbage, median } from './lib/measure.js';
 import { writeResults } from './lib/report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 5));
 const ROUNDS = QUICK ? 2 : 10;
 const CALLS = QUICK ? 200 : 20_000;
 const KEYS = 64;
@@ -120,25 +121,36 @@ async function main(): Promise<void> {
   const meterProvider = new MeterProvider({ readers: [new IdleReader()] });
   const base = { redis: { url: server.url }, logger: false as const, setDefault: false };
   const { createCache } = await loadCore();
-  const made: Record<string, Cache> = {
-    off: createCache({ ...base, telemetry: { enabled: false } }),
-    'no-sdk': createCache(base),
-    sdk: createCache({ ...base, telemetry: { tracerProvider, meterProvider } }),
-    'sdk+mem': createCache({ ...base, telemetry: { tracerProvider, meterProvider, traceMemoryHits: true } }),
+  // Fresh caches (and Redis connections) for every run: within one process a cache instance can run a few per cent
+  // faster or slower than an identical one for as long as it lives (measured: ±8 % between five identical caches,
+  // a different one each time), which medians over runs of the same instances would not remove.
+  const contenders = async (): Promise<{ calls: Record<string, Call>; close: () => Promise<void> }> => {
+    const made: Record<string, Cache> = {
+      off: createCache({ ...base, telemetry: { enabled: false } }),
+      'no-sdk': createCache(base),
+      sdk: createCache({ ...base, telemetry: { tracerProvider, meterProvider } }),
+      'sdk+mem': createCache({ ...base, telemetry: { tracerProvider, meterProvider, traceMemoryHits: true } }),
+    };
+    await Promise.all(Object.values(made).map((c) => c.connect()));
+    const wrapOf =
+      (cache: Cache): Call =>
+      (key, compute, options) =>
+        cache.wrap('price', key, compute, options);
+    const calls: Record<string, Call> = Object.fromEntries(Object.entries(made).map(([n, c]) => [n, wrapOf(c)]));
+    calls.span = spanned(tracerProvider.getTracer('bench'), calls['no-sdk']!);
+    return { calls, close: async () => void (await Promise.all(Object.values(made).map((c) => c.close()))) };
   };
-  await Promise.all(Object.values(made).map((c) => c.connect()));
-  const wrapOf =
-    (cache: Cache): Call =>
-    (key, compute, options) =>
-      cache.wrap('price', key, compute, options);
-  const caches: Record<string, Call> = Object.fromEntries(Object.entries(made).map(([n, c]) => [n, wrapOf(c)]));
-  caches.span = spanned(tracerProvider.getTracer('bench'), caches['no-sdk']!);
-  const names = Object.keys(caches);
   console.log(`infercache telemetry overhead — ${machine()}; measuring ${measured}`);
   const where = pinned ? `redis-server and the benchmark pinned to CPU ${cpu}` : 'not pinned';
   console.log(`${where}${hasTaskset ? '' : ' (no taskset)'}; ${RUNS} run(s) × ${ROUNDS} rounds × ${CALLS} calls\n`);
   const runs: Array<{ wall: RunResult; cpu: RunResult }> = [];
-  for (let r = 0; r < RUNS; r++) runs.push(await run(caches));
+  let names: string[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const { calls, close } = await contenders();
+    names = Object.keys(calls);
+    runs.push(await run(calls));
+    await close();
+  }
   const results: Record<string, unknown> = {};
   const checks: string[] = [];
   for (const clock of ['wall', 'cpu'] as const) {
@@ -188,7 +200,6 @@ async function main(): Promise<void> {
   console.log(`\nTargets (issue #13, tracing on):\n  ${checks.join('\n  ')}`);
   if (!QUICK)
     console.log(`\nResults: ${writeResults('telemetry', { machine: machine(), measured, pinned, results, checks })}`);
-  await Promise.all(Object.values(made).map((c) => c.close()));
   await tracerProvider.shutdown();
   await meterProvider.shutdown();
   await server.stop();
