@@ -4,7 +4,7 @@
  * private redis-server pinned with the benchmark to one CPU. Contenders run round-robin, one batch each per round,
  * in an order that rotates every round; round 0 is a warm-up and is discarded.
  *
- *   npm run bench:micro                      full run (~1 min)
+ *   npm run bench:micro                      full run (~1.5 min)
  *   BENCH_QUICK=1 npm run bench:micro        a few calls per phase: proves it runs
  *   BENCH_ONLY=infercache npm run bench:micro   contenders whose name contains one of the words (floors always run)
  */
@@ -28,7 +28,13 @@ import { fmt, ratio, table, versions, writeResults } from './lib/report.js';
 import { evaluateMicro, type MicroPhase, type PhaseResult, type ResultRow } from './lib/targets.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 8));
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
+/**
+ * Runs, each with fresh contenders (clients, connections, caches): within one process an instance can stay a few per
+ * cent faster or slower than an identical one for as long as it lives (±8 % measured between five identical caches),
+ * which more rounds of the same instances would not average out. Rounds of every run are pooled.
+ */
+const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
 const scaled = (n: number) => (QUICK ? Math.max(8, Math.round(n / 50)) : n);
 const CALLS = { hit: scaled(2000), miss: scaled(500), inflight: scaled(4096) };
 const BATCH_MS = QUICK ? 1 : 40;
@@ -48,7 +54,9 @@ async function main(): Promise<void> {
       ? 'taskset refused: not pinned (expect noisy, higher round trips)'
       : 'taskset not found: not pinned (expect noisy, higher round trips)';
   console.log(`infercache micro benchmarks — ${machine()}; measuring ${measured}`);
-  console.log(`${pinning}; ${ROUNDS} rounds + 1 warm-up round, order rotating${gcNote()}\n`);
+  console.log(
+    `${pinning}; ${RUNS} run(s) with fresh contenders × (${ROUNDS} rounds + 1 warm-up round), order rotating${gcNote()}\n`,
+  );
 
   const value = makeValue();
   const only = process.env.BENCH_ONLY?.split(',').map((s) => s.trim().toLowerCase());
@@ -69,15 +77,15 @@ async function main(): Promise<void> {
   const wanted = factories.filter(
     ([name]) => name.startsWith('floor') || !only || only.some((word) => name.toLowerCase().includes(word)),
   );
-  const contenders = await Promise.all(wanted.map(([, make]) => make()));
+  let contenders: Contender[] = [];
 
   // One compute function per contender, counting its runs: a hit phase that computes is reported, not hidden.
-  const computes = contenders.map(() => 0);
-  const fns: Compute[] = contenders.map((_, idx) => () => {
+  const computes = wanted.map(() => 0);
+  const fns: Compute[] = wanted.map((_, idx) => () => {
     computes[idx]!++;
     return Promise.resolve(value);
   });
-  const hitKeys = contenders.map((_, idx) => Array.from({ length: HIT_KEYS }, (_, k) => `h:${idx}:${k}`));
+  const hitKeys = wanted.map((_, idx) => Array.from({ length: HIT_KEYS }, (_, k) => `h:${idx}:${k}`));
 
   // Each batch lasts at least BATCH_MS: fast contenders (memory tiers) get more calls, sized from the warm-up round,
   // so that a batch is not dominated by what the previous one left behind (garbage, a cold cache).
@@ -101,7 +109,19 @@ async function main(): Promise<void> {
     }
     return batches;
   };
-  const phaseResult = (phase: MicroPhase, batches: Batch[][]): PhaseResult => ({
+  // Batches and computations of every run, pooled by phase and contender.
+  const pooled = {
+    hit: wanted.map((): Batch[] => []),
+    miss: wanted.map((): Batch[] => []),
+    inflight: wanted.map((): Batch[] => []),
+  };
+  const computed = { hit: wanted.map(() => 0), miss: wanted.map(() => 0), inflight: wanted.map(() => 0) };
+  const measure = async (phase: 'hit' | 'miss' | 'inflight', batches: () => Promise<Batch[][]>): Promise<void> => {
+    computes.fill(0);
+    (await batches()).forEach((b, idx) => pooled[phase][idx]!.push(...b));
+    computes.forEach((n, idx) => (computed[phase][idx]! += n));
+  };
+  const phaseResult = (phase: 'hit' | 'miss' | 'inflight'): PhaseResult => ({
     phase,
     rows: contenders.map((c, idx) => ({
       name: c.name,
@@ -109,44 +129,45 @@ async function main(): Promise<void> {
       tier: c.tier,
       codec: c.codec,
       inline: c.inline,
-      ...summarise(batches[idx]!),
-      computes: computes[idx]!,
+      ...summarise(pooled[phase][idx]!),
+      computes: computed[phase][idx]!,
     })),
   });
 
-  // Prime the hit keys (twice: the second pass fills memory tiers that fill on read), then let writes land.
-  for (let pass = 0; pass < 2; pass++) {
-    await Promise.all(
-      contenders.map(async (c, idx) => {
-        for (const key of hitKeys[idx]!) await c.get(key, fns[idx]!);
-      }),
+  for (let run = 0; run < RUNS; run++) {
+    if (run > 0) await closeAll(contenders);
+    contenders = await Promise.all(wanted.map(([, make]) => make()));
+    // Prime the hit keys (twice: the second pass fills memory tiers that fill on read), then let writes land.
+    for (let pass = 0; pass < 2; pass++) {
+      await Promise.all(
+        contenders.map(async (c, idx) => {
+          for (const key of hitKeys[idx]!) await c.get(key, fns[idx]!);
+        }),
+      );
+      await sleep(100);
+    }
+    await measure('hit', () =>
+      rounds(CALLS.hit, (c, idx, _round, calls) =>
+        sequential((i) => c.get(hitKeys[idx]![i % HIT_KEYS]!, fns[idx]!), calls),
+      ),
     );
-    await sleep(100);
+    await measure('miss', () =>
+      rounds(CALLS.miss, (c, idx, round, calls) =>
+        sequential((i) => c.get(`m:${idx}:${run}:${round}:${i}`, fns[idx]!), calls),
+      ),
+    );
+    await measure('inflight', () =>
+      rounds(CALLS.inflight, (c, idx, round, calls) =>
+        concurrent(
+          // 37 is coprime with 256: the 64 calls in flight at any moment use 64 different keys, no single-flight help.
+          (i) => c.get(hitKeys[idx]![((i + round * IN_FLIGHT) * 37) % HIT_KEYS]!, fns[idx]!),
+          calls,
+          IN_FLIGHT,
+        ),
+      ),
+    );
   }
-  const results: PhaseResult[] = [];
-
-  computes.fill(0);
-  const hit = await rounds(CALLS.hit, (c, idx, _round, calls) =>
-    sequential((i) => c.get(hitKeys[idx]![i % HIT_KEYS]!, fns[idx]!), calls),
-  );
-  results.push(phaseResult('hit', hit));
-
-  computes.fill(0);
-  const miss = await rounds(CALLS.miss, (c, idx, round, calls) =>
-    sequential((i) => c.get(`m:${idx}:${round}:${i}`, fns[idx]!), calls),
-  );
-  results.push(phaseResult('miss', miss));
-
-  computes.fill(0);
-  const inflight = await rounds(CALLS.inflight, (c, idx, round, calls) =>
-    concurrent(
-      // 37 is coprime with 256, so the 64 calls in flight at any moment use 64 different keys: no single-flight help.
-      (i) => c.get(hitKeys[idx]![((i + round * IN_FLIGHT) * 37) % HIT_KEYS]!, fns[idx]!),
-      calls,
-      IN_FLIGHT,
-    ),
-  );
-  results.push(phaseResult('inflight', inflight));
+  const results: PhaseResult[] = [phaseResult('hit'), phaseResult('miss'), phaseResult('inflight')];
 
   // Stampede: 100 callers at once on a cold key whose computation takes 50 ms; count the computations.
   const runs = contenders.map((): number[] => []);
@@ -187,7 +208,7 @@ async function main(): Promise<void> {
     })),
   });
 
-  await Promise.all(contenders.map((c) => Promise.race([c.close().catch(() => {}), sleep(2000)])));
+  await closeAll(contenders);
   await server.stop();
 
   const targets = evaluateMicro(results);
@@ -206,6 +227,7 @@ async function main(): Promise<void> {
     pinning,
     command: 'npm run bench:micro',
     rounds: ROUNDS,
+    runs: RUNS,
     calls: { ...CALLS, inFlight: IN_FLIGHT, hitKeys: HIT_KEYS, stampedeCallers: STAMPEDE_CALLERS },
     valueBytes: valueSizes(value),
     versions: versions([
@@ -278,6 +300,11 @@ function printResults(results: PhaseResult[], value: unknown): void {
 function pairedOf(row: ResultRow, f: ResultRow, ops: boolean): number {
   const pick = (r: ResultRow) => (ops ? r.perRound?.opsPerSec : r.perRound?.median) ?? [];
   return pairedRatio(pick(row), pick(f)).median;
+}
+
+/** Closes every contender, giving each at most 2 s. */
+async function closeAll(contenders: Contender[]): Promise<void> {
+  await Promise.all(contenders.map((c) => Promise.race([c.close().catch(() => {}), sleep(2000)])));
 }
 
 function gcNote(): string {
