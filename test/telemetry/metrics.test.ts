@@ -106,7 +106,7 @@ describe('telemetry: metrics', () => {
     expect(hits[0]!.attributes).to.include({ 'infercache.operation': 'wrap', 'infercache.kind': 'prediction' });
   });
 
-  it('records every duration, though they reach the SDK in batches: full ones at once, the rest before a collection', async () => {
+  it('records every duration in the next collection, though they reach the SDK in batches', async () => {
     const cache = await ready(newCache({ telemetry: o.telemetry }));
     const calls = BATCH * 2 + 5; // two full batches and a partial one
     for (let i = 0; i < calls; i++) await cache.wrap('prediction', 'batch', async () => 1, { memory: i % 2 === 0 });
