@@ -12,7 +12,7 @@ import { startTestRedis } from '../src/testing.js';
 import { measured } from './lib/package.js';
 import { benchCpus, cpuClock, hasTaskset, machine, pin } from './lib/cpu.js';
 import {
-  collectGarbage,
+  collectYoungGarbage,
   concurrent,
   median,
   pairedRatio,
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
     for (let round = 0; round <= ROUNDS; round++) {
       for (let j = 0; j < contenders.length; j++) {
         const idx = (round + j) % contenders.length;
-        collectGarbage();
+        collectYoungGarbage();
         await sleep(5); // let concurrent sweeping finish before the clock starts
         const cpu = cpuClock(server.pid);
         const batch = await run(contenders[idx]!, idx, round, calls[idx]!);
@@ -310,7 +310,9 @@ async function closeAll(contenders: Contender[]): Promise<void> {
 }
 
 function gcNote(): string {
-  return typeof (globalThis as { gc?: unknown }).gc === 'function' ? '; GC forced between batches' : '';
+  return typeof (globalThis as { gc?: unknown }).gc === 'function'
+    ? '; young-generation GC forced between batches'
+    : '';
 }
 
 main().then(

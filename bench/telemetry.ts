@@ -26,7 +26,7 @@ import type { Cache } from '../src/index.js';
 import { loadCore, measured } from './lib/package.js';
 import { startTestRedis } from '../src/testing.js';
 import { benchCpus, cpuClock, hasTaskset, machine, pin } from './lib/cpu.js';
-import { collectGarbage, median } from './lib/measure.js';
+import { collectYoungGarbage, median } from './lib/measure.js';
 import { writeResults } from './lib/report.js';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -99,7 +99,7 @@ async function run(caches: Record<string, Call>): Promise<{ wall: RunResult; cpu
     for (let round = 0; round <= ROUNDS; round++) {
       for (let j = 0; j < names.length; j++) {
         const name = names[(round + j) % names.length]!;
-        collectGarbage();
+        collectYoungGarbage();
         const ns = await batch(caches[name]!, memory, memory ? CALLS : Math.ceil(CALLS / 10));
         if (round > 0) wall[name]!.push(ns.wall);
         if (round > 0) cpu[name]!.push(ns.cpu);
