@@ -57,6 +57,8 @@ export class Bus {
   readonly #handlers: BusHandlers;
   readonly #logger: Logger | undefined;
   readonly #listener = (message: string) => this.#receive(message);
+  /** How this instance's own messages begin (`from` comes first): they are recognised without being parsed. */
+  readonly #own = `{"from":"${this.id}"`;
   readonly #watchers = new Set<(message: Record<string, unknown>) => void>();
   readonly #resubscribed = () => this.#resync();
   #pending: string[] = [];
@@ -111,7 +113,7 @@ export class Bus {
   /** Tells the other instances to drop memory copies; never throws, never waits. */
   publish(message: BusMessage): void {
     if (this.#closed) return;
-    this.#send(JSON.stringify({ ...message, from: this.id }));
+    this.#send(JSON.stringify({ from: this.id, ...message }));
   }
 
   /**
@@ -142,7 +144,7 @@ export class Bus {
       }
       this.counters.failed++;
       this.#pending.push(payload);
-      if (this.#pending.length > MAX_PENDING) this.#pending = [JSON.stringify({ all: true, from: this.id })];
+      if (this.#pending.length > MAX_PENDING) this.#pending = [JSON.stringify({ from: this.id, all: true })];
     });
   }
 
@@ -169,6 +171,8 @@ export class Bus {
   }
 
   #receive(payload: string): void {
+    // every instance hears its own messages (one per write of a memory-tier entry): the cheapest way out first
+    if (payload.startsWith(this.#own)) return;
     let m: Record<string, unknown>;
     try {
       m = JSON.parse(payload) as Record<string, unknown>;

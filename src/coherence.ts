@@ -162,8 +162,10 @@ export class Coherence {
     const tier = this.tierOf(entry);
     if (!tier || !tier.fits(how.size) || (how.epoch !== undefined && this.droppedSince(key, how.epoch))) return;
     const form = memoryForm(this.#codec, record, { shared: entry.shared, body: how.body, size: how.size });
-    if (form) tier.set(key, { record: form.record, kind: entry.kind, tags: how.tags, copy: form.copy }, form.size);
-    else if (entry.serialize) {
+    if (form) {
+      const { record: kept, copy, pending, size } = form; // `pending` always set: one shape for every entry
+      tier.set(key, { record: kept, kind: entry.kind, tags: how.tags, copy, pending }, size);
+    } else if (entry.serialize) {
       // stored in Redis through the user's serialize, but the memory tier cannot make a copy the codec refuses
       this.#warnOnce(
         `memory-copy:${entry.owner}`,

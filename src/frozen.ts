@@ -1,12 +1,14 @@
 /**
  * Memory-tier values that callers cannot corrupt. A value kept in memory is a copy that nobody else holds, decoded
- * from its MessagePack body (`memoryForm`); `freezeDeep` freezes every plain object and array in it whose contents
- * are immutable, so one frozen copy is handed to every caller at no cost per hit (writing to it throws in strict
- * mode). What cannot be frozen (a Date, Map, Set, RegExp, Buffer, typed array, and the objects that contain one) is
- * copied for each caller by `copyUnfrozen`, which shares every frozen part it meets.
+ * from its MessagePack body on its first hit (`memoryForm` keeps the bytes, `settle` decodes them); `freezeDeep`
+ * freezes every plain object and array in it whose contents are immutable, so one frozen copy is handed to every
+ * caller at no cost per hit (writing to it throws in strict mode). What cannot be frozen (a Date, Map, Set, RegExp,
+ * Buffer, typed array, and the objects that contain one) is copied for each caller by `copyUnfrozen`, which shares
+ * every frozen part it meets.
  */
 import type { Codec } from './codec.js';
-import { fromWire, type CacheRecord } from './record.js';
+import { fromWire, newRecord, type CacheRecord } from './record.js';
+import type { MemoryEntry } from './memory.js';
 
 /** A record ready for the memory tier, with its size and whether callers get copies. */
 export interface MemoryForm {
@@ -15,12 +17,15 @@ export interface MemoryForm {
   size: number;
   /** Callers get their own copy of the value's unfrozen parts (see `MemoryEntry.copy`). */
   copy: boolean;
+  /** The value is still these bytes, decoded on the first hit (see `MemoryEntry.pending`). */
+  pending?: { body: Buffer; codec: Codec };
 }
 
 /**
  * What the memory tier keeps for `record`: the record itself when its entry shares memory hits (`shared`); else a
- * copy decoded from the MessagePack (`body`, the record's, when its value was encoded as it is), frozen where it can
- * be, so that no caller can change what the next one gets. Undefined when the value cannot be encoded.
+ * copy that no caller can change: its MessagePack (`body`, the record's, when its value was encoded as it is),
+ * decoded and frozen where it can be on the first hit, or a copy decoded now when there is no body. Undefined when
+ * the value cannot be encoded.
  */
 export function memoryForm(
   codec: Codec,
@@ -28,21 +33,57 @@ export function memoryForm(
   how: { shared: boolean; body: Buffer | undefined; size: number },
 ): MemoryForm | undefined {
   if (how.shared) return { record, size: how.size, copy: false };
+  const { body } = how;
+  if (body && record.state === 'value') {
+    // its own bytes: `body` may be a view into a Redis reply or an encoder's buffer, which it would keep alive
+    const own = Buffer.allocUnsafeSlow(body.length);
+    body.copy(own);
+    const bare = newRecord(
+      undefined,
+      record.createdAt,
+      record.freshUntil,
+      record.staleUntil,
+      record.computeMs,
+      record.generations,
+      record.state,
+    );
+    if (record.tags) bare.tags = record.tags;
+    return { record: bare, size: body.length, copy: false, pending: { body: own, codec } };
+  }
   let copy: CacheRecord | undefined;
   let size: number;
   try {
-    if (how.body) {
-      copy = fromWire(codec.unpack(how.body));
-      size = how.body.length;
-    } else {
-      const body = codec.pack(record.value);
-      copy = { ...record, value: codec.unpack(body) };
+    if (body) {
+      copy = fromWire(codec.unpack(body));
       size = body.length;
+    } else {
+      const packed = codec.pack(record.value);
+      copy = { ...record, value: codec.unpack(packed) };
+      size = packed.length;
     }
   } catch {
     return undefined; // refused by the codec: only a shared tier keeps it
   }
   return copy && { record: copy, size, copy: !freezeDeep(copy.value) };
+}
+
+/**
+ * Decodes a memory entry's pending bytes into its record's value, frozen where it can be, once (`MemoryTier.get`).
+ * False when they do not decode: not expected (they were encoded, or decoded from Redis, by this codec before).
+ */
+export function settle(entry: MemoryEntry): boolean {
+  const pending = entry.pending!;
+  let decoded: CacheRecord | undefined;
+  try {
+    decoded = fromWire(pending.codec.unpack(pending.body));
+  } catch {
+    return false;
+  }
+  if (!decoded) return false;
+  entry.record.value = decoded.value;
+  entry.copy = !freezeDeep(decoded.value);
+  entry.pending = undefined;
+  return true;
 }
 
 /**

@@ -1,7 +1,8 @@
 /** The in-process tier: an LRU bounded by entries and bytes, holding records with their kind and tags. */
 import { LRUCache } from 'lru-cache';
-import { copyUnfrozen } from './frozen.js';
+import { copyUnfrozen, settle } from './frozen.js';
 import type { CacheRecord } from './record.js';
+import type { Codec } from './codec.js';
 
 /** A record in the memory tier, with what invalidation needs. */
 export interface MemoryEntry {
@@ -15,6 +16,12 @@ export interface MemoryEntry {
    * of them (`valueOf`). Otherwise the value is shared as it is: frozen, or shared on purpose (`memory.shared`).
    */
   copy?: boolean;
+  /**
+   * The value is not decoded yet: `record.value` is undefined and `body` is its record's MessagePack (a copy of its
+   * own). The first `get` decodes and freezes it (see `settle`), so that a value nobody asks for again costs its
+   * bytes only: no decoding, no freezing, no object graph for the collector to trace.
+   */
+  pending?: { body: Buffer; codec: Codec } | undefined;
 }
 
 /** The value a caller gets from a memory entry: the shared one, or its own copy of the parts that are not frozen. */
@@ -47,9 +54,12 @@ export class MemoryTier {
     });
   }
 
-  /** The entry under `key` if not expired past its stale window. */
+  /** The entry under `key` if not expired past its stale window, its value decoded (see `MemoryEntry.pending`). */
   get(key: string): MemoryEntry | undefined {
-    return this.#lru.get(key);
+    const entry = this.#lru.get(key);
+    if (!entry?.pending || settle(entry)) return entry;
+    this.#lru.delete(key); // bytes it cannot decode (never seen: they were encoded or decoded here before)
+    return undefined;
   }
 
   /**

@@ -215,6 +215,28 @@ describe('many instances: memory-tier coherence over pub/sub', () => {
     expect(kept).to.include({ value: 'kept', tier: 'memory' });
   });
 
+  it('reads messages written by earlier releases, whose sender id comes last, and sends its own id first', async () => {
+    const { a } = await twoInstances();
+    await a.wrap('other', 'o', async () => 'kept', { memory: true });
+    const bus = internalsOf(a).bus!;
+    const before = bus.counters.received;
+    const sent: string[] = [];
+    const listener = (message: string) => sent.push(message);
+    const watcher = await adminClient().duplicate().connect();
+    try {
+      await watcher.subscribe(bus.channel, listener);
+      await adminClient().publish(bus.channel, JSON.stringify({ all: true, from: '0123456789abcdef' }));
+      await received(a, before);
+      const dropped = await a.wrapDetailed('other', 'o', async () => 'unexpected', { memory: true });
+      expect(dropped).to.include({ value: 'kept', tier: 'redis' });
+      await a.invalidateKind('model');
+      await until(() => sent.length === 2);
+      expect(sent[1]!.startsWith(`{"from":"${bus.id}"`)).to.equal(true);
+    } finally {
+      await watcher.close();
+    }
+  });
+
   it('never fails a call when publishing fails', async () => {
     const offline = newCache({ redis: { url: 'redis://127.0.0.1:1' }, operationTimeout: '20ms' });
     expect(await offline.set('model', 'm', 'x')).to.equal(false);

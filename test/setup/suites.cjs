@@ -26,6 +26,7 @@ const unitFiles = [
   'test/defaults.test.ts',
   'test/llm/semantic/vector-index.test.ts',
   'test/telemetry/batched.test.ts',
+  'test/frozen.test.ts',
 ];
 
 module.exports = { unitFiles };
