@@ -3,7 +3,7 @@
  *
  *   npm run bench && npx tsx bench/summary.ts
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fmt, ratio, table } from './lib/report.js';
 import { pairedRatio } from './lib/measure.js';
@@ -14,6 +14,17 @@ interface MicroFile {
   machine: string;
   pinning: string;
   results: PhaseResult[];
+  targets: TargetCheck[];
+}
+
+interface IsolatedFile {
+  date: string;
+  results: Array<{
+    phase: 'hit' | 'miss' | 'inflight';
+    rows: ResultRow[];
+    vsMsgpackr: { median: number };
+    vsJson: { median: number };
+  }>;
   targets: TargetCheck[];
 }
 
@@ -87,6 +98,30 @@ function main(): void {
   console.log();
   for (const t of [...micro.targets, ...http.targets])
     console.log(`- ${t.met ? 'met' : '**missed**'}: ${t.name} (${t.detail})`);
+  if (existsSync(join(dir, 'isolated.json'))) isolated(read<IsolatedFile>('isolated'));
+}
+
+/** The Redis-tier phases with each contender alone in its process (`npm run bench:isolated`). */
+function isolated(file: IsolatedFile): void {
+  const of = (id: string) => file.results.find((r) => r.phase === id)!;
+  const cell = (id: string, idx: number) => {
+    const r = of(id);
+    const row = r.rows[idx]!;
+    const shown = id === 'inflight' ? row.opsPerSec : row.median;
+    return idx === 2 ? `${fmt(shown)} (${ratio(r.vsMsgpackr.median)}, ${ratio(r.vsJson.median)})` : fmt(shown);
+  };
+  console.log(`\nEach contender alone in its process (${file.date.slice(0, 16).replace('T', ' ')} UTC):\n`);
+  console.log(
+    table(
+      ['contender', 'hit µs', 'miss µs', '64 in flight ops/s'],
+      of('hit').rows.map((row, idx) => ({
+        name: row.name,
+        cells: [cell('hit', idx), cell('miss', idx), cell('inflight', idx)],
+      })),
+    ),
+  );
+  console.log();
+  for (const t of file.targets) console.log(`- ${t.met ? 'met' : '**missed**'}: ${t.name} (${t.detail})`);
 }
 
 main();

@@ -46,6 +46,36 @@ describe('benchmarks (smoke: they run; nothing here looks at timing)', function 
     }
   });
 
+  it('runs the isolated benchmark: infercache and the floors each in a process of its own', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'infercache-bench-'));
+    try {
+      await promisify(execFile)(process.execPath, ['--expose-gc', '--import', 'tsx', 'bench/isolated.ts'], {
+        env: {
+          ...process.env,
+          BENCH_QUICK: '1',
+          BENCH_SOURCES: '1',
+          BENCH_RESULTS_DIR: dir,
+          BENCH_OPERATION_TIMEOUT: '1s',
+        },
+      });
+      const { results } = JSON.parse(readFileSync(join(dir, 'isolated.json'), 'utf8')) as MicroResults;
+      expect(results.map((r) => r.phase)).to.deep.equal(['hit', 'miss', 'inflight']);
+      for (const phase of results) {
+        expect(phase.rows.map((r) => r.name)).to.deep.equal([
+          'floor: node-redis GET+msgpackr',
+          'floor: node-redis GET+JSON',
+          'infercache redis',
+        ]);
+        for (const row of phase.rows) expect(row.samples, `${phase.phase} ${row.name}`).to.be.above(0);
+        // a miss computes once per call, a hit never
+        for (const row of phase.rows)
+          expect(row.computes > 0, `${phase.phase} ${row.name}`).to.equal(phase.phase === 'miss');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('runs the vector index benchmark on a few small sets and reports every index at every size', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'infercache-bench-'));
     try {
