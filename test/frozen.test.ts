@@ -4,7 +4,7 @@
  */
 import { expect } from 'chai';
 import { createCodec, type Codec } from '../src/codec.js';
-import { memoryForm } from '../src/frozen.js';
+import { LAZY_BYTES, memoryForm } from '../src/frozen.js';
 import { MemoryTier, valueOf, type MemoryEntry } from '../src/memory.js';
 import { newRecord, toWire, type CacheRecord } from '../src/record.js';
 
@@ -38,9 +38,12 @@ function kept(value: unknown, how: { codec?: Codec; body?: Buffer } = {}): Memor
 }
 
 describe('memory tier entries', () => {
-  const value = () => ({ label: 'ok', scores: [0.1, 0.9], meta: { tokens: [{ id: 1 }] } });
+  // 20 tokens: a body above LAZY_BYTES, kept as bytes until its first hit
+  const tokens = Array.from({ length: 20 }, (_, i) => ({ id: i, text: `token ${i}` }));
+  const value = () => ({ label: 'ok', scores: [0.1, 0.9], meta: { tokens: structuredClone(tokens) } });
 
   it('keeps a value as its bytes until it is asked for: a value never hit is never decoded', () => {
+    expect(codec.pack(toWire(record(value()))).length).to.be.at.least(LAZY_BYTES);
     const counted = counting();
     const tier = kept(value(), { codec: counted });
     expect(counted.unpacks).to.equal(0);
@@ -49,6 +52,16 @@ describe('memory tier entries', () => {
     expect(entry.record.value).to.deep.equal(value());
     expect(Object.isFrozen(entry.record.value)).to.equal(true);
     expect(tier.get('k')!.record.value).to.equal(entry.record.value); // decoded once, then shared
+    expect(counted.unpacks).to.equal(1);
+  });
+
+  it('decodes a small value at once: its bytes alone would take more memory than the value', () => {
+    const counted = counting();
+    const small = { label: 'ok' };
+    expect(codec.pack(toWire(record(small))).length).to.be.below(LAZY_BYTES);
+    const tier = kept(small, { codec: counted });
+    expect(counted.unpacks).to.equal(1);
+    expect(tier.get('k')!.record.value).to.deep.equal(small);
     expect(counted.unpacks).to.equal(1);
   });
 
@@ -62,7 +75,9 @@ describe('memory tier entries', () => {
   });
 
   it('copies for each caller what cannot be frozen, once decoded', () => {
-    const tier = kept({ at: new Date(0), plain: { n: 1 } });
+    const counted = counting();
+    const tier = kept({ at: new Date(0), plain: { n: 1 }, tokens }, { codec: counted });
+    expect(counted.unpacks).to.equal(0); // kept as bytes: decoded on the first hit
     const entry = tier.get('k')!;
     const first = valueOf(entry) as { at: Date; plain: object };
     first.at.setTime(1);
