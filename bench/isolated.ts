@@ -15,30 +15,26 @@ import { fileURLToPath } from 'node:url';
 import { startTestRedis } from '../src/testing.js';
 import { measured } from './lib/package.js';
 import { benchCpus, cpuClock, machine, pin } from './lib/cpu.js';
-import {
-  collectYoungGarbage,
-  concurrent,
-  pairedRatio,
-  sequential,
-  sleep,
-  summarise,
-  type Batch,
-} from './lib/measure.js';
+import { collectYoungGarbage, concurrent, sequential, sleep, summarise, type Batch } from './lib/measure.js';
 import { floor, infercache, jsonFloor, type Contender } from './lib/contenders.js';
 import { makeValue } from './lib/value.js';
-import { fmt, ratio, table, writeResults } from './lib/report.js';
+import { fmt, table, writeResults } from './lib/report.js';
+import { evaluateMicro, type PhaseResult } from './lib/targets.js';
+import { CALLS, HIT_KEYS, IN_FLIGHT, QUICK, batchCalls, inflightKey } from './lib/phases.js';
 
-const QUICK = process.env.BENCH_QUICK === '1';
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 5));
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
-const scaled = (n: number) => (QUICK ? Math.max(8, Math.round(n / 50)) : n);
-const CALLS = { hit: scaled(2000), miss: scaled(500), inflight: scaled(4096) };
-const BATCH_MS = QUICK ? 1 : 40;
-const HIT_KEYS = 256;
-const IN_FLIGHT = 64;
-const NAMES = ['floor: node-redis GET+msgpackr', 'floor: node-redis GET+JSON', 'infercache redis'] as const;
+/** The contenders, one worker each (a worker is told its index). */
+const MAKERS: Array<(url: string) => Promise<Contender>> = [
+  floor,
+  jsonFloor,
+  (url) => infercache(url, { memory: false }),
+];
 type Phase = keyof typeof CALLS;
 const PHASES: Phase[] = ['hit', 'miss', 'inflight'];
+
+/** What a worker says once ready: its contender, as the results name it. */
+type Described = Pick<Contender, 'name' | 'role' | 'tier' | 'codec'>;
 
 /** What the main process asks a worker for: one batch. */
 interface Order {
@@ -51,8 +47,7 @@ interface Order {
 /** A worker: builds its one contender, primes its hit keys, then runs the batches it is sent. */
 async function worker(): Promise<void> {
   const [idx, url, redisPid] = [Number(process.env.BENCH_WORKER), process.env.BENCH_URL!, process.env.BENCH_REDIS_PID];
-  const makers = [() => floor(url), () => jsonFloor(url), () => infercache(url, { memory: false })];
-  const contender: Contender = await makers[idx]!();
+  const contender = await MAKERS[idx]!(url);
   const value = makeValue();
   let computes = 0;
   const fn = () => {
@@ -65,7 +60,7 @@ async function worker(): Promise<void> {
   const warm = QUICK ? 8 : 5000;
   await sequential((i) => contender.get(hitKeys[i % HIT_KEYS]!, fn), warm);
   await sequential((i) => contender.get(`iw:${idx}:${i}`, fn), warm / 5);
-  await concurrent((i) => contender.get(hitKeys[(i * 37) % HIT_KEYS]!, fn), warm, IN_FLIGHT);
+  await concurrent((i) => contender.get(hitKeys[inflightKey(i, 0)]!, fn), warm, IN_FLIGHT);
   await sleep(100); // writes land
   process.on('message', (message: Order | 'close') => {
     if (message === 'close') {
@@ -84,12 +79,13 @@ async function worker(): Promise<void> {
           ? await sequential((i) => get(hitKeys[i % HIT_KEYS]!), calls)
           : phase === 'miss'
             ? await sequential((i) => get(`im:${idx}:${run}:${round}:${i}`), calls)
-            : await concurrent((i) => get(hitKeys[((i + round * IN_FLIGHT) * 37) % HIT_KEYS]!), calls, IN_FLIGHT);
+            : await concurrent((i) => get(hitKeys[inflightKey(i, round)]!), calls, IN_FLIGHT);
       batch.cpuMicros = cpu();
       process.send!({ batch, computes });
     })();
   });
-  process.send!('ready');
+  const { name, role, tier, codec } = contender;
+  process.send!({ name, role, tier, codec } satisfies Described);
 }
 
 /** Sends an order to a worker and waits for its batch. */
@@ -105,19 +101,23 @@ function order(child: ChildProcess, what: Order): Promise<{ batch: Batch; comput
   });
 }
 
-/** Starts one worker per contender, pinned to `cpu`; resolves once each has primed its keys. */
-async function startWorkers(url: string, redisPid: number | undefined, cpu: number): Promise<ChildProcess[]> {
+/** Starts one worker per contender, pinned to `cpu`; resolves once each has primed its keys and said what it runs. */
+async function startWorkers(
+  url: string,
+  redisPid: number | undefined,
+  cpu: number,
+): Promise<Array<{ child: ChildProcess; contender: Described }>> {
   const file = fileURLToPath(import.meta.url);
   return Promise.all(
-    NAMES.map(async (_, idx) => {
+    MAKERS.map(async (_, idx) => {
       const env = { ...process.env, BENCH_WORKER: String(idx), BENCH_URL: url, BENCH_REDIS_PID: String(redisPid) };
       const child = fork(file, [], { env, execArgv: process.execArgv, serialization: 'advanced' });
       pin(child.pid, cpu);
-      await new Promise<void>((resolve, reject) => {
-        child.once('message', () => resolve());
+      const contender = await new Promise<Described>((resolve, reject) => {
+        child.once('message', (ready) => resolve(ready as Described));
         child.once('exit', (code) => reject(new Error(`a benchmark worker exited before it was ready (${code})`)));
       });
-      return child;
+      return { child, contender };
     }),
   );
 }
@@ -132,43 +132,35 @@ async function main(): Promise<void> {
     `one process per contender${pinned ? `, pinned with redis-server to CPU ${cpu}` : ' (not pinned)'}; ` +
       `${RUNS} run(s) with fresh processes × (${ROUNDS} rounds + 1 warm-up round), order rotating\n`,
   );
-  const pooled = Object.fromEntries(PHASES.map((p) => [p, NAMES.map((): Batch[] => [])])) as Record<Phase, Batch[][]>;
-  const computed = Object.fromEntries(PHASES.map((p) => [p, NAMES.map(() => 0)])) as Record<Phase, number[]>;
+  const pooled = Object.fromEntries(PHASES.map((p) => [p, MAKERS.map((): Batch[] => [])])) as Record<Phase, Batch[][]>;
+  const computed = Object.fromEntries(PHASES.map((p) => [p, MAKERS.map(() => 0)])) as Record<Phase, number[]>;
+  let contenders: Described[] = [];
   for (let run = 0; run < RUNS; run++) {
     const workers = await startWorkers(server.url, server.pid, cpu);
+    contenders = workers.map((w) => w.contender);
     for (const phase of PHASES) {
-      const calls = NAMES.map(() => CALLS[phase]);
+      const calls = MAKERS.map(() => CALLS[phase]);
       for (let round = 0; round <= ROUNDS; round++) {
         for (let j = 0; j < workers.length; j++) {
           const idx = (round + j) % workers.length;
-          const { batch, computes } = await order(workers[idx]!, { phase, round, run, calls: calls[idx]! });
-          if (round === 0) {
-            const base = CALLS[phase];
-            calls[idx] = Math.min(base * 100, Math.max(base, Math.ceil((BATCH_MS * base) / batch.wallMs)));
-          } else {
+          const { batch, computes } = await order(workers[idx]!.child, { phase, round, run, calls: calls[idx]! });
+          if (round === 0) calls[idx] = batchCalls(CALLS[phase], batch.wallMs);
+          else {
             pooled[phase][idx]!.push(batch);
             computed[phase][idx]! += computes;
           }
         }
       }
     }
-    for (const child of workers) child.send('close');
-    await Promise.all(workers.map((child) => new Promise((resolve) => child.once('exit', resolve))));
+    for (const { child } of workers) child.send('close');
+    await Promise.all(workers.map(({ child }) => new Promise((resolve) => child.once('exit', resolve))));
   }
   await server.stop();
 
-  const results = PHASES.map((phase) => {
-    const rows = NAMES.map((name, idx) => ({
-      name,
-      ...summarise(pooled[phase][idx]!),
-      computes: computed[phase][idx]!,
-    }));
-    const paired = (idx: number, floorIdx: number) => {
-      const metric = phase === 'inflight' ? 'opsPerSec' : 'median';
-      return pairedRatio(rows[idx]!.perRound![metric], rows[floorIdx]!.perRound![metric]);
-    };
-    return { phase, rows, vsMsgpackr: paired(2, 0), vsJson: paired(2, 1) };
-  });
+  const results: PhaseResult[] = PHASES.map((phase) => ({
+    phase,
+    rows: contenders.map((c, idx) => ({ ...c, ...summarise(pooled[phase][idx]!), computes: computed[phase][idx]! })),
+  }));
   for (const r of results) {
     console.log(r.phase === 'inflight' ? `${IN_FLIGHT} calls in flight (ops/s)` : `Sequential ${r.phase} (µs)`);
     console.log(
@@ -182,26 +174,7 @@ async function main(): Promise<void> {
     );
     console.log('');
   }
-  const span = (p: { median: number; min: number; max: number }) =>
-    `${ratio(p.median)} (${ratio(p.min)}–${ratio(p.max)} over rounds)`;
-  const [hit, miss, inflight] = results as [(typeof results)[0], (typeof results)[0], (typeof results)[0]];
-  const targets = [
-    {
-      name: 'Redis-tier hit ≤ 1.10× both floors',
-      met: hit.vsMsgpackr.median <= 1.1 && hit.vsJson.median <= 1.1,
-      detail: `${span(hit.vsMsgpackr)} the msgpackr floor, ${span(hit.vsJson)} the JSON floor`,
-    },
-    {
-      name: 'Miss ≤ 1.15× each floor’s GET + SET',
-      met: miss.vsMsgpackr.median <= 1.15 && miss.vsJson.median <= 1.15,
-      detail: `${span(miss.vsMsgpackr)} the msgpackr floor, ${span(miss.vsJson)} the JSON floor`,
-    },
-    {
-      name: '64 in flight ≥ 1.0× the floors’ ops/s',
-      met: inflight.vsMsgpackr.median >= 1 && inflight.vsJson.median >= 1,
-      detail: `${span(inflight.vsMsgpackr)} the msgpackr floor, ${span(inflight.vsJson)} the JSON floor`,
-    },
-  ];
+  const targets = evaluateMicro(results);
   console.log('Targets (issue #13), infercache redis with each contender alone in its process');
   for (const t of targets) console.log(`  ${t.met ? 'met ' : 'MISS'}  ${t.name}: ${t.detail}`);
   const strays = results.filter((r) => r.phase !== 'miss').flatMap((r) => r.rows.filter((row) => row.computes > 0));

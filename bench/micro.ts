@@ -26,8 +26,8 @@ import { bentocache, cacheable, cacheManager, typeCacheable } from './lib/peers.
 import { makeValue, valueSizes } from './lib/value.js';
 import { fmt, ratio, table, versions, writeResults } from './lib/report.js';
 import { evaluateMicro, type MicroPhase, type PhaseResult, type ResultRow } from './lib/targets.js';
+import { CALLS, HIT_KEYS, IN_FLIGHT, QUICK, batchCalls, inflightKey } from './lib/phases.js';
 
-const QUICK = process.env.BENCH_QUICK === '1';
 /** The phases measured in rounds of batches (the stampede is counted, not timed per batch). */
 type TimedPhase = Exclude<MicroPhase, 'stampede'>;
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
@@ -37,11 +37,6 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 1 : 3));
  * which more rounds of the same instances would not average out. Rounds of every run are pooled.
  */
 const RUNS = Number(process.env.BENCH_RUNS ?? (QUICK ? 1 : 3));
-const scaled = (n: number) => (QUICK ? Math.max(8, Math.round(n / 50)) : n);
-const CALLS = { hit: scaled(2000), miss: scaled(500), inflight: scaled(4096) };
-const BATCH_MS = QUICK ? 1 : 40;
-const HIT_KEYS = 256;
-const IN_FLIGHT = 64;
 const STAMPEDE_CALLERS = 100;
 const STAMPEDE_MS = 50;
 
@@ -89,8 +84,7 @@ async function main(): Promise<void> {
   });
   const hitKeys = wanted.map((_, idx) => Array.from({ length: HIT_KEYS }, (_, k) => `h:${idx}:${k}`));
 
-  // Each batch lasts at least BATCH_MS: fast contenders (memory tiers) get more calls, sized from the warm-up round,
-  // so that a batch is not dominated by what the previous one left behind (garbage, a cold cache).
+  // Batches after the warm-up round are sized from it (`batchCalls`).
   const rounds = async (
     base: number,
     run: (c: Contender, idx: number, round: number, calls: number) => Promise<Batch>,
@@ -106,7 +100,7 @@ async function main(): Promise<void> {
         const batch = await run(contenders[idx]!, idx, round, calls[idx]!);
         batch.cpuMicros = cpu();
         if (round > 0) batches[idx]!.push(batch);
-        else calls[idx] = Math.min(base * 100, Math.max(base, Math.ceil((BATCH_MS * base) / batch.wallMs)));
+        else calls[idx] = batchCalls(base, batch.wallMs);
       }
     }
     return batches;
@@ -160,12 +154,7 @@ async function main(): Promise<void> {
     );
     await measure('inflight', () =>
       rounds(CALLS.inflight, (c, idx, round, calls) =>
-        concurrent(
-          // 37 is coprime with 256: the 64 calls in flight at any moment use 64 different keys, no single-flight help.
-          (i) => c.get(hitKeys[idx]![((i + round * IN_FLIGHT) * 37) % HIT_KEYS]!, fns[idx]!),
-          calls,
-          IN_FLIGHT,
-        ),
+        concurrent((i) => c.get(hitKeys[idx]![inflightKey(i, round)]!, fns[idx]!), calls, IN_FLIGHT),
       ),
     );
   }

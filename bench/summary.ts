@@ -19,12 +19,7 @@ interface MicroFile {
 
 interface IsolatedFile {
   date: string;
-  results: Array<{
-    phase: 'hit' | 'miss' | 'inflight';
-    rows: ResultRow[];
-    vsMsgpackr: { median: number };
-    vsJson: { median: number };
-  }>;
+  results: PhaseResult[];
   targets: TargetCheck[];
 }
 
@@ -49,33 +44,18 @@ const read = <T>(name: string): T => JSON.parse(readFileSync(join(dir, `${name}.
 function main(): void {
   const micro = read<MicroFile>('micro');
   const http = read<HttpFile>('http');
-  const phase = (id: string) => micro.results.find((r) => r.phase === id)!;
-  const floorsOf = (id: string) => phase(id).rows.filter((r) => r.role === 'floor');
-  const rowOf = (id: string, name: string) => phase(id).rows.find((r) => r.name === name)!;
-  const names = phase('hit')
+  const cell = cells(micro.results);
+  const names = micro.results
+    .find((r) => r.phase === 'hit')!
     .rows.filter((r) => r.role !== 'reference')
     .map((r) => r.name);
-  // to each floor (msgpackr, JSON), paired round by round: the median of the per-round ratios
-  const ratios = (id: string, row: ResultRow, ops: boolean) =>
-    floorsOf(id)
-      .map((f) => {
-        const pick = (r: ResultRow) => (ops ? r.perRound?.opsPerSec : r.perRound?.median) ?? [];
-        return ratio(pairedRatio(pick(row), pick(f)).median);
-      })
-      .join(', ');
-  const latency = (id: string, row: ResultRow) => `${fmt(row.median)} (${ratios(id, row, false)})`;
   console.log(`${micro.date.slice(0, 10)} · ${micro.machine} · ${micro.pinning}\n`);
   console.log(
     table(
       ['contender', 'hit µs (× floors)', 'miss µs (× floors)', '64 in flight ops/s (× floors)', 'stampede runs'],
       names.map((name) => ({
         name,
-        cells: [
-          latency('hit', rowOf('hit', name)),
-          latency('miss', rowOf('miss', name)),
-          `${fmt(rowOf('inflight', name).opsPerSec)} (${ratios('inflight', rowOf('inflight', name), true)})`,
-          String(rowOf('stampede', name).computes),
-        ],
+        cells: [cell('hit', name), cell('miss', name), cell('inflight', name), cell('stampede', name)],
       })),
     ),
   );
@@ -103,25 +83,38 @@ function main(): void {
 
 /** The Redis-tier phases with each contender alone in its process (`npm run bench:isolated`). */
 function isolated(file: IsolatedFile): void {
-  const of = (id: string) => file.results.find((r) => r.phase === id)!;
-  const cell = (id: string, idx: number) => {
-    const r = of(id);
-    const row = r.rows[idx]!;
-    const shown = id === 'inflight' ? row.opsPerSec : row.median;
-    return idx === 2 ? `${fmt(shown)} (${ratio(r.vsMsgpackr.median)}, ${ratio(r.vsJson.median)})` : fmt(shown);
-  };
+  const cell = cells(file.results);
   console.log(`\nEach contender alone in its process (${file.date.slice(0, 16).replace('T', ' ')} UTC):\n`);
   console.log(
     table(
-      ['contender', 'hit µs', 'miss µs', '64 in flight ops/s'],
-      of('hit').rows.map((row, idx) => ({
-        name: row.name,
-        cells: [cell('hit', idx), cell('miss', idx), cell('inflight', idx)],
+      ['contender', 'hit µs (× floors)', 'miss µs (× floors)', '64 in flight ops/s (× floors)'],
+      file.results[0]!.rows.map(({ name }) => ({
+        name,
+        cells: [cell('hit', name), cell('miss', name), cell('inflight', name)],
       })),
     ),
   );
   console.log();
   for (const t of file.targets) console.log(`- ${t.met ? 'met' : '**missed**'}: ${t.name} (${t.detail})`);
+}
+
+/**
+ * A contender's cell of one phase: its median latency (its rate at 64 in flight; its most runs in the stampede), with
+ * its ratios to each floor (msgpackr, JSON), paired round by round: the median of the per-round ratios.
+ */
+function cells(results: PhaseResult[]): (phase: PhaseResult['phase'], name: string) => string {
+  return (id, name) => {
+    const phase = results.find((r) => r.phase === id)!;
+    const row = phase.rows.find((r) => r.name === name)!;
+    if (id === 'stampede') return String(row.computes);
+    const ops = id === 'inflight';
+    const pick = (r: ResultRow) => (ops ? r.perRound?.opsPerSec : r.perRound?.median) ?? [];
+    const ratios = phase.rows
+      .filter((r) => r.role === 'floor')
+      .map((f) => ratio(pairedRatio(pick(row), pick(f)).median))
+      .join(', ');
+    return `${fmt(ops ? row.opsPerSec : row.median)} (${ratios})`;
+  };
 }
 
 main();

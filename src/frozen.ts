@@ -25,7 +25,13 @@ export interface MemoryForm {
   /** Callers get their own copy of the value's unfrozen parts (see `MemoryEntry.copy`). */
   copy: boolean;
   /** The value is still these bytes, decoded on the first hit (see `MemoryEntry.pending`). */
-  pending?: { body: Buffer; codec: Codec };
+  pending?: PendingValue;
+}
+
+/** A value kept as its record's MessagePack (bytes of its own), with the codec that decodes it. */
+export interface PendingValue {
+  body: Buffer;
+  codec: Codec;
 }
 
 /**

@@ -1,8 +1,7 @@
 /** The in-process tier: an LRU bounded by entries and bytes, holding records with their kind and tags. */
 import { LRUCache } from 'lru-cache';
-import { copyUnfrozen, settle } from './frozen.js';
+import { copyUnfrozen, settle, type PendingValue } from './frozen.js';
 import type { CacheRecord } from './record.js';
-import type { Codec } from './codec.js';
 
 /** A record in the memory tier, with what invalidation needs. */
 export interface MemoryEntry {
@@ -21,7 +20,7 @@ export interface MemoryEntry {
    * own). The first `get` decodes and freezes it (see `settle`), so that a value nobody asks for again costs its
    * bytes only: no decoding, no freezing, no object graph for the collector to trace.
    */
-  pending?: { body: Buffer; codec: Codec } | undefined;
+  pending?: PendingValue | undefined;
 }
 
 /** The value a caller gets from a memory entry: the shared one, or its own copy of the parts that are not frozen. */

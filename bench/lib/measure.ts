@@ -114,8 +114,8 @@ export function collectGarbage(): void {
  * A young-generation collection between batches (with --expose-gc), so that one contender's garbage is not billed to
  * the next. Not a full one: after a forced full collection every contender runs slower for thousands of calls (a
  * Redis-tier hit: 1.4–1.6× its steady median over the first 250 calls, still 1.08–1.14× 2000 calls later), and not
- * by the same factor (the contender with more code on its path recovers more slowly), so batches that each start with one measure the
- * recovery, which a server, whose full collections are rare, does not see.
+ * by the same factor (the contender with more code on its path recovers more slowly), so batches that each start
+ * with one measure the recovery, which a server, whose full collections are rare, does not see.
  */
 export function collectYoungGarbage(): void {
   (globalThis as { gc?: Gc }).gc?.({ type: 'minor' });
