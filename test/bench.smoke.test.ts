@@ -76,6 +76,23 @@ describe('benchmarks (smoke: they run; nothing here looks at timing)', function 
     }
   });
 
+  it('runs the telemetry benchmark: every contender and both floors in each phase, and the targets', async () => {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/telemetry.ts'], {
+      env: { ...process.env, BENCH_QUICK: '1', BENCH_SOURCES: '1' },
+    });
+    const sections = stdout.split(/^ {2}(?:memory|redis) hit \(/m).slice(1);
+    expect(sections, stdout).to.have.length(4); // two phases, wall and CPU time
+    for (const section of sections) {
+      for (const name of ['off', 'no-sdk', 'sdk', 'sdk+mem', 'span', 'span+h']) {
+        const row = new RegExp(`^ {4}${name.replace('+', '\\+')} +[\\d.]+ µs +×[\\d.]+`, 'm');
+        expect(section, name).to.match(row);
+      }
+    }
+    const floors =
+      /Redis-tier hit.*floors: one bare span around the call ×[\d.]+; that span and one histogram measurement ×[\d.]+\)/;
+    expect(stdout).to.match(floors);
+  });
+
   it('runs the vector index benchmark on a few small sets and reports every index at every size', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'infercache-bench-'));
     try {
