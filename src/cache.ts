@@ -63,6 +63,7 @@ const now = Date.now;
 /** The kind a direct operation is about, for its span: only a string. */
 const kindArg = (kind: unknown): string | undefined => (typeof kind === 'string' ? kind : undefined);
 const NO_OPTIONS: WrapOptions<any> = Object.freeze({});
+const valueOfOutcome = <T>(outcome: WrapOutcome<T>): T => outcome.value;
 /** How often the Redis memory gauges are refreshed when fleet statistics are off (else at `fleet.interval`). */
 const MEMORY_INTERVAL_MS = 5_000;
 
@@ -148,14 +149,18 @@ export class Cache {
   }
 
   /** Returns the cached result of `fn` for (kind, keyParts), computing and storing it on a miss. */
-  async wrap<T>(
+  wrap<T>(
     kind: string,
     keyParts: unknown,
     fn: () => T | Promise<T>,
     options?: WrapOptions<T>,
     args?: readonly unknown[],
   ): Promise<T> {
-    return (await this.wrapDetailed(kind, keyParts, fn, options, args)).value;
+    try {
+      return this.wrapDetailed(kind, keyParts, fn, options, args).then(valueOfOutcome);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
   }
 
   /** Like `wrap`, and says how the value was served (hit, miss, stale, bypass) and its age: for HTTP `X-Cache`/`Age`. */
@@ -173,13 +178,32 @@ export class Cache {
     return ins.wrap(site, kindOf, () => this.#wrap(kind, keyParts, fn, options, args));
   }
 
-  async #wrap<T>(
+  /**
+   * A `wrap` call as one promise: the loader's own on the Redis path (an async function returning it would add two
+   * microtask hops to every hit), a resolved one for a memory hit, a rejected one for whatever throws.
+   */
+  #wrap<T>(
+    kind: string,
+    keyParts: unknown,
+    fn: () => T | Promise<T>,
+    options: WrapOptions<T>,
+    args?: readonly unknown[],
+  ): Promise<WrapOutcome<T>> {
+    try {
+      const served = this.#serve(kind, keyParts, fn, options, args);
+      return served instanceof Promise ? served : Promise.resolve(served);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+  }
+
+  #serve<T>(
     kind: string,
     keyParts: unknown,
     fn: () => T | Promise<T>,
     options: WrapOptions<T>,
     args: readonly unknown[] = options.args ?? (Array.isArray(keyParts) ? keyParts : [keyParts]),
-  ): Promise<WrapOutcome<T>> {
+  ): Served<T> {
     const entry = this.#entry(kind, options);
     if (!this.enabled) return this.#bypass(entry, fn, 'disabled');
     let key: string;

@@ -120,11 +120,8 @@ export class Loader {
       );
     }
     const flight: Flight = { promise: undefined, epoch: this.#coherence.epoch, ms: 0 };
-    const promise = (flight.promise = this.#load(key, entry, args, fn, flight));
-    this.#inflight.set(key, flight);
-    const land = () => this.#landed(key, flight);
-    promise.then(() => (flight.tail ? void flight.tail.then(land, land) : land()), land);
-    return promise;
+    this.#inflight.set(key, flight); // before the load starts: it lands (leaves the map) as it ends, see #load
+    return (flight.promise = this.#load(key, entry, args, fn, flight));
   }
 
   /**
@@ -133,6 +130,17 @@ export class Loader {
    */
   rewarm(kind: string, options?: RewarmOptions): Promise<RewarmReport> {
     return rewarm(kind, this.#recent, (call) => this.run(call.key, call.entry, call.args, call.fn), options);
+  }
+
+  /**
+   * Lands a flight as its load ends, before its callers hear of it (one reaction fewer per call than landing from a
+   * `then`); a flight whose computation runs on after a soft timeout lands when that computation ends.
+   */
+  #land(key: string, flight: Flight): void {
+    const tail = flight.tail;
+    if (!tail) return this.#landed(key, flight);
+    const land = () => this.#landed(key, flight);
+    void tail.then(land, land);
   }
 
   /**
@@ -189,85 +197,89 @@ export class Loader {
     fn: () => unknown,
     flight: Flight,
   ): Promise<WrapOutcome<unknown>> {
-    const tags = entry.tags(args);
-    const epoch = this.#coherence.epoch;
-    const fresh = entry.forceFresh;
-    const read = () => this.#reader.read(key, entry.kind, { tags, entry });
-    let found: ReadResult = await read();
-    this.#telemetry.readRedis(key, found);
-    let lease: string | undefined;
-    if (!found.record && !found.failed && entry.lock && this.#leases && !fresh) {
-      const got = await this.#leases.acquire(key, entry.lock, read);
-      if (typeof got === 'string') lease = got;
-      else if (got) found = got;
-    }
-    const r = found.record?.state === 'bytes' ? undefined : found.record;
-    let stale: Stale | undefined;
-    if (r && !fresh) {
-      const t = now();
-      if (isKept(r, t) && entry.memory)
-        this.#coherence.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
-      flight.ms = r.computeMs;
-      if (isFresh(r, t)) {
-        if (entry.early && refreshEarly(r, t, entry.early))
-          this.#refreshEarly(key, entry, args, fn, { gens: found.gens, epoch });
-        return this.#served(entry, r, 'hit', 'redis');
-      }
-      if (inStaleWindow(r, t, entry.swr)) {
-        this.#refresh(key, entry, args, fn, { gens: found.gens, epoch });
-        return this.#served(entry, r, 'stale', 'redis');
-      }
-      if (inGrace(r, t, entry.grace)) stale = { record: r, from: 'redis' };
-    } else if (found.failed && entry.grace && entry.memory && !fresh) {
-      // Redis could not be read: an expired copy in memory, still in its grace period, may stand in
-      const kept = this.#coherence.tierOf(entry)!.get(key);
-      if (kept && inGrace(kept.record, now(), entry.grace)) stale = { record: kept.record, from: kept };
-    }
-    if (stale && this.#backoff.size > 0) {
-      const until = this.#backoff.get(key);
-      if (until !== undefined && now() < until) return this.#graced(entry, stale, 'backoff', flight);
-      this.#backoff.delete(key);
-    }
-    const started = now();
-    const computing = this.#computer.compute(key, entry, fn, {
-      args,
-      gens: found.gens,
-      tags,
-      lease,
-      epoch,
-      negative: !stale,
-    });
-    let computed: Computed | typeof SOFT;
     try {
-      computed = entry.timeout
-        ? await within(computing, entry.timeout, entry.kind, stale !== undefined)
-        : await computing;
-    } catch (error) {
-      const timedOut = error instanceof ComputeTimeoutError && entry.timeout !== undefined;
-      if (timedOut) this.#computer.background(computing, entry);
-      if (!stale) {
-        this.#stats.record(entry.kind, 'error');
-        throw error;
+      const tags = entry.tags(args);
+      const epoch = this.#coherence.epoch;
+      const fresh = entry.forceFresh;
+      const read = () => this.#reader.read(key, entry.kind, { tags, entry });
+      let found: ReadResult = await read();
+      this.#telemetry.readRedis(key, found);
+      let lease: string | undefined;
+      if (!found.record && !found.failed && entry.lock && this.#leases && !fresh) {
+        const got = await this.#leases.acquire(key, entry.lock, read);
+        if (typeof got === 'string') lease = got;
+        else if (got) found = got;
       }
-      if (!timedOut && entry.graceBackoff > 0) this.#backOff(key, entry.graceBackoff);
-      return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
+      const r = found.record?.state === 'bytes' ? undefined : found.record;
+      let stale: Stale | undefined;
+      if (r && !fresh) {
+        const t = now();
+        if (isKept(r, t) && entry.memory)
+          this.#coherence.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
+        flight.ms = r.computeMs;
+        if (isFresh(r, t)) {
+          if (entry.early && refreshEarly(r, t, entry.early))
+            this.#refreshEarly(key, entry, args, fn, { gens: found.gens, epoch });
+          return this.#served(entry, r, 'hit', 'redis');
+        }
+        if (inStaleWindow(r, t, entry.swr)) {
+          this.#refresh(key, entry, args, fn, { gens: found.gens, epoch });
+          return this.#served(entry, r, 'stale', 'redis');
+        }
+        if (inGrace(r, t, entry.grace)) stale = { record: r, from: 'redis' };
+      } else if (found.failed && entry.grace && entry.memory && !fresh) {
+        // Redis could not be read: an expired copy in memory, still in its grace period, may stand in
+        const kept = this.#coherence.tierOf(entry)!.get(key);
+        if (kept && inGrace(kept.record, now(), entry.grace)) stale = { record: kept.record, from: kept };
+      }
+      if (stale && this.#backoff.size > 0) {
+        const until = this.#backoff.get(key);
+        if (until !== undefined && now() < until) return this.#graced(entry, stale, 'backoff', flight);
+        this.#backoff.delete(key);
+      }
+      const started = now();
+      const computing = this.#computer.compute(key, entry, fn, {
+        args,
+        gens: found.gens,
+        tags,
+        lease,
+        epoch,
+        negative: !stale,
+      });
+      let computed: Computed | typeof SOFT;
+      try {
+        computed = entry.timeout
+          ? await within(computing, entry.timeout, entry.kind, stale !== undefined)
+          : await computing;
+      } catch (error) {
+        const timedOut = error instanceof ComputeTimeoutError && entry.timeout !== undefined;
+        if (timedOut) this.#computer.background(computing, entry);
+        if (!stale) {
+          this.#stats.record(entry.kind, 'error');
+          throw error;
+        }
+        if (!timedOut && entry.graceBackoff > 0) this.#backOff(key, entry.graceBackoff);
+        return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
+      }
+      if (computed === SOFT) {
+        // the computation goes on and stores its result; calls meanwhile join this flight until it ends
+        this.#computer.background(computing, entry);
+        const hard = entry.timeout!.hard;
+        const until = Math.min(stale!.record.freshUntil + entry.grace, hard === undefined ? Infinity : started + hard);
+        flight.tail = Promise.race([computing, delay(until - now())]);
+        return this.#graced(entry, stale!, 'soft-timeout', flight);
+      }
+      flight.ms = computed.ms;
+      const reason = found.failed ? 'unavailable' : entry.bypassReason?.(computed.value);
+      if (reason === undefined) {
+        this.#stats.record(entry.kind, 'miss');
+        return { value: computed.value, result: 'miss', age: 0, tier: undefined };
+      }
+      this.#stats.bypass(entry.kind, reason);
+      return { value: computed.value, result: 'bypass', age: 0, tier: undefined, reason };
+    } finally {
+      this.#land(key, flight);
     }
-    if (computed === SOFT) {
-      // the computation goes on and stores its result; calls meanwhile join this flight until it ends
-      this.#computer.background(computing, entry);
-      const hard = entry.timeout!.hard;
-      const until = Math.min(stale!.record.freshUntil + entry.grace, hard === undefined ? Infinity : started + hard);
-      flight.tail = Promise.race([computing, delay(until - now())]);
-      return this.#graced(entry, stale!, 'soft-timeout', flight);
-    }
-    flight.ms = computed.ms;
-    const reason = found.failed ? 'unavailable' : entry.bypassReason?.(computed.value);
-    if (reason === undefined) {
-      this.#stats.record(entry.kind, 'miss');
-      return { value: computed.value, result: 'miss', age: 0, tier: undefined };
-    }
-    this.#stats.bypass(entry.kind, reason);
-    return { value: computed.value, result: 'bypass', age: 0, tier: undefined, reason };
   }
 
   /** Serves an expired value in its grace period in place of a failed or slow recomputation, and counts why. */

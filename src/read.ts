@@ -63,27 +63,73 @@ export class Reader {
     return gens && sameGenerations(record.generations, gens) ? record : undefined;
   }
 
-  /** One MGET of the entry (unless `key` is undefined: counters only) and its counters; see {@link Check}. */
-  async #read(key: string | undefined, kind: string, how: ReadOptions, check: Check): Promise<ReadResult> {
+  /**
+   * One MGET of the entry (unless `key` is undefined: counters only) and its counters; see {@link Check}. One promise
+   * per read: the replies are handed over by a callback and read at once.
+   */
+  #read(key: string | undefined, kind: string, how: ReadOptions, check: Check): Promise<ReadResult> {
     const keys = this.#generations.keysOf(key === undefined ? [] : [key], kind, how.tags);
-    const replies = this.#redis ? await this.#redis.mget(keys) : undefined;
-    if (!replies) return { record: undefined, gens: undefined, failed: this.#redis !== undefined };
+    const redis = this.#redis;
+    if (!redis) return Promise.resolve({ record: undefined, gens: undefined, failed: false });
+    return new Promise((resolve, reject) =>
+      redis.read(keys, (replies) => {
+        try {
+          resolve(this.#found(key, kind, how, check, keys, replies));
+        } catch (error) {
+          reject(error);
+        }
+      }),
+    );
+  }
+
+  /** What the replies hold; a promise only when counters must be seeded or a user `deserialize` runs. */
+  #found(
+    key: string | undefined,
+    kind: string,
+    how: ReadOptions,
+    check: Check,
+    keys: string[],
+    replies: Array<Buffer | null> | undefined,
+  ): ReadResult | Promise<ReadResult> {
+    if (!replies) return { record: undefined, gens: undefined, failed: true };
     const offset = key === undefined ? 0 : 1;
     const gens = new Array<number>(keys.length - offset);
     const generations = this.#generations;
-    if (!generations.parse(replies, offset, gens) && !(await generations.seed(keys, offset, gens)))
-      return { record: undefined, gens: undefined, failed: true };
-    const raw = key === undefined ? null : replies[0];
-    if (!raw) return { record: undefined, gens, failed: false };
-    const found: ReadResult = { record: undefined, gens, failed: false, body: undefined, size: undefined };
-    const decoded = this.#decoder.decode(raw, { key: key!, kind, entry: how.entry }, found);
-    const record = decoded instanceof Promise ? await decoded : decoded; // a user deserialize only
-    const valid =
-      record &&
-      (check === 'untagged' && record.tags
-        ? sameGenerations(record.generations.slice(0, 2), gens)
-        : sameGenerations(record.generations, gens));
-    if (valid) found.record = record;
-    return found;
+    if (generations.parse(replies, offset, gens)) return this.#entry(key, kind, how, check, replies[0], gens);
+    return generations
+      .seed(keys, offset, gens)
+      .then((seeded) =>
+        seeded
+          ? this.#entry(key, kind, how, check, replies[0], gens)
+          : { record: undefined, gens: undefined, failed: true },
+      );
   }
+
+  /** The entry read (`raw`, when `key` is given) decoded, kept if it was stored under `gens`. */
+  #entry(
+    key: string | undefined,
+    kind: string,
+    how: ReadOptions,
+    check: Check,
+    raw: Buffer | null | undefined,
+    gens: number[],
+  ): ReadResult | Promise<ReadResult> {
+    if (key === undefined || !raw) return { record: undefined, gens, failed: false };
+    const found: ReadResult = { record: undefined, gens, failed: false, body: undefined, size: undefined };
+    const decoded = this.#decoder.decode(raw, { key, kind, entry: how.entry }, found);
+    if (decoded instanceof Promise) return decoded.then((record) => valid(found, record, check)); // a user deserialize
+    return valid(found, decoded, check);
+  }
+}
+
+/** `found` with `record` kept in it when it was stored under the generations read with it. */
+function valid(found: ReadResult, record: CacheRecord | undefined, check: Check): ReadResult {
+  const gens = found.gens!;
+  const current =
+    record &&
+    (check === 'untagged' && record.tags
+      ? sameGenerations(record.generations.slice(0, 2), gens)
+      : sameGenerations(record.generations, gens));
+  if (current) found.record = record;
+  return found;
 }

@@ -266,7 +266,45 @@ describe('Cache.wrap', () => {
     expect(read).to.be.instanceOf(Weights);
     expect(read.w).to.deep.equal([1, 2]);
   });
+
+  it('rejects, never throws, for options it refuses, and for a tags function that throws', async () => {
+    const cache = newCache();
+    let call: Promise<unknown> | undefined;
+    expect(() => (call = cache.wrap('prediction', 'x', async () => 1, { ttl: 'soon' as never }))).not.to.throw();
+    await expectRejected(call!, /ttl/);
+    const tags = () => {
+      throw new Error('no tags today');
+    };
+    expect(() => (call = cache.wrap('prediction', 'x', async () => 1, { tags }))).not.to.throw();
+    await expectRejected(call!, /no tags today/);
+  });
+
+  it('serves a key again after a call of it failed before reading Redis (its flight ended with it)', async () => {
+    const cache = newCache();
+    const fn = counted(async () => 'fresh');
+    const failing = cache.wrap('prediction', 'k', fn, {
+      tags: () => {
+        throw new Error('bad tags');
+      },
+    });
+    // started in the same tick as the failing call: it joins that call's flight if it is still running
+    const next = cache.wrap('prediction', 'k', fn);
+    await expectRejected(failing, /bad tags/);
+    expect(await next).to.equal('fresh');
+    expect(await cache.wrap('prediction', 'k', fn)).to.equal('fresh');
+    expect(fn.calls).to.equal(1);
+    expect(cache.stats().hits).to.equal(1);
+  });
 });
+
+/** Awaits `promise`, which must reject with a message matching `message`. */
+async function expectRejected(promise: Promise<unknown>, message: RegExp): Promise<void> {
+  const error = await promise.then(
+    () => expect.fail('resolved'),
+    (e: unknown) => e,
+  );
+  expect((error as Error).message).to.match(message);
+}
 
 describe('results that cannot be stored', () => {
   class Session {}

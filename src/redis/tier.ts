@@ -150,15 +150,21 @@ export class RedisTier {
    * generation counters they all read are sent once.
    */
   mget(keys: string[]): Promise<Array<Buffer | null> | undefined> {
-    return new Promise((resolve) => {
-      if (this.#batching) {
-        this.#reads.push({ keys, resolve });
-        return;
-      }
-      this.#batching = true;
-      process.nextTick(this.#flushReads);
-      this.#read(keys, 1, resolve);
-    });
+    return new Promise((resolve) => this.read(keys, resolve));
+  }
+
+  /**
+   * {@link mget} without its promise, for the hit path: `deliver` is called once, with the replies or undefined (at
+   * once when Redis is skipped); it must not throw.
+   */
+  read(keys: string[], deliver: (replies: Array<Buffer | null> | undefined) => void): void {
+    if (this.#batching) {
+      this.#reads.push({ keys, resolve: deliver });
+      return;
+    }
+    this.#batching = true;
+    process.nextTick(this.#flushReads);
+    this.#read(keys, 1, deliver);
   }
 
   /** End of the tick: sends the reads that waited, alone or together as one MGET whose replies are handed back. */
