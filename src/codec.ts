@@ -128,11 +128,20 @@ class Refusal extends Error {
   path = '';
 }
 
+/**
+ * Thrown by the walk without `ancestors` past {@link MAX_DEPTH}: a cycle, or a value that deep. The walk is then run
+ * again with `ancestors` to tell which and where (one walk of a value costs half as much without them: measured).
+ */
+class TooDeep extends Error {}
+
 /** Adds one path segment to a refusal passing through a container. */
 function within(error: unknown, segment: string): unknown {
   if (error instanceof Refusal) error.path = segment + error.path;
   return error;
 }
+
+/** The objects on the path from the root to the one being walked, when cycles are being looked for. */
+type Ancestors = Set<object> | undefined;
 
 /** A string written safely: as is when well formed, as UTF-16 code units when it holds lone surrogates. */
 function prepareString(text: string): unknown {
@@ -141,9 +150,10 @@ function prepareString(text: string): unknown {
 
 /**
  * The miss-path walk: returns `value` itself when msgpackr writes it exactly, else an equivalent with
- * {@link Tagged} parts (containers are copied only on the way to a change). `ancestors` catches cycles.
+ * {@link Tagged} parts (containers are copied only on the way to a change). `ancestors`, when given, catches cycles
+ * where they close; without them a cycle ends as {@link TooDeep}.
  */
-function prepare(value: unknown, ancestors: Set<object>, depth: number): unknown {
+function prepare(value: unknown, ancestors: Ancestors, depth: number): unknown {
   switch (typeof value) {
     case 'number':
       return value === 0 && 1 / value < 0 ? NEGATIVE_ZERO : value;
@@ -161,29 +171,37 @@ function prepare(value: unknown, ancestors: Set<object>, depth: number): unknown
   if (value === null) return null;
   const object = value as object;
   const proto: unknown = Object.getPrototypeOf(object);
-  if (AS_IS.has(proto)) return value;
-  if (proto === RegExp.prototype) {
-    const { source, flags } = value as RegExp;
-    return isWellFormed(source) ? value : new Tagged([TAG_REGEXP, [prepareString(source), flags]]);
-  }
   const isArray = proto === Array.prototype;
-  if (!isArray && proto !== Object.prototype && proto !== null && proto !== Map.prototype && proto !== Set.prototype) {
-    const name = (proto as { constructor?: { name?: unknown } } | undefined)?.constructor?.name;
-    throw new Refusal(typeof name === 'string' && name ? `class instance ${name}` : 'object with a foreign prototype');
+  if (!isArray && proto !== Object.prototype) {
+    if (AS_IS.has(proto)) return value;
+    if (proto === RegExp.prototype) {
+      const { source, flags } = value as RegExp;
+      return isWellFormed(source) ? value : new Tagged([TAG_REGEXP, [prepareString(source), flags]]);
+    }
+    if (proto !== null && proto !== Map.prototype && proto !== Set.prototype) {
+      const name = (proto as { constructor?: { name?: unknown } } | undefined)?.constructor?.name;
+      throw new Refusal(
+        typeof name === 'string' && name ? `class instance ${name}` : 'object with a foreign prototype',
+      );
+    }
   }
-  if (ancestors.has(object)) throw new Refusal('circular reference');
-  if (depth > MAX_DEPTH) throw new Refusal(`value nested deeper than ${MAX_DEPTH} levels`);
-  ancestors.add(object);
+  if (ancestors?.has(object)) throw new Refusal('circular reference');
+  if (depth > MAX_DEPTH) {
+    if (!ancestors) throw new TooDeep();
+    throw new Refusal(`value nested deeper than ${MAX_DEPTH} levels`);
+  }
+  ancestors?.add(object);
   let result: unknown;
   if (isArray) result = prepareArray(value as unknown[], ancestors, depth + 1);
+  else if (proto === Object.prototype || proto === null)
+    result = prepareObject(value as Record<string, unknown>, proto === null, ancestors, depth + 1);
   else if (proto === Map.prototype) result = prepareMap(value as Map<unknown, unknown>, ancestors, depth + 1);
-  else if (proto === Set.prototype) result = prepareSet(value as Set<unknown>, ancestors, depth + 1);
-  else result = prepareObject(value as Record<string, unknown>, proto === null, ancestors, depth + 1);
-  ancestors.delete(object);
+  else result = prepareSet(value as Set<unknown>, ancestors, depth + 1);
+  ancestors?.delete(object);
   return result;
 }
 
-function prepareArray(array: unknown[], ancestors: Set<object>, depth: number): unknown[] {
+function prepareArray(array: unknown[], ancestors: Ancestors, depth: number): unknown[] {
   let copy: unknown[] | undefined;
   let i = 0;
   try {
@@ -198,7 +216,7 @@ function prepareArray(array: unknown[], ancestors: Set<object>, depth: number): 
   return copy ?? array;
 }
 
-function prepareMap(map: Map<unknown, unknown>, ancestors: Set<object>, depth: number): Tagged {
+function prepareMap(map: Map<unknown, unknown>, ancestors: Ancestors, depth: number): Tagged {
   const flat = new Array<unknown>(map.size * 2);
   let i = 0;
   try {
@@ -213,7 +231,7 @@ function prepareMap(map: Map<unknown, unknown>, ancestors: Set<object>, depth: n
   return new Tagged([TAG_MAP, flat]);
 }
 
-function prepareSet(set: Set<unknown>, ancestors: Set<object>, depth: number): Set<unknown> {
+function prepareSet(set: Set<unknown>, ancestors: Ancestors, depth: number): Set<unknown> {
   let changed = false;
   const items = Array.from(set);
   let i = 0;
@@ -228,32 +246,72 @@ function prepareSet(set: Set<unknown>, ancestors: Set<object>, depth: number): S
   return changed ? new Set(items) : set;
 }
 
-function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors: Set<object>, depth: number): unknown {
+/** Where a refusal happened inside an object: `.key`, or `["key"]` for keys that are not identifiers. */
+const segmentOf = (key: string): string => (/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`);
+/** No value prepared yet (see {@link rewriteObject}). */
+const UNSET = Symbol('unset');
+
+/**
+ * A plain object: returned as it is when nothing in it changes, walked without allocating (its keys are not
+ * collected: Object.keys made most of what a miss allocated for nested results); else {@link rewriteObject}.
+ */
+function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors: Ancestors, depth: number): unknown {
+  if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET);
+  let i = 0;
+  for (const key in object) {
+    if (!Object.hasOwn(object, key)) continue; // an enumerable property someone added to Object.prototype
+    if (key === '__proto__' || !isWellFormed(key)) return rewriteObject(object, bare, ancestors, depth, i, UNSET);
+    const item = object[key];
+    let prepared: unknown;
+    try {
+      prepared = prepare(item, ancestors, depth);
+    } catch (error) {
+      throw within(error, segmentOf(key));
+    }
+    if (prepared !== item) return rewriteObject(object, bare, ancestors, depth, i, prepared);
+    i++;
+  }
+  return object;
+}
+
+/**
+ * An object with something to change: a copy with prepared values, or, with exotic keys (`__proto__`, lone
+ * surrogates) or a null prototype, a {@link Tagged} list of pairs. The keys before `from` needed no change; `first`
+ * is the prepared value of key `from` when it is already known.
+ */
+function rewriteObject(
+  object: Record<string, unknown>,
+  bare: boolean,
+  ancestors: Ancestors,
+  depth: number,
+  from: number,
+  first: unknown,
+): unknown {
   const keys = Object.keys(object);
   let exotic = bare;
-  let values: unknown[] | undefined;
-  let i = 0;
+  const values: unknown[] = keys.slice(0, from).map((k) => object[k]);
+  let i = from;
+  if (first !== UNSET) {
+    values.push(first);
+    i++;
+  }
   try {
     for (; i < keys.length; i++) {
       const key = keys[i]!;
       if (key === '__proto__' || !isWellFormed(key)) exotic = true;
-      const item = object[key];
-      const prepared = prepare(item, ancestors, depth);
-      if (values) values.push(prepared);
-      else if (prepared !== item) (values = keys.slice(0, i).map((k) => object[k])).push(prepared);
+      values.push(prepare(object[key], ancestors, depth));
     }
   } catch (error) {
-    throw within(error, /^[A-Za-z_$][\w$]*$/.test(keys[i]!) ? `.${keys[i]}` : `[${JSON.stringify(keys[i])}]`);
+    throw within(error, segmentOf(keys[i]!));
   }
   if (exotic) {
     const flat = new Array<unknown>(keys.length * 2);
     for (let k = 0; k < keys.length; k++) {
       flat[2 * k] = prepareString(keys[k]!);
-      flat[2 * k + 1] = values ? values[k] : object[keys[k]!];
+      flat[2 * k + 1] = values[k];
     }
     return new Tagged([bare ? TAG_NULL_OBJECT : TAG_OBJECT, flat]);
   }
-  if (!values) return object;
   const copy: Record<string, unknown> = {};
   for (let k = 0; k < keys.length; k++) copy[keys[k]!] = values[k];
   return copy;
@@ -262,7 +320,12 @@ function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors
 /** Runs the walk; anything it cannot take becomes an UnserializableError naming the type and where it is. */
 function prepareRoot(value: unknown): unknown {
   try {
-    return prepare(value, new Set(), 0);
+    try {
+      return prepare(value, undefined, 0);
+    } catch (error) {
+      if (!(error instanceof TooDeep)) throw error;
+      return prepare(value, new Set(), 0); // a cycle or a value too deep: this walk says which, and where
+    }
   } catch (error) {
     if (error instanceof Refusal) {
       const path = error.path.length > 200 ? `${error.path.slice(0, 200)}…` : error.path;

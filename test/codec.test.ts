@@ -291,6 +291,19 @@ describe('codec', () => {
       expect(refusal(deep).message).to.contain('nested deeper');
     });
 
+    it('names a cycle deep in a value, with its path, and takes a value 1000 levels deep', () => {
+      const bottom: Record<string, unknown> = { n: 1 };
+      bottom.back = bottom;
+      let deep: unknown = { bottom };
+      for (let i = 0; i < 300; i++) deep = [deep];
+      const message = refusal(deep).message;
+      expect(message).to.contain('circular reference');
+      expect(message).to.match(/circular reference at \$(\[0\]){66}/); // the path, cut at 200 characters
+      let fine: unknown = 'leaf';
+      for (let i = 0; i < 1000; i++) fine = [fine];
+      expect(roundTrip(fine)).to.deep.equal(fine);
+    });
+
     it('refuses a value whose getter throws', () => {
       const value = {
         get broken(): never {

@@ -190,42 +190,53 @@ export class RedisTier {
 
   /**
    * One MGET, fail-open, for `operations` callers: `deliver` gets the replies, or undefined when Redis was skipped or
-   * failed. The same as #run without its promises: the hit path's one round trip is watched, not wrapped.
+   * failed.
    */
   #read(keys: string[], operations: number, deliver: (replies: Array<Buffer | null> | undefined) => void): void {
-    if (!this.backend.isReady()) {
-      // not connected yet (or any more): the general path waits for the first connection, or skips
-      void this.#run('mget', () => this.backend.mget(keys), operations).then(deliver);
-      return;
-    }
+    const mget = () => this.backend.mget(keys);
+    if (this.backend.isReady()) this.#watched('mget', mget, operations, deliver);
+    else void this.#whenReady('mget', mget, operations).then(deliver);
+  }
+
+  /**
+   * Sends one command when connected, fail-open: `deliver` gets its reply, or undefined when it was skipped (circuit
+   * open) or failed (then `report.failed` says why). Watched by the shared deadline rather than raced in promises: a
+   * write or a read costs one promise, the client's.
+   */
+  #watched<T>(
+    op: string,
+    call: () => Promise<T>,
+    operations: number,
+    deliver: (reply: T | undefined) => void,
+    report?: SendReport,
+  ): void {
     if (!this.breaker.allow()) {
       this.counters.skipped += operations;
       return deliver(undefined);
     }
     this.#busy++;
-    const watch = this.#deadlines.watch('mget', (error) => {
+    const failed = (error: unknown): void => {
       this.#done();
       this.#failed(error);
+      if (report) report.failed = this.#message(error);
       deliver(undefined);
-    });
-    let sent: Promise<Array<Buffer | null>>;
+    };
+    const watch = this.#deadlines.watch(op, failed);
+    let sent: Promise<T>;
     try {
-      sent = this.backend.mget(keys);
+      sent = call();
     } catch (error) {
       sent = Promise.reject(error);
     }
     sent.then(
-      (replies) => {
+      (reply) => {
         if (!this.#deadlines.settle(watch)) return;
         this.#done();
         this.breaker.success();
-        deliver(replies);
+        deliver(reply);
       },
       (error: unknown) => {
-        if (!this.#deadlines.settle(watch)) return;
-        this.#done();
-        this.#failed(error);
-        deliver(undefined);
+        if (this.#deadlines.settle(watch)) failed(error);
       },
     );
   }
@@ -311,24 +322,25 @@ export class RedisTier {
   }
 
   /** Runs one command fail-open; `operations` is how many callers it serves (for the skipped counter). */
-  async #run<T>(op: string, call: () => Promise<T>, operations = 1, report?: SendReport): Promise<T | undefined> {
+  #run<T>(op: string, call: () => Promise<T>, operations = 1, report?: SendReport): Promise<T | undefined> {
+    if (!this.backend.isReady()) return this.#whenReady(op, call, operations, report);
+    return new Promise((resolve) => this.#watched(op, call, operations, resolve, report));
+  }
+
+  /** {@link #run} before the first connection (waits for it, within the timeout) or while disconnected (skips). */
+  async #whenReady<T>(
+    op: string,
+    call: () => Promise<T>,
+    operations: number,
+    report?: SendReport,
+  ): Promise<T | undefined> {
     this.#busy++;
     try {
-      if (!this.backend.isReady() && !(await this.#ready())) {
+      if (!(await this.#ready())) {
         this.counters.skipped += operations;
         return undefined;
       }
-      if (!this.breaker.allow()) {
-        this.counters.skipped += operations;
-        return undefined;
-      }
-      const reply = await this.#deadlines.race(call(), op);
-      this.breaker.success();
-      return reply;
-    } catch (error) {
-      this.#failed(error);
-      if (report) report.failed = this.#message(error);
-      return undefined;
+      return await new Promise<T | undefined>((resolve) => this.#watched(op, call, operations, resolve, report));
     } finally {
       this.#done();
     }
