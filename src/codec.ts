@@ -130,7 +130,7 @@ class Refusal extends Error {
 
 /**
  * Thrown by the walk without `ancestors` past {@link MAX_DEPTH}: a cycle, or a value that deep. The walk is then run
- * again with `ancestors` to tell which and where (one walk of a value costs half as much without them: measured).
+ * again with `ancestors` to tell which and where (without them a walk costs a third less: measured).
  */
 class TooDeep extends Error {}
 
@@ -252,8 +252,8 @@ const segmentOf = (key: string): string => (/^[A-Za-z_$][\w$]*$/.test(key) ? `.$
 const UNSET = Symbol('unset');
 
 /**
- * A plain object: returned as it is when nothing in it changes, walked without allocating (its keys are not
- * collected: Object.keys made most of what a miss allocated for nested results); else {@link rewriteObject}.
+ * A plain object: returned as it is when nothing in it changes, walked without allocating (collecting the keys of
+ * every object took 1.7 KB of the 20.7 KB a miss of the benchmark's value allocated); else {@link rewriteObject}.
  */
 function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors: Ancestors, depth: number): unknown {
   if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET);
