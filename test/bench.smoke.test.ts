@@ -83,8 +83,8 @@ describe('benchmarks (smoke: they run; nothing here looks at timing)', function 
     const sections = stdout.split(/^ {2}(?:memory|redis) hit \(/m).slice(1);
     expect(sections, stdout).to.have.length(4); // two phases, wall and CPU time
     for (const section of sections) {
-      for (const name of ['off', 'no-sdk', 'sdk', 'sdk+mem', 'span', 'span+h']) {
-        const row = new RegExp(`^ {4}${name.replace('+', '\\+')} +[\\d.]+ µs +×[\\d.]+`, 'm');
+      for (const name of ['off', 'no-sdk', 'sdk', 'sdk+mem', 'sdk@10%', 'span', 'span+h']) {
+        const row = new RegExp(`^ {4}${name.replace(/[+%]/g, '\\$&')} +[\\d.]+ µs +×[\\d.]+`, 'm');
         expect(section, name).to.match(row);
       }
     }
