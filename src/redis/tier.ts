@@ -144,18 +144,11 @@ export class RedisTier {
   }
 
   /**
-   * Reads keys in one round trip; `undefined` when Redis was skipped or failed. The first read of a tick is sent at
-   * once; the other reads issued in the same tick (concurrent calls) share one MGET of the union of their keys, sent
-   * at the end of the tick, so that 64 calls in flight cost Redis and the client two commands, not 64, and the
-   * generation counters they all read are sent once.
-   */
-  mget(keys: string[]): Promise<Array<Buffer | null> | undefined> {
-    return new Promise((resolve) => this.read(keys, resolve));
-  }
-
-  /**
-   * {@link mget} without its promise, for the hit path: `deliver` is called once, with the replies or undefined (at
-   * once when Redis is skipped); it must not throw.
+   * Reads keys in one round trip: `deliver` is called once, with the replies, or undefined when Redis was skipped (then
+   * at once) or failed; it must not throw. The first read of a tick is sent at once; the other reads issued in the same
+   * tick (concurrent calls) share one MGET of the union of their keys, sent at the end of the tick, so that 64 calls in
+   * flight cost Redis and the client two commands, not 64, and the generation counters they all read are sent once.
+   * A callback, not a promise: the hit path's read costs one promise, the reader's.
    */
   read(keys: string[], deliver: (replies: Array<Buffer | null> | undefined) => void): void {
     if (this.#batching) {
