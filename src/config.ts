@@ -234,7 +234,7 @@ function telemetryOptions(value: unknown): TelemetrySettings {
   if (value !== undefined && (typeof value !== 'object' || value === null)) {
     throw new ConfigError(
       'telemetry',
-      'expected an object { enabled, tracerProvider, meterProvider, recordKeys, traceMemoryHits }',
+      'expected an object { enabled, tracerProvider, meterProvider, recordKeys, traceMemoryHits, traceRedisHits }',
     );
   }
   const t = (value ?? {}) as Record<string, unknown>;
@@ -249,16 +249,20 @@ function telemetryOptions(value: unknown): TelemetrySettings {
   if (recordKeys !== true && recordKeys !== false && recordKeys !== 'hash') {
     throw new ConfigError('telemetry.recordKeys', "expected true, false or 'hash'");
   }
-  const traced = t.traceMemoryHits ?? false;
-  if (typeof traced !== 'boolean' && (typeof traced !== 'number' || !(traced >= 0 && traced <= 1))) {
-    throw new ConfigError('telemetry.traceMemoryHits', 'expected true, false or a share between 0 and 1');
-  }
+  const share = (name: 'traceMemoryHits' | 'traceRedisHits'): number => {
+    const traced = t[name] ?? false;
+    if (typeof traced !== 'boolean' && (typeof traced !== 'number' || !(traced >= 0 && traced <= 1))) {
+      throw new ConfigError(`telemetry.${name}`, 'expected true, false or a share between 0 and 1');
+    }
+    return traced === true ? 1 : traced === false ? 0 : traced;
+  };
   return {
     enabled: bool(t.enabled, true, 'telemetry.enabled'),
     tracerProvider: provider(t.tracerProvider, 'tracerProvider', 'getTracer'),
     meterProvider: provider(t.meterProvider, 'meterProvider', 'getMeter'),
     recordKeys: recordKeys !== false,
-    traceMemoryHits: traced === true ? 1 : traced === false ? 0 : traced,
+    traceMemoryHits: share('traceMemoryHits'),
+    traceRedisHits: share('traceRedisHits'),
   };
 }
 

@@ -9,7 +9,7 @@ import { CachedError, inStaleWindow, isFresh, isKept, type CacheRecord } from '.
 import type { ResolvedEntry } from './entry.js';
 import type { Stats } from './stats.js';
 import type { Served, WrapOutcome } from './outcome.js';
-import type { Instrumentation } from './telemetry/instrumentation.js';
+import type { Instrumentation, Traced } from './telemetry/instrumentation.js';
 import type { Leases } from './lease.js';
 import { valueOf, type MemoryEntry } from './memory.js';
 import { ComputeTimeoutError, SOFT, inGrace, refreshEarly, within, type GraceReason } from './freshness.js';
@@ -49,6 +49,19 @@ interface Flight {
 interface Stale {
   record: CacheRecord;
   from: MemoryEntry | 'redis';
+}
+
+/** A load that found no value to serve in Redis and goes on to recompute (or to serve an expired value in grace). */
+interface Recompute {
+  key: string;
+  entry: ResolvedEntry;
+  args: readonly unknown[];
+  fn: () => unknown;
+  flight: Flight;
+  call: Traced;
+  tags: readonly string[];
+  epoch: number;
+  read: () => Promise<ReadResult>;
 }
 
 /** What a background refresh may reuse from the read that found the expired value. */
@@ -92,7 +105,7 @@ export class Loader {
       const hit = entry.forceFresh ? undefined : this.#fromMemory(key, entry, args, fn);
       if (hit) return hit;
     }
-    return this.#telemetry.load(() => this.#flight(key, entry, args, fn));
+    return this.#telemetry.load((call) => this.#flight(key, entry, args, fn, call));
   }
 
   /** Past the memory tier: joins the read or computation running for `key`, or starts one. */
@@ -101,11 +114,12 @@ export class Loader {
     entry: ResolvedEntry,
     args: readonly unknown[],
     fn: () => unknown,
+    call: Traced,
   ): Promise<WrapOutcome<unknown>> {
     const running = this.#inflight.get(key);
     // not a flight that began before an invalidation or delete covering this key: its value may predate it
     if (running?.promise && !entry.forceFresh && !this.#coherence.droppedSince(key, running.epoch)) {
-      this.#telemetry.joined();
+      this.#telemetry.joined(call);
       return running.promise.then(
         (outcome) => {
           this.#stats.joined(entry.kind, outcome.result, running.ms, outcome.reason);
@@ -121,7 +135,7 @@ export class Loader {
     }
     const flight: Flight = { promise: undefined, epoch: this.#coherence.epoch, ms: 0 };
     this.#inflight.set(key, flight); // before the load starts: it lands (leaves the map) as it ends, see #load
-    return (flight.promise = this.#load(key, entry, args, fn, flight));
+    return (flight.promise = this.#load(key, entry, args, fn, flight, call));
   }
 
   /**
@@ -196,90 +210,127 @@ export class Loader {
     args: readonly unknown[],
     fn: () => unknown,
     flight: Flight,
+    call: Traced,
   ): Promise<WrapOutcome<unknown>> {
     try {
       const tags = entry.tags(args);
       const epoch = this.#coherence.epoch;
-      const fresh = entry.forceFresh;
       const read = () => this.#reader.read(key, entry.kind, { tags, entry });
-      let found: ReadResult = await read();
-      this.#telemetry.readRedis(key, found);
-      let lease: string | undefined;
-      if (!found.record && !found.failed && entry.lock && this.#leases && !fresh) {
-        const got = await this.#leases.acquire(key, entry.lock, read);
-        if (typeof got === 'string') lease = got;
-        else if (got) found = got;
-      }
-      const r = found.record?.state === 'bytes' ? undefined : found.record;
-      let stale: Stale | undefined;
-      if (r && !fresh) {
-        const t = now();
-        if (isKept(r, t) && entry.memory)
-          this.#coherence.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
-        flight.ms = r.computeMs;
-        if (isFresh(r, t)) {
-          if (entry.early && refreshEarly(r, t, entry.early))
-            this.#refreshEarly(key, entry, args, fn, { gens: found.gens, epoch });
-          return this.#served(entry, r, 'hit', 'redis');
-        }
-        if (inStaleWindow(r, t, entry.swr)) {
-          this.#refresh(key, entry, args, fn, { gens: found.gens, epoch });
-          return this.#served(entry, r, 'stale', 'redis');
-        }
-        if (inGrace(r, t, entry.grace)) stale = { record: r, from: 'redis' };
-      } else if (found.failed && entry.grace && entry.memory && !fresh) {
-        // Redis could not be read: an expired copy in memory, still in its grace period, may stand in
-        const kept = this.#coherence.tierOf(entry)!.get(key);
-        if (kept && inGrace(kept.record, now(), entry.grace)) stale = { record: kept.record, from: kept };
-      }
-      if (stale && this.#backoff.size > 0) {
-        const until = this.#backoff.get(key);
-        if (until !== undefined && now() < until) return this.#graced(entry, stale, 'backoff', flight);
-        this.#backoff.delete(key);
-      }
-      const started = now();
-      const computing = this.#computer.compute(key, entry, fn, {
-        args,
-        gens: found.gens,
-        tags,
-        lease,
-        epoch,
-        negative: !stale,
-      });
-      let computed: Computed | typeof SOFT;
-      try {
-        computed = entry.timeout
-          ? await within(computing, entry.timeout, entry.kind, stale !== undefined)
-          : await computing;
-      } catch (error) {
-        const timedOut = error instanceof ComputeTimeoutError && entry.timeout !== undefined;
-        if (timedOut) this.#computer.background(computing, entry);
-        if (!stale) {
-          this.#stats.record(entry.kind, 'error');
-          throw error;
-        }
-        if (!timedOut && entry.graceBackoff > 0) this.#backOff(key, entry.graceBackoff);
-        return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
-      }
-      if (computed === SOFT) {
-        // the computation goes on and stores its result; calls meanwhile join this flight until it ends
-        this.#computer.background(computing, entry);
-        const hard = entry.timeout!.hard;
-        const until = Math.min(stale!.record.freshUntil + entry.grace, hard === undefined ? Infinity : started + hard);
-        flight.tail = Promise.race([computing, delay(until - now())]);
-        return this.#graced(entry, stale!, 'soft-timeout', flight);
-      }
-      flight.ms = computed.ms;
-      const reason = found.failed ? 'unavailable' : entry.bypassReason?.(computed.value);
-      if (reason === undefined) {
-        this.#stats.record(entry.kind, 'miss');
-        return { value: computed.value, result: 'miss', age: 0, tier: undefined };
-      }
-      this.#stats.bypass(entry.kind, reason);
-      return { value: computed.value, result: 'bypass', age: 0, tier: undefined, reason };
+      const found = await read();
+      this.#telemetry.readRedis(call, key, found);
+      const served = this.#fromRedis(key, entry, args, fn, flight, found, tags, epoch);
+      if (served) return served;
+      const recompute: Recompute = { key, entry, args, fn, flight, call, tags, epoch, read };
+      return await this.#telemetry.beyond(call, () => this.#recompute(recompute, found));
     } finally {
       this.#land(key, flight);
     }
+  }
+
+  /**
+   * A value read from Redis, served if fresh or in its stale window (and remembered in the memory tier while it may
+   * still be served from there); undefined when there is none to serve, or `forceFresh` asks to recompute.
+   */
+  #fromRedis(
+    key: string,
+    entry: ResolvedEntry,
+    args: readonly unknown[],
+    fn: () => unknown,
+    flight: Flight,
+    found: ReadResult,
+    tags: readonly string[],
+    epoch: number,
+  ): WrapOutcome<unknown> | undefined {
+    const r = found.record;
+    if (r === undefined || r.state === 'bytes' || entry.forceFresh) return undefined;
+    const t = now();
+    if (isKept(r, t) && entry.memory)
+      this.#coherence.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
+    flight.ms = r.computeMs;
+    if (isFresh(r, t)) {
+      if (entry.early && refreshEarly(r, t, entry.early))
+        this.#refreshEarly(key, entry, args, fn, { gens: found.gens, epoch });
+      return this.#served(entry, r, 'hit', 'redis');
+    }
+    if (inStaleWindow(r, t, entry.swr)) {
+      this.#refresh(key, entry, args, fn, { gens: found.gens, epoch });
+      return this.#served(entry, r, 'stale', 'redis');
+    }
+    return undefined;
+  }
+
+  /**
+   * Past a read that gave nothing to serve: waits for the cross-instance lease (and serves what its holder stored),
+   * or computes and stores the value; an expired value in its grace period stands in for a computation that fails or
+   * is slow.
+   */
+  async #recompute(load: Recompute, found: ReadResult): Promise<WrapOutcome<unknown>> {
+    const { key, entry, args, fn, flight, tags, epoch } = load;
+    const fresh = entry.forceFresh;
+    let lease: string | undefined;
+    if (!found.record && !found.failed && entry.lock && this.#leases && !fresh) {
+      const got = await this.#leases.acquire(key, entry.lock, load.read);
+      if (typeof got === 'string') lease = got;
+      else if (got) {
+        found = got;
+        const served = this.#fromRedis(key, entry, args, fn, flight, found, tags, epoch);
+        if (served) return served;
+      }
+    }
+    const r = found.record?.state === 'bytes' ? undefined : found.record;
+    let stale: Stale | undefined;
+    if (r && !fresh) {
+      if (inGrace(r, now(), entry.grace)) stale = { record: r, from: 'redis' };
+    } else if (found.failed && entry.grace && entry.memory && !fresh) {
+      // Redis could not be read: an expired copy in memory, still in its grace period, may stand in
+      const kept = this.#coherence.tierOf(entry)!.get(key);
+      if (kept && inGrace(kept.record, now(), entry.grace)) stale = { record: kept.record, from: kept };
+    }
+    if (stale && this.#backoff.size > 0) {
+      const until = this.#backoff.get(key);
+      if (until !== undefined && now() < until) return this.#graced(entry, stale, 'backoff', flight);
+      this.#backoff.delete(key);
+    }
+    const started = now();
+    const computing = this.#computer.compute(key, entry, fn, {
+      args,
+      gens: found.gens,
+      tags,
+      lease,
+      epoch,
+      negative: !stale,
+    });
+    let computed: Computed | typeof SOFT;
+    try {
+      computed = entry.timeout
+        ? await within(computing, entry.timeout, entry.kind, stale !== undefined)
+        : await computing;
+    } catch (error) {
+      const timedOut = error instanceof ComputeTimeoutError && entry.timeout !== undefined;
+      if (timedOut) this.#computer.background(computing, entry);
+      if (!stale) {
+        this.#stats.record(entry.kind, 'error');
+        throw error;
+      }
+      if (!timedOut && entry.graceBackoff > 0) this.#backOff(key, entry.graceBackoff);
+      return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
+    }
+    if (computed === SOFT) {
+      // the computation goes on and stores its result; calls meanwhile join this flight until it ends
+      this.#computer.background(computing, entry);
+      const hard = entry.timeout!.hard;
+      const until = Math.min(stale!.record.freshUntil + entry.grace, hard === undefined ? Infinity : started + hard);
+      flight.tail = Promise.race([computing, delay(until - now())]);
+      return this.#graced(entry, stale!, 'soft-timeout', flight);
+    }
+    flight.ms = computed.ms;
+    const reason = found.failed ? 'unavailable' : entry.bypassReason?.(computed.value);
+    if (reason === undefined) {
+      this.#stats.record(entry.kind, 'miss');
+      return { value: computed.value, result: 'miss', age: 0, tier: undefined };
+    }
+    this.#stats.bypass(entry.kind, reason);
+    return { value: computed.value, result: 'bypass', age: 0, tier: undefined, reason };
   }
 
   /** Serves an expired value in its grace period in place of a failed or slow recomputation, and counts why. */

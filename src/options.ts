@@ -110,10 +110,18 @@ export interface TelemetryOptions {
   /**
    * Spans for `wrap` calls served from the memory tier. By default they get none (they are still counted and timed
    * in the metrics): a span costs several times such a hit. `true` traces every one; a number between 0 and 1
-   * traces that share of them, chosen at random (`0.01`: one in a hundred). Misses, Redis hits, bypasses and errors
-   * always get their span. @default false
+   * traces that share of them, chosen at random (`0.01`: one in a hundred). Misses, bypasses and errors always get
+   * their span; a hit without one is an event on the caller's span. @default false
    */
   traceMemoryHits?: boolean | number;
+  /**
+   * Spans for `wrap` calls served from Redis (hits and stale values). By default they get none: they are counted and
+   * timed in the metrics, and noted as an event on the caller's span (if it records); a span costs about a quarter
+   * of such a hit. `true` traces every one, a number between 0 and 1 that share of them, chosen at random. A call
+   * given a span this way has it from the moment it leaves the memory tier, so the Redis client's spans of its read
+   * nest under it. @default false
+   */
+  traceRedisHits?: boolean | number;
 }
 
 /** Options of {@link createCache}. */
@@ -324,4 +332,5 @@ export const TELEMETRY_OPTIONS = {
   meterProvider: true,
   recordKeys: true,
   traceMemoryHits: true,
+  traceRedisHits: true,
 } as const satisfies Record<keyof TelemetryOptions, true>;

@@ -50,6 +50,9 @@ export const OPERATIONS = Object.freeze({
   refresh: op('refresh', 'refresh', false),
 });
 
+/** A `wrap` call's handle, given by {@link Instrumentation.load} and passed back by the loader; opaque to it. */
+export type Traced = object | undefined;
+
 /** Where the cache reports to. Every method must be cheap when nothing records, and must never throw into the call. */
 export interface Instrumentation {
   /** Whether anything records now; when false the caller may skip {@link operation} and {@link wrap}. */
@@ -61,20 +64,25 @@ export interface Instrumentation {
    * when the call leaves the memory tier ({@link load}), so that a memory-tier hit costs no span unless asked.
    */
   wrap<T extends OperationOutcome>(site: string | undefined, kind: string, run: () => Promise<T>): Promise<T>;
-  /** Called by the loader when a `wrap` call goes past the memory tier (single-flight, Redis, computation). */
-  load<T>(run: () => Promise<T>): Promise<T>;
+  /**
+   * Called by the loader when a `wrap` call goes past the memory tier (single-flight, Redis, computation); `run` gets
+   * the call's handle, to pass to {@link readRedis}, {@link joined} and {@link beyond}.
+   */
+  load<T>(run: (call: Traced) => Promise<T>): Promise<T>;
+  /** The call goes past the cache (a lease, a computation): `run` is what it does there. */
+  beyond<T>(call: Traced, run: () => Promise<T>): Promise<T>;
   /** A stale-while-revalidate or early background refresh. */
   refresh<T>(kind: string, run: () => Promise<T>): Promise<T>;
   /** The Redis read of `key` (entry and generation counters) ended with `found` (called by the `wrap` call, after it). */
-  readRedis(key: string, found: LookupResult): void;
+  readRedis(call: Traced, key: string, found: LookupResult): void;
   /** The user's computation on a miss or refresh. */
   compute<T>(kind: string, fn: () => T): T;
   /** The write of a computed value; `sent` tells whether Redis refused it. */
   store<T>(kind: string, write: (sent: SendReport) => Promise<T>): Promise<T>;
   /** A Redis error the cache swallowed (fail-open) during the current operation. */
   redisError(): void;
-  /** The current call joined a computation already running (single-flight). */
-  joined(): void;
+  /** The call joined a computation already running (single-flight). */
+  joined(call: Traced): void;
   /** Told of every counted event of `Stats` (metrics), or undefined. */
   readonly metrics: StatsListener | undefined;
 }
@@ -84,7 +92,8 @@ export const NO_INSTRUMENTATION: Instrumentation = Object.freeze({
   recording: () => false,
   operation: <T>(_o: Operation, _k: string | undefined, run: () => Promise<T>) => run(),
   wrap: <T>(_s: string | undefined, _k: string, run: () => Promise<T>) => run(),
-  load: <T>(run: () => Promise<T>) => run(),
+  load: <T>(run: (call: Traced) => Promise<T>) => run(undefined),
+  beyond: <T>(_c: Traced, run: () => Promise<T>) => run(),
   refresh: <T>(_k: string, run: () => Promise<T>) => run(),
   readRedis: () => {},
   compute: <T>(_k: string, fn: () => T) => fn(),

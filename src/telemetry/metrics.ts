@@ -28,6 +28,8 @@ export class KindMetrics {
   readonly store: Attributes;
   /** Attribute sets of `infercache.operation.duration` by operation, then result. */
   readonly #durations = new Map<string, Map<CacheResult | undefined, Attributes>>();
+  /** Attribute sets of the event noting an unspanned hit, by result and tier. */
+  readonly #hits = new Map<string, Attributes>();
 
   constructor(readonly kind: string) {
     this.attributes = Object.freeze({ [C.ATTR_KIND]: kind });
@@ -58,6 +60,18 @@ export class KindMetrics {
     if (!byResult) this.#durations.set(operation, (byResult = new Map()));
     let a = byResult.get(result);
     if (!a) byResult.set(result, (a = Object.freeze(durationAttributes(operation, this.kind, result))));
+    return a;
+  }
+
+  /** Attributes of the event noting a hit (or stale serve) from `tier` on the caller's span: kind, result, tier. */
+  hit(result: CacheResult, tier: string | undefined): Attributes {
+    const id = `${result} ${tier}`;
+    let a = this.#hits.get(id);
+    if (!a) {
+      a = { [C.ATTR_KIND]: this.kind, [C.ATTR_RESULT]: result };
+      if (tier !== undefined) a[C.ATTR_TIER] = tier;
+      this.#hits.set(id, (a = Object.freeze(a)));
+    }
     return a;
   }
 

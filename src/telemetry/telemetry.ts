@@ -4,10 +4,10 @@
  *
  * Cheap when nothing records: the tracer and the instruments are resolved lazily and cached per provider, and a
  * provider that is the API's no-op (no SDK registered) resolves to `undefined`, so the hot path then costs one
- * global look-up and no allocation. Cheap when recording: a `wrap` call's span starts only when the call leaves the
- * memory tier (`load`), so a memory-tier hit costs no span unless `traceMemoryHits` asks for it; attribute sets are
- * made once per kind; per-call counters are tallies (metrics.ts). Nothing here ever throws into the user's call:
- * failures go to `diag`.
+ * global look-up and no allocation. Cheap when recording: a `wrap` call's span starts only once the call is known to
+ * do work (compute, fail, bypass), so a hit costs no span unless `traceMemoryHits` / `traceRedisHits` pick it (it is
+ * an event on the caller's span instead); attribute sets are made once per kind; per-call counters are tallies
+ * (metrics.ts). Nothing here ever throws into the user's call: failures go to `diag`.
  */
 import {
   context,
@@ -30,6 +30,7 @@ import {
   type LookupResult,
   type Operation,
   type OperationOutcome,
+  type Traced,
 } from './instrumentation.js';
 import type { SendReport } from '../redis/tier.js';
 
@@ -43,6 +44,8 @@ export interface TelemetrySettings {
   recordKeys: boolean;
   /** Share of memory-tier hits that get a span, 0 to 1 (`traceMemoryHits`: false is 0, true is 1). */
   traceMemoryHits: number;
+  /** Share of Redis-tier hits that get a span, 0 to 1 (`traceRedisHits`: false is 0, true is 1). */
+  traceRedisHits: number;
 }
 
 /** Where the observable gauges read from, and what a swallowed Redis error said. */
@@ -61,13 +64,23 @@ export interface TelemetrySources extends Observed {
 const API_KEY = Symbol.for('opentelemetry.js.api.1');
 const apiGlobals = globalThis as unknown as Record<symbol, { trace?: unknown; metrics?: unknown } | undefined>;
 
-/** One `wrap` call being observed: its span exists once the call left the memory tier (or at once, if sampled). */
+/**
+ * One `wrap` call being observed. Its span starts at once if `traceMemoryHits` picked it, when it leaves the memory
+ * tier if `traceRedisHits` did, and otherwise only once it is known not to be a hit: when it goes on to compute
+ * ({@link Telemetry.beyond}), or as it ends (a bypass, an error, a call that joined a computation), with the call's
+ * start time. What happened before (the Redis read, joining) is kept here until then.
+ */
 interface WrapCall {
   readonly name: string;
   readonly kind: string;
   readonly started: number;
   readonly tracer: Tracer | undefined;
   span: Span | undefined;
+  /** The key read from Redis and what the read found, while the call has no span. */
+  key?: string;
+  found?: LookupResult;
+  /** The call joined a computation already running, while it has no span. */
+  joined?: boolean;
 }
 
 /** Spans and metrics of one cache. */
@@ -200,18 +213,36 @@ export class Telemetry implements Instrumentation {
     );
   }
 
-  /** The `wrap` call being run leaves the memory tier: its span starts now and is active while `run` runs. */
-  load<T>(run: () => Promise<T>): Promise<T> {
+  /**
+   * The `wrap` call being run leaves the memory tier: `run` gets its handle (for {@link readRedis}, {@link joined},
+   * {@link beyond}). Its span starts now, active while `run` runs, if `traceRedisHits` picks it; otherwise later, if
+   * the call turns out not to be a hit.
+   */
+  load<T>(run: (call: Traced) => Promise<T>): Promise<T> {
     const call = this.#pending;
-    if (call === undefined) return run();
+    if (call === undefined) return run(undefined);
     this.#pending = undefined;
+    const share = this.#settings.traceRedisHits;
+    if (share <= 0 || (share < 1 && Math.random() >= share)) return run(call);
     try {
       call.span = this.#startSpan(call.tracer!, call.name, OPERATIONS.wrap, call.kind);
     } catch (error) {
       report(error);
-      return run();
+      return run(call);
     }
-    return context.with(trace.setSpan(context.active(), call.span), run);
+    return context.with(trace.setSpan(context.active(), call.span), run, undefined, call);
+  }
+
+  /**
+   * The call goes past the cache (to wait for a lease, to compute): its span starts now if it has none yet, with the
+   * call's start time and what the Redis read found, and is active while `run` runs, so the computation's and the
+   * write's spans nest under it.
+   */
+  beyond<T>(traced: Traced, run: () => Promise<T>): Promise<T> {
+    const call = traced as WrapCall | undefined;
+    if (call === undefined || call.span !== undefined) return run();
+    const span = (call.span = this.#startLate(call));
+    return span ? context.with(trace.setSpan(context.active(), span), run) : run();
   }
 
   /** Runs a stale-while-revalidate background refresh under its own `infercache refresh` span, timed. */
@@ -219,22 +250,34 @@ export class Telemetry implements Instrumentation {
     return this.operation(OPERATIONS.refresh, kind, run);
   }
 
-  /** Marks the active span: this call joined a computation already running (single-flight). */
-  joined(): void {
+  /** Marks the call (or the active span): it joined a computation already running (single-flight). */
+  joined(traced: Traced): void {
     if (!this.#tracer) return;
-    trace.getActiveSpan()?.setAttribute(C.ATTR_JOINED, true);
+    const call = traced as WrapCall | undefined;
+    if (call !== undefined && call.span === undefined) call.joined = true;
+    else (call?.span ?? trace.getActiveSpan())?.setAttribute(C.ATTR_JOINED, true);
   }
 
   /**
-   * Notes the Redis read on the call's span (the active one): the key's hash (with `recordKeys`), the entry size, and a
-   * swallowed failure as an event. The read gets no span of its own: the Redis client's spans (its instrumentation)
-   * nest under the call's span, and a span per read cost about 4 µs of a Redis-tier hit, a third of what tracing added
-   * to it (measured); noted after the read rather than around it, it costs no promise either.
+   * Notes the Redis read on the call's span (the active one if the call has no handle): the key's hash (with
+   * `recordKeys`), the entry size, and a swallowed failure as an event; kept on the call until its span starts, if
+   * it has none yet. The read gets no span of its own: the Redis client's spans (its instrumentation) nest under the
+   * call's span when it has one, and a span per read cost about 4 µs of a Redis-tier hit (measured); noted after the
+   * read rather than around it, it costs no promise either.
    */
-  readRedis(key: string, found: LookupResult): void {
+  readRedis(traced: Traced, key: string, found: LookupResult): void {
     if (!this.#tracer || !this.#sources.redis) return;
+    const call = traced as WrapCall | undefined;
+    if (call !== undefined && call.span === undefined) {
+      call.key = key;
+      call.found = found;
+      return;
+    }
+    this.#noteRead(call?.span ?? trace.getActiveSpan(), key, found);
+  }
+
+  #noteRead(span: Span | undefined, key: string, found: LookupResult): void {
     try {
-      const span = trace.getActiveSpan();
       if (!span) return;
       if (this.#settings.recordKeys) span.setAttribute(C.ATTR_KEY_HASH, hashKey(key));
       if (found.size !== undefined) span.setAttribute(C.ATTR_ENTRY_SIZE, found.size);
@@ -288,20 +331,46 @@ export class Telemetry implements Instrumentation {
     return name;
   }
 
-  /** Ends a `wrap` call: its duration; its span, made now if it has none and was not a memory-tier hit. */
+  /**
+   * Ends a `wrap` call: its duration; its span, started now (with the call's start time) if it has none and was not a
+   * hit; a hit without a span is an event on the caller's span, if that records.
+   */
   #endWrap(call: WrapCall, m: Instruments | undefined, outcome: OperationOutcome | undefined, error?: unknown): void {
-    if (!call.span && call.tracer && (error !== undefined || outcome?.tier !== 'memory')) {
-      try {
-        call.span = call.tracer.startSpan(call.name, {
-          kind: SpanKind.INTERNAL,
-          attributes: this.#kinds.duration(OPERATIONS.wrap.name, call.kind),
-          startTime: call.started,
-        });
-      } catch (e) {
-        report(e);
-      }
+    if (!call.span && call.tracer) {
+      const result = outcome?.result;
+      if (error === undefined && (result === 'hit' || result === 'stale')) this.#noteHit(call, outcome!);
+      else call.span = this.#startLate(call);
     }
     this.#end(call.span, m, OPERATIONS.wrap.name, call.kind, call.started, outcome, error);
+  }
+
+  /** The span of a call that did not get one when it started: its start time, and what it noted meanwhile. */
+  #startLate(call: WrapCall): Span | undefined {
+    try {
+      const span = call.tracer!.startSpan(call.name, {
+        kind: SpanKind.INTERNAL,
+        attributes: this.#kinds.duration(OPERATIONS.wrap.name, call.kind),
+        startTime: call.started,
+      });
+      if (call.found) this.#noteRead(span, call.key!, call.found);
+      if (call.joined) span.setAttribute(C.ATTR_JOINED, true);
+      call.found = undefined;
+      return span;
+    } catch (error) {
+      report(error);
+      return undefined;
+    }
+  }
+
+  /** A hit with no span of its own: an event named like its span on the caller's span, when that one records. */
+  #noteHit(call: WrapCall, outcome: OperationOutcome): void {
+    try {
+      const parent = trace.getActiveSpan();
+      if (parent?.isRecording())
+        parent.addEvent(call.name, this.#kinds.of(call.kind).hit(outcome.result!, outcome.tier));
+    } catch (error) {
+      report(error);
+    }
   }
 
   #end(

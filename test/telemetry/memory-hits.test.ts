@@ -29,6 +29,24 @@ describe('telemetry: memory-tier hits', () => {
     expect(cache.stats().kinds.model!.hits).to.equal(3);
   });
 
+  it('notes an untraced memory-tier hit as an event on the caller’s span', async () => {
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    await cache.wrap('model', 'ev', async () => 1, memory); // miss
+    o.exporter.reset();
+    await o.tracerProvider.getTracer('app').startActiveSpan('GET /model', async (request) => {
+      await cache.wrap('model', 'ev', async () => 2, memory);
+      request.end();
+    });
+    expect(o.spans().map((s) => s.name)).to.deep.equal(['GET /model']);
+    const [event] = o.span('GET /model').events;
+    expect(event?.name).to.equal('infercache wrap');
+    expect(event?.attributes).to.deep.equal({
+      'infercache.kind': 'model',
+      'infercache.result': 'hit',
+      'infercache.tier': 'memory',
+    });
+  });
+
   it('still spans a memory-tier entry’s miss, with its compute child under it', async () => {
     const cache = await ready(newCache({ telemetry: o.telemetry }));
     class Models {
@@ -43,10 +61,10 @@ describe('telemetry: memory-tier hits', () => {
     expect(parentId(o.span('infercache compute'))).to.equal(call.spanContext().spanId);
   });
 
-  it('spans a memory-tier entry served from Redis (another instance wrote it), with tier redis', async () => {
+  it('spans a memory-tier entry served from Redis (another instance wrote it) with traceRedisHits, tier redis', async () => {
     const writer = await ready(newCache({ telemetry: { enabled: false } }));
     await writer.wrap('model', 'shared', async () => 1, memory);
-    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    const cache = await ready(newCache({ telemetry: { ...o.telemetry, traceRedisHits: true } }));
     expect(await cache.wrap('model', 'shared', async () => 2, memory)).to.equal(1);
     expect(o.span('infercache wrap').attributes).to.include({ 'infercache.result': 'hit', 'infercache.tier': 'redis' });
     expect(o.spans().map((s) => s.name)).to.deep.equal(['infercache wrap']);
