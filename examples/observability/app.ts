@@ -10,6 +10,7 @@
  */
 import { sdk } from './otel.js'; // first: the Redis instrumentation must patch the client before it loads
 import { createServer } from 'node:http';
+import { SpanKind, trace } from '@opentelemetry/api';
 import { createCache, CachedPrediction, Invalidates } from '../../src/index.js';
 
 const cache = createCache({
@@ -32,6 +33,9 @@ class PriceService {
 
 const service = new PriceService();
 const port = Number(process.env.PORT ?? 3001);
+// Each request gets a span (an HTTP server instrumentation would make it): a miss's `infercache PriceService.predict`
+// span lands under it, and a hit, which gets no span of its own, is an event on it.
+const tracer = trace.getTracer('observability-example');
 
 const server = createServer((req, res) => {
   const url = new URL(req.url ?? '/', `http://localhost:${port}`);
@@ -45,7 +49,12 @@ const server = createServer((req, res) => {
     if (url.pathname === '/retrain' && req.method === 'POST') return send(200, await service.retrain());
     send(404, { error: 'not found' });
   };
-  route().catch((error: unknown) => send(500, { error: String(error) }));
+  const name = `${req.method ?? 'GET'} ${url.pathname}`;
+  void tracer.startActiveSpan(name, { kind: SpanKind.SERVER }, (span) =>
+    route()
+      .catch((error: unknown) => send(500, { error: String(error) }))
+      .finally(() => span.end()),
+  );
 });
 
 server.listen(port, () => console.log(`http://localhost:${port}/price?area=80 — metrics on :9464/metrics`));
