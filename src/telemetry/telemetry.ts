@@ -77,10 +77,10 @@ interface WrapCall {
   readonly tracer: Tracer | undefined;
   span: Span | undefined;
   /** The key read from Redis and what the read found, while the call has no span. */
-  key?: string;
-  found?: LookupResult;
+  key: string | undefined;
+  found: LookupResult | undefined;
   /** The call joined a computation already running, while it has no span. */
-  joined?: boolean;
+  joined: boolean;
 }
 
 /** Spans and metrics of one cache. */
@@ -182,7 +182,16 @@ export class Telemetry implements Instrumentation {
     const instruments = this.#instruments.get();
     if (!tracer && !instruments) return run();
     const name = site === undefined ? OPERATIONS.wrap.spanName : this.#nameOf(site);
-    const call: WrapCall = { name, kind, started: performance.now(), tracer, span: undefined };
+    const call: WrapCall = {
+      name,
+      kind,
+      started: performance.now(),
+      tracer,
+      span: undefined,
+      key: undefined, // all fields made here: one object shape for every call
+      found: undefined,
+      joined: false,
+    };
     let promise: Promise<T>;
     const share = this.#settings.traceMemoryHits;
     if (tracer && share > 0 && (share >= 1 || Math.random() < share)) {
