@@ -56,9 +56,10 @@ export class RedisTier {
   #firstConnect: Promise<void> | undefined;
   #wasReady = false;
   #firstAttemptFailed: ((error: unknown) => void) | undefined;
-  /** A read was sent in this tick: the next ones wait for its end (`#reads`) and go together in one MGET. */
-  #batching = false;
-  #reads: PendingRead[] = [];
+  /** Reads sent and not answered yet: while there are any, a new read waits for the end of its tick (`#reads`). */
+  #readsOut = 0;
+  /** Reads waiting for the end of the tick, to go together in one MGET; undefined when none wait. */
+  #reads: PendingRead[] | undefined;
   /** Commands sent and not settled, plus work holding the connection open (`hold`): what `close()` waits for. */
   #busy = 0;
   /** Told when `#busy` falls to 0 (`drain`). */
@@ -145,27 +146,27 @@ export class RedisTier {
 
   /**
    * Reads keys in one round trip: `deliver` is called once, with the replies, or undefined when Redis was skipped (then
-   * at once) or failed; it must not throw. The first read of a tick is sent at once; the other reads issued in the same
-   * tick (concurrent calls) share one MGET of the union of their keys, sent at the end of the tick, so that 64 calls in
-   * flight cost Redis and the client two commands, not 64, and the generation counters they all read are sent once.
-   * A callback, not a promise: the hit path's read costs one promise, the reader's.
+   * at once) or failed; it must not throw. A read is sent at once when no other read is waiting for its replies;
+   * otherwise it waits for the end of the tick, and the reads issued in that tick (concurrent calls) share one MGET
+   * of the union of their keys, so that 64 calls in flight cost Redis and the client a few commands, not 64, and the
+   * generation counters they all read are sent once. A sequential caller never waits and schedules nothing (a tick
+   * callback per read cost about 0.5 µs of a hit, measured). A callback, not a promise: the hit path's read costs one
+   * promise, the reader's.
    */
   read(keys: string[], deliver: (replies: Array<Buffer | null> | undefined) => void): void {
-    if (this.#batching) {
-      this.#reads.push({ keys, resolve: deliver });
-      return;
+    const waiting = this.#reads;
+    if (waiting !== undefined) waiting.push({ keys, resolve: deliver });
+    else if (this.#readsOut === 0) this.#read(keys, 1, deliver);
+    else {
+      this.#reads = [{ keys, resolve: deliver }];
+      process.nextTick(this.#flushReads);
     }
-    this.#batching = true;
-    process.nextTick(this.#flushReads);
-    this.#read(keys, 1, deliver);
   }
 
   /** End of the tick: sends the reads that waited, alone or together as one MGET whose replies are handed back. */
   #flushReads = (): void => {
-    this.#batching = false;
-    const reads = this.#reads;
-    if (reads.length === 0) return;
-    this.#reads = [];
+    const reads = this.#reads!;
+    this.#reads = undefined;
     if (reads.length === 1) return this.#read(reads[0]!.keys, 1, reads[0]!.resolve);
     const slot = new Map<string, number>();
     const union: string[] = [];
@@ -187,8 +188,13 @@ export class RedisTier {
    */
   #read(keys: string[], operations: number, deliver: (replies: Array<Buffer | null> | undefined) => void): void {
     const mget = () => this.backend.mget(keys);
-    if (this.backend.isReady()) this.#watched('mget', mget, operations, deliver);
-    else void this.#whenReady('mget', mget, operations).then(deliver);
+    this.#readsOut++;
+    const answered = (replies: Array<Buffer | null> | undefined): void => {
+      this.#readsOut--;
+      deliver(replies);
+    };
+    if (this.backend.isReady()) this.#watched('mget', mget, operations, answered);
+    else void this.#whenReady('mget', mget, operations).then(answered);
   }
 
   /**

@@ -6,7 +6,7 @@ import { internalsOf } from '../../src/cache.js';
 afterEach(closeCaches);
 
 describe('Redis tier: concurrent reads', () => {
-  it('sends the first read of a tick at once and the other concurrent reads as one MGET, each call getting its own entry', async () => {
+  it('sends a read at once when none is out and the concurrent reads as one MGET, each call getting its own entry', async () => {
     const cache = newCache();
     await cache.connect();
     const keys = Array.from({ length: 20 }, (_, i) => `id-${i}`);
@@ -32,6 +32,38 @@ describe('Redis tier: concurrent reads', () => {
     keys.forEach((key, i) => expect(results[i]).to.deep.include({ value: { key, n: key.length }, result: 'hit' }));
     expect(results[20]).to.deep.include({ value: 'computed', result: 'miss' });
     expect(results[21]).to.deep.include({ value: 'tagged value', result: 'hit' });
+  });
+
+  it('sends reads made while one is out at the end of their tick, together; and sequential reads at once', async () => {
+    const cache = newCache();
+    await cache.connect();
+    for (let i = 0; i < 6; i++) await cache.set('price', `k${i}`, i);
+    const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
+    const sent: string[][] = [];
+    const mget = backend.mget.bind(backend);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    backend.mget = (list) => {
+      sent.push(list);
+      return sent.length === 1 ? held.then(() => mget(list)) : mget(list); // the first read's answer is late
+    };
+    const first = cache.wrap('price', 'k0', async () => -1);
+    await new Promise((resolve) => setImmediate(resolve)); // a later tick, the first read still out
+    expect(sent).to.have.length(1);
+    const later = Promise.all([1, 2, 3].map((i) => cache.wrap('price', `k${i}`, async () => -1)));
+    expect(sent).to.have.length(1); // they wait for the end of this tick
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(sent).to.have.length(2);
+    expect(sent[1]).to.include.members(['infercache:price:v1:k1', 'infercache:price:v1:k2', 'infercache:price:v1:k3']);
+    release();
+    expect(await first).to.equal(0);
+    expect(await later).to.deep.equal([1, 2, 3]);
+    // nothing out: each sequential read is sent at once, on its own
+    for (const i of [4, 5]) {
+      const read = cache.wrap('price', `k${i}`, async () => -1);
+      expect(sent).to.have.length(i - 1);
+      expect(await read).to.equal(i);
+    }
   });
 
   it('checks each entry of a shared MGET against its own generations', async () => {
