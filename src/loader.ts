@@ -204,7 +204,12 @@ export class Loader {
     return { value: valueOf(from), result, age, tier: 'memory' };
   }
 
-  async #load(
+  /**
+   * Reads `key` from Redis and serves what it found, or goes on to recompute. One promise per flight, settled from the
+   * read's callback (an async function awaiting a promise of the reader's cost one more promise and hop per hit). The
+   * flight lands as its load ends, before its callers hear of it (see #land).
+   */
+  #load(
     key: string,
     entry: ResolvedEntry,
     args: readonly unknown[],
@@ -212,19 +217,45 @@ export class Loader {
     flight: Flight,
     call: Traced,
   ): Promise<WrapOutcome<unknown>> {
-    try {
-      const tags = entry.tags(args);
+    return new Promise((resolve, reject) => {
+      const failed = (error: unknown): void => {
+        this.#land(key, flight);
+        reject(error as Error);
+      };
+      let tags: readonly string[];
+      try {
+        tags = entry.tags(args);
+      } catch (error) {
+        return failed(error);
+      }
       const epoch = this.#coherence.epoch;
-      const read = () => this.#reader.read(key, entry.kind, { tags, entry });
-      const found = await read();
-      this.#telemetry.readRedis(call, key, found);
-      const served = this.#fromRedis(key, entry, args, fn, flight, found, tags, epoch);
-      if (served) return served;
-      const recompute: Recompute = { key, entry, args, fn, flight, call, tags, epoch, read };
-      return await this.#telemetry.beyond(call, () => this.#recompute(recompute, found));
-    } finally {
-      this.#land(key, flight);
-    }
+      this.#reader.readThen(key, entry.kind, { tags, entry }, (found, error) => {
+        if (found === undefined) return failed(error);
+        let served: WrapOutcome<unknown> | undefined;
+        try {
+          this.#telemetry.readRedis(call, key, found);
+          served = this.#fromRedis(key, entry, args, fn, flight, found, tags, epoch);
+        } catch (e) {
+          return failed(e); // a negative-cache hit: the cached error
+        }
+        if (served) {
+          this.#land(key, flight);
+          return resolve(served);
+        }
+        const read = () => this.#reader.read(key, entry.kind, { tags, entry });
+        const recompute: Recompute = { key, entry, args, fn, flight, call, tags, epoch, read };
+        let missed: Promise<WrapOutcome<unknown>>;
+        try {
+          missed = this.#telemetry.beyond(call, () => this.#recompute(recompute, found));
+        } catch (e) {
+          return failed(e);
+        }
+        missed.then((outcome) => {
+          this.#land(key, flight);
+          resolve(outcome);
+        }, failed);
+      });
+    });
   }
 
   /**

@@ -46,6 +46,26 @@ export class Reader {
     return this.#read(key, kind, how, 'all');
   }
 
+  /**
+   * {@link read} by callback, for the loader's hit path, which then needs no promise of the reader's: `deliver` gets
+   * what was found, or, when reading failed in a way that is not fail-open (a bug), undefined and the error.
+   */
+  readThen(key: string, kind: string, how: ReadOptions, deliver: (found?: ReadResult, error?: unknown) => void): void {
+    const keys = this.#generations.keysOf([key], kind, how.tags);
+    const redis = this.#redis;
+    if (!redis) return deliver({ record: undefined, gens: undefined, failed: false });
+    redis.read(keys, (replies) => {
+      let found: ReadResult | Promise<ReadResult>;
+      try {
+        found = this.#found(key, kind, how, 'all', keys, replies);
+      } catch (error) {
+        return deliver(undefined, error);
+      }
+      if (found instanceof Promise) found.then(deliver, (error: unknown) => deliver(undefined, error));
+      else deliver(found);
+    });
+  }
+
   /** The current generations of `kind` and `tags` (to store a value under), or undefined when Redis failed. */
   async generations(kind: string, tags: readonly string[]): Promise<number[] | undefined> {
     return (await this.#read(undefined, kind, { tags }, 'all')).gens;
