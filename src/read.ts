@@ -23,6 +23,9 @@ export interface ReadOptions {
   entry?: ResolvedEntry;
 }
 
+/** Takes a read's result: what was found, or undefined and the error of a read that failed other than fail-open. */
+type Deliver = (found?: ReadResult, error?: unknown) => void;
+
 /**
  * Which generations a read checks: `all` of them (the entry's tags given), or, for an entry read without knowing
  * its tags, only those of the namespace and kind (`readUntagged` then checks the tags' own).
@@ -50,20 +53,8 @@ export class Reader {
    * {@link read} by callback, for the loader's hit path, which then needs no promise of the reader's: `deliver` gets
    * what was found, or, when reading failed in a way that is not fail-open (a bug), undefined and the error.
    */
-  readThen(key: string, kind: string, how: ReadOptions, deliver: (found?: ReadResult, error?: unknown) => void): void {
-    const keys = this.#generations.keysOf([key], kind, how.tags);
-    const redis = this.#redis;
-    if (!redis) return deliver({ record: undefined, gens: undefined, failed: false });
-    redis.read(keys, (replies) => {
-      let found: ReadResult | Promise<ReadResult>;
-      try {
-        found = this.#found(key, kind, how, 'all', keys, replies);
-      } catch (error) {
-        return deliver(undefined, error);
-      }
-      if (found instanceof Promise) found.then(deliver, (error: unknown) => deliver(undefined, error));
-      else deliver(found);
-    });
+  readThen(key: string, kind: string, how: ReadOptions, deliver: Deliver): void {
+    this.#readThen(key, kind, how, 'all', deliver);
   }
 
   /** The current generations of `kind` and `tags` (to store a value under), or undefined when Redis failed. */
@@ -83,23 +74,30 @@ export class Reader {
     return gens && sameGenerations(record.generations, gens) ? record : undefined;
   }
 
-  /**
-   * One MGET of the entry (unless `key` is undefined: counters only) and its counters; see {@link Check}. One promise
-   * per read: the replies are handed over by a callback and read at once.
-   */
   #read(key: string | undefined, kind: string, how: ReadOptions, check: Check): Promise<ReadResult> {
+    return new Promise((resolve, reject) =>
+      this.#readThen(key, kind, how, check, (found, error) => (found ? resolve(found) : reject(error as Error))),
+    );
+  }
+
+  /**
+   * One MGET of the entry (unless `key` is undefined: counters only) and its counters; see {@link Check}. The replies
+   * are handed over by a callback and read at once.
+   */
+  #readThen(key: string | undefined, kind: string, how: ReadOptions, check: Check, deliver: Deliver): void {
     const keys = this.#generations.keysOf(key === undefined ? [] : [key], kind, how.tags);
     const redis = this.#redis;
-    if (!redis) return Promise.resolve({ record: undefined, gens: undefined, failed: false });
-    return new Promise((resolve, reject) =>
-      redis.read(keys, (replies) => {
-        try {
-          resolve(this.#found(key, kind, how, check, keys, replies));
-        } catch (error) {
-          reject(error);
-        }
-      }),
-    );
+    if (!redis) return deliver({ record: undefined, gens: undefined, failed: false });
+    redis.read(keys, (replies) => {
+      let found: ReadResult | Promise<ReadResult>;
+      try {
+        found = this.#found(key, kind, how, check, keys, replies);
+      } catch (error) {
+        return deliver(undefined, error);
+      }
+      if (found instanceof Promise) found.then(deliver, (error: unknown) => deliver(undefined, error));
+      else deliver(found);
+    });
   }
 
   /** What the replies hold; a promise only when counters must be seeded or a user `deserialize` runs. */
