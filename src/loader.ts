@@ -57,11 +57,10 @@ interface Recompute {
   entry: ResolvedEntry;
   args: readonly unknown[];
   fn: () => unknown;
-  flight: Flight;
   call: Traced;
   tags: readonly string[];
+  /** The memory epoch the read began in. */
   epoch: number;
-  read: () => Promise<ReadResult>;
 }
 
 /** What a background refresh may reuse from the read that found the expired value. */
@@ -105,37 +104,34 @@ export class Loader {
       const hit = entry.forceFresh ? undefined : this.#fromMemory(key, entry, args, fn);
       if (hit) return hit;
     }
-    return this.#telemetry.load((call) => this.#flight(key, entry, args, fn, call));
+    return this.#telemetry.load((call) => this.#load(key, entry, args, fn, call));
   }
 
-  /** Past the memory tier: joins the read or computation running for `key`, or starts one. */
-  #flight(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    fn: () => unknown,
-    call: Traced,
-  ): Promise<WrapOutcome<unknown>> {
+  /**
+   * A computation running for `key` that a call whose read found nothing to serve may join: not one that began
+   * before an invalidation or delete covering the key (its value may predate it), nor one a `forceFresh` call may use.
+   */
+  #joinable(key: string, entry: ResolvedEntry): Flight | undefined {
     const running = this.#inflight.get(key);
-    // not a flight that began before an invalidation or delete covering this key: its value may predate it
-    if (running?.promise && !entry.forceFresh && !this.#coherence.droppedSince(key, running.epoch)) {
-      this.#telemetry.joined(call);
-      return running.promise.then(
-        (outcome) => {
-          this.#stats.joined(entry.kind, outcome.result, running.ms, outcome.reason);
-          return outcome;
-        },
-        (error: unknown) => {
-          // a negative-cache hit rethrows the cached error: a hit; anything else, the shared computation failed
-          if (error instanceof CachedError) this.#stats.joined(entry.kind, 'hit', 0);
-          else this.#stats.joined(entry.kind, 'error', 0);
-          throw error;
-        },
-      );
-    }
-    const flight: Flight = { promise: undefined, epoch: this.#coherence.epoch, ms: 0 };
-    this.#inflight.set(key, flight); // before the load starts: it lands (leaves the map) as it ends, see #load
-    return (flight.promise = this.#load(key, entry, args, fn, flight, call));
+    if (!running?.promise || entry.forceFresh || this.#coherence.droppedSince(key, running.epoch)) return undefined;
+    return running;
+  }
+
+  /** Joins a running computation: its outcome, counted for this call as joined. */
+  #join(running: Flight, entry: ResolvedEntry, call: Traced): Promise<WrapOutcome<unknown>> {
+    this.#telemetry.joined(call);
+    return running.promise!.then(
+      (outcome) => {
+        this.#stats.joined(entry.kind, outcome.result, running.ms, outcome.reason);
+        return outcome;
+      },
+      (error: unknown) => {
+        // a negative-cache hit rethrows the cached error: a hit; anything else, the shared computation failed
+        if (error instanceof CachedError) this.#stats.joined(entry.kind, 'hit', 0);
+        else this.#stats.joined(entry.kind, 'error', 0);
+        throw error;
+      },
+    );
   }
 
   /**
@@ -205,57 +201,64 @@ export class Loader {
   }
 
   /**
-   * Reads `key` from Redis and serves what it found, or goes on to recompute. One promise per flight, settled from the
-   * read's callback (an async function awaiting a promise of the reader's cost one more promise and hop per hit). The
-   * flight lands as its load ends, before its callers hear of it (see #land).
+   * Reads `key` from Redis and serves what it found; or joins the computation running for the key; or computes it,
+   * as the key's flight, which later calls whose read finds nothing join (single-flight). A read is not a flight:
+   * concurrent reads of a key share one MGET anyway (RedisTier.read), and a hit then costs no bookkeeping of a
+   * flight (measured at 64 reads in flight: a Map's set and delete per hit allocated 280 bytes, rebuilding its table).
+   * One promise per hit, settled from the read's callback.
    */
   #load(
     key: string,
     entry: ResolvedEntry,
     args: readonly unknown[],
     fn: () => unknown,
-    flight: Flight,
     call: Traced,
   ): Promise<WrapOutcome<unknown>> {
     return new Promise((resolve, reject) => {
-      const failed = (error: unknown): void => {
-        this.#land(key, flight);
-        reject(error as Error);
-      };
       let tags: readonly string[];
       try {
         tags = entry.tags(args);
       } catch (error) {
-        return failed(error);
+        return reject(error as Error);
       }
-      const epoch = this.#coherence.epoch;
+      const epoch = this.#coherence.epoch; // of the read: a flight it starts covers drops since the read began
       this.#reader.readThen(key, entry.kind, { tags, entry }, (found, error) => {
-        if (found === undefined) return failed(error);
-        let served: WrapOutcome<unknown> | undefined;
+        if (found === undefined) return reject(error as Error);
         try {
           this.#telemetry.readRedis(call, key, found);
-          served = this.#fromRedis(key, entry, args, fn, flight, found, tags, epoch);
+          const served = this.#fromRedis(key, entry, args, fn, found, tags, epoch);
+          if (served) return resolve(served);
+          const running = this.#joinable(key, entry);
+          if (running) return resolve(this.#join(running, entry, call));
+          resolve(this.#fly({ key, entry, args, fn, call, tags, epoch }, found));
         } catch (e) {
-          return failed(e); // a negative-cache hit: the cached error
+          reject(e as Error); // a negative-cache hit: the cached error
         }
-        if (served) {
-          this.#land(key, flight);
-          return resolve(served);
-        }
-        const read = () => this.#reader.read(key, entry.kind, { tags, entry });
-        const recompute: Recompute = { key, entry, args, fn, flight, call, tags, epoch, read };
-        let missed: Promise<WrapOutcome<unknown>>;
-        try {
-          missed = this.#telemetry.beyond(call, () => this.#recompute(recompute, found));
-        } catch (e) {
-          return failed(e);
-        }
-        missed.then((outcome) => {
-          this.#land(key, flight);
-          resolve(outcome);
-        }, failed);
       });
     });
+  }
+
+  /** Computes `key` as its flight (see #load): in the map until the computation's outcome is known. */
+  #fly(load: Recompute, found: ReadResult): Promise<WrapOutcome<unknown>> {
+    const flight: Flight = { promise: undefined, epoch: load.epoch, ms: 0 };
+    this.#inflight.set(load.key, flight);
+    let missed: Promise<WrapOutcome<unknown>>;
+    try {
+      missed = this.#telemetry.beyond(load.call, () => this.#recompute(load, flight, found));
+    } catch (error) {
+      missed = Promise.reject(error as Error);
+    }
+    // it lands as its outcome is known, before its callers hear of it (see #land)
+    return (flight.promise = missed.then(
+      (outcome) => {
+        this.#land(load.key, flight);
+        return outcome;
+      },
+      (error: unknown) => {
+        this.#land(load.key, flight);
+        throw error;
+      },
+    ));
   }
 
   /**
@@ -267,7 +270,6 @@ export class Loader {
     entry: ResolvedEntry,
     args: readonly unknown[],
     fn: () => unknown,
-    flight: Flight,
     found: ReadResult,
     tags: readonly string[],
     epoch: number,
@@ -277,7 +279,6 @@ export class Loader {
     const t = now();
     if (isKept(r, t) && entry.memory)
       this.#coherence.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
-    flight.ms = r.computeMs;
     if (isFresh(r, t)) {
       if (entry.early && refreshEarly(r, t, entry.early))
         this.#refreshEarly(key, entry, args, fn, { gens: found.gens, epoch });
@@ -295,17 +296,21 @@ export class Loader {
    * or computes and stores the value; an expired value in its grace period stands in for a computation that fails or
    * is slow.
    */
-  async #recompute(load: Recompute, found: ReadResult): Promise<WrapOutcome<unknown>> {
-    const { key, entry, args, fn, flight, tags, epoch } = load;
+  async #recompute(load: Recompute, flight: Flight, found: ReadResult): Promise<WrapOutcome<unknown>> {
+    const { key, entry, args, fn, tags, epoch } = load;
     const fresh = entry.forceFresh;
     let lease: string | undefined;
     if (!found.record && !found.failed && entry.lock && this.#leases && !fresh) {
-      const got = await this.#leases.acquire(key, entry.lock, load.read);
+      const read = () => this.#reader.read(key, entry.kind, { tags, entry });
+      const got = await this.#leases.acquire(key, entry.lock, read);
       if (typeof got === 'string') lease = got;
       else if (got) {
-        found = got;
-        const served = this.#fromRedis(key, entry, args, fn, flight, found, tags, epoch);
-        if (served) return served;
+        found = got; // what the lease's holder stored
+        const served = this.#fromRedis(key, entry, args, fn, found, tags, epoch);
+        if (served) {
+          flight.ms = found.record!.computeMs;
+          return served;
+        }
       }
     }
     const r = found.record?.state === 'bytes' ? undefined : found.record;

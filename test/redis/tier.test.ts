@@ -66,6 +66,30 @@ describe('Redis tier: concurrent reads', () => {
     }
   });
 
+  it('serves concurrent hits of one key from one MGET that reads the key once, each a hit, none joined', async () => {
+    const cache = newCache();
+    await cache.connect();
+    await cache.set('price', 'hot', { n: 1 });
+    const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
+    const sent: string[][] = [];
+    const mget = backend.mget.bind(backend);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    backend.mget = (list) => {
+      sent.push(list);
+      return sent.length === 1 ? held.then(() => mget(list)) : mget(list);
+    };
+    const first = cache.wrapDetailed('price', 'other', async () => 0); // out: the next reads wait and go together
+    const hot = Promise.all([1, 2, 3].map(() => cache.wrapDetailed('price', 'hot', async () => ({ n: -1 }))));
+    await new Promise((resolve) => setImmediate(resolve));
+    release();
+    await first;
+    const results = await hot;
+    expect(results.map((r) => [r.result, r.value])).to.deep.equal(Array(3).fill(['hit', { n: 1 }]));
+    expect(sent[1]!.filter((key) => key === 'infercache:price:v1:hot')).to.have.length(1);
+    expect(cache.stats().kinds.price).to.include({ hits: 3, joined: 0 });
+  });
+
   it('checks each entry of a shared MGET against its own generations', async () => {
     const cache = newCache();
     await cache.connect();
