@@ -3,6 +3,7 @@ import { atSite } from '../src/site.js';
 import { newCache, counted, sleep, warnings, eventually } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
 import { CachedError, CachedPrediction } from '../src/index.js';
+import { internalsOf } from '../src/cache.js';
 
 describe('Cache.wrap', () => {
   it('computes on a miss and serves the stored value on the next call', async () => {
@@ -72,6 +73,44 @@ describe('Cache.wrap', () => {
     const results = await Promise.all(Array.from({ length: 100 }, () => cache.wrap('prediction', 'cold', fn)));
     expect(fn.calls).to.equal(1);
     expect(new Set(results).size).to.equal(1);
+  });
+
+  it('lets a later call join a computation already running, once its own read found nothing', async () => {
+    const cache = newCache();
+    await cache.connect();
+    const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
+    const mget = backend.mget.bind(backend);
+    const reads: Array<Promise<unknown>> = [];
+    backend.mget = (keys) => {
+      const read = mget(keys);
+      if (keys.includes('infercache:prediction:v1:later')) reads.push(read);
+      return read;
+    };
+    let release!: () => void;
+    let began!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const computing = new Promise<void>((resolve) => (began = resolve));
+    let runs = 0;
+    const fn = async () => {
+      runs++;
+      began();
+      await gate;
+      return 'shared';
+    };
+    const first = cache.wrapDetailed('prediction', 'later', fn);
+    await computing; // the first call's read found nothing and its computation runs
+    const second = cache.wrapDetailed('prediction', 'later', fn);
+    expect(reads).to.have.length(2); // the later call reads Redis first...
+    await reads[1];
+    await new Promise((resolve) => setImmediate(resolve)); // ...finds nothing there, and joins
+    release();
+    const outcomes = await Promise.all([first, second]);
+    expect(runs).to.equal(1);
+    expect(outcomes.map((o) => [o.value, o.result])).to.deep.equal([
+      ['shared', 'miss'],
+      ['shared', 'miss'],
+    ]);
+    expect(cache.stats().kinds.prediction).to.include({ misses: 2, joined: 1 });
   });
 
   it('does not let a call made after an invalidation join a computation that began before it', async () => {
