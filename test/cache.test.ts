@@ -1,9 +1,8 @@
 import { expect } from 'chai';
 import { atSite } from '../src/site.js';
-import { newCache, counted, sleep, warnings, eventually } from './helpers.js';
+import { newCache, counted, sleep, warnings, eventually, watchReads } from './helpers.js';
 import { adminClient } from './setup/root-hooks.js';
 import { CachedError, CachedPrediction } from '../src/index.js';
-import { internalsOf } from '../src/cache.js';
 
 describe('Cache.wrap', () => {
   it('computes on a miss and serves the stored value on the next call', async () => {
@@ -78,14 +77,7 @@ describe('Cache.wrap', () => {
   it('lets a later call join a computation already running, once its own read found nothing', async () => {
     const cache = newCache();
     await cache.connect();
-    const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
-    const mget = backend.mget.bind(backend);
-    const reads: Array<Promise<unknown>> = [];
-    backend.mget = (keys) => {
-      const read = mget(keys);
-      if (keys.includes('infercache:prediction:v1:later')) reads.push(read);
-      return read;
-    };
+    const watched = watchReads(cache);
     let release!: () => void;
     let began!: () => void;
     const gate = new Promise<void>((resolve) => (release = resolve));
@@ -100,6 +92,7 @@ describe('Cache.wrap', () => {
     const first = cache.wrapDetailed('prediction', 'later', fn);
     await computing; // the first call's read found nothing and its computation runs
     const second = cache.wrapDetailed('prediction', 'later', fn);
+    const reads = watched.replies.filter((_, i) => watched.sent[i]!.includes('infercache:prediction:v1:later'));
     expect(reads).to.have.length(2); // the later call reads Redis first...
     await reads[1];
     await new Promise((resolve) => setImmediate(resolve)); // ...finds nothing there, and joins

@@ -71,4 +71,24 @@ export async function eventually(check: () => boolean | Promise<boolean>, limitM
   }
 }
 
+/**
+ * Watches the MGETs of `cache`'s Redis tier: the keys each one sent and its reply, in order. With `holdFirst`, the
+ * first one's reply waits for `release()` (a read kept out, so that the next reads wait for the end of their tick).
+ */
+export function watchReads(cache: Cache, options: { holdFirst?: boolean } = {}) {
+  const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
+  const mget = backend.mget.bind(backend);
+  const sent: string[][] = [];
+  const replies: Array<Promise<unknown>> = [];
+  let release = () => {};
+  const held = options.holdFirst ? new Promise<void>((resolve) => (release = resolve)) : undefined;
+  backend.mget = (keys) => {
+    sent.push(keys);
+    const reply = held && sent.length === 1 ? held.then(() => mget(keys)) : mget(keys);
+    replies.push(reply);
+    return reply;
+  };
+  return { sent, replies, release: () => release() };
+}
+
 export { configError } from './config-error.js';

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { adminClient } from '../setup/root-hooks.js';
-import { closeCaches, newCache } from '../helpers.js';
+import { closeCaches, newCache, watchReads } from '../helpers.js';
 import { internalsOf } from '../../src/cache.js';
 
 afterEach(closeCaches);
@@ -12,13 +12,7 @@ describe('Redis tier: concurrent reads', () => {
     const keys = Array.from({ length: 20 }, (_, i) => `id-${i}`);
     for (const key of keys) await cache.set('price', key, { key, n: key.length });
     await cache.set('tagged', 'both', 'tagged value', { tags: ['user:1'] });
-    const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
-    const sent: string[][] = [];
-    const mget = backend.mget.bind(backend);
-    backend.mget = (list) => {
-      sent.push(list);
-      return mget(list);
-    };
+    const { sent } = watchReads(cache);
     const compute = async () => 'computed';
     const results = await Promise.all([
       ...keys.map((key) => cache.wrapDetailed('price', key, compute)),
@@ -38,15 +32,7 @@ describe('Redis tier: concurrent reads', () => {
     const cache = newCache();
     await cache.connect();
     for (let i = 0; i < 6; i++) await cache.set('price', `k${i}`, i);
-    const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
-    const sent: string[][] = [];
-    const mget = backend.mget.bind(backend);
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    backend.mget = (list) => {
-      sent.push(list);
-      return sent.length === 1 ? held.then(() => mget(list)) : mget(list); // the first read's answer is late
-    };
+    const { sent, release } = watchReads(cache, { holdFirst: true }); // the first read's answer is late
     const first = cache.wrap('price', 'k0', async () => -1);
     await new Promise((resolve) => setImmediate(resolve)); // a later tick, the first read still out
     expect(sent).to.have.length(1);
@@ -70,15 +56,7 @@ describe('Redis tier: concurrent reads', () => {
     const cache = newCache();
     await cache.connect();
     await cache.set('price', 'hot', { n: 1 });
-    const backend = internalsOf(cache).redis!.backend as { mget(keys: string[]): Promise<Array<Buffer | null>> };
-    const sent: string[][] = [];
-    const mget = backend.mget.bind(backend);
-    let release = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    backend.mget = (list) => {
-      sent.push(list);
-      return sent.length === 1 ? held.then(() => mget(list)) : mget(list);
-    };
+    const { sent, release } = watchReads(cache, { holdFirst: true });
     const first = cache.wrapDetailed('price', 'other', async () => 0); // out: the next reads wait and go together
     const hot = Promise.all([1, 2, 3].map(() => cache.wrapDetailed('price', 'hot', async () => ({ n: -1 }))));
     await new Promise((resolve) => setImmediate(resolve));
