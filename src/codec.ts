@@ -6,14 +6,15 @@
  *
  * MessagePack (msgpackr) carries the values; one walk on the miss path refuses what cannot round-trip and
  * wraps the few things msgpackr would alter (Map, -0, strings with lone surrogates, `__proto__` keys,
- * null-prototype objects) in one private extension. The envelope around the MessagePack bytes (header,
+ * null-prototype objects) in one private extension; the same walk marks the objects of an array that share a shape,
+ * which are written as msgpackr records (see `packr`). The envelope around the MessagePack bytes (header,
  * compression, encryption) is in crypto.ts.
  *
  * Not preserved: sparse arrays come back dense (holes as `undefined`), a RegExp's `lastIndex`, properties
  * that are non-enumerable or keyed by symbols, extra properties on arrays and built-ins, and shared
  * references (an object reached twice comes back as two equal copies).
  */
-import { Packr, addExtension } from 'msgpackr';
+import { Packr, Unpackr, addExtension } from 'msgpackr';
 import { CodecError, UnserializableError } from './errors.js';
 import { Envelope, parseEncryptionKey } from './crypto.js';
 
@@ -72,8 +73,7 @@ addExtension({
   read: untag,
 });
 
-const packr = new Packr({
-  useRecords: false, // plain maps: records compile a reader per message, slower here (measured)
+const OPTIONS = {
   mapsAsObjects: true, // Maps travel as TAG_MAP, so a MessagePack map is always a plain object
   variableMapSize: true, // objects with more than 65535 keys
   moreTypes: true, // Set, RegExp, typed arrays (Uint8Array stays apart from Buffer), ArrayBuffer, big BigInt
@@ -81,7 +81,24 @@ const packr = new Packr({
   copyBuffers: true, // a decoded Buffer must not pin (or alias) the bytes it came from
   useToJSON: false,
   int64AsType: 'bigint',
-});
+} as const;
+
+/**
+ * The encoder. Objects are MessagePack maps, except those {@link prepareArray} finds repeating a shape in an array
+ * (rows, tokens, choices): those are msgpackr records, whose keys are written and decoded once per message and whose
+ * objects are built from one literal. Measured on the benchmark's value (an object with 20 token objects): decoding
+ * 12-17 % faster with a kilobyte less garbage, 30 % smaller; 100 rows of 4 fields decode 3x faster in half the
+ * bytes. Records for every object would slow small values (a lone `{ label, score }` decodes 60 % slower).
+ * The structures are the message's own (none shared): each entry decodes alone, by any version of infercache.
+ */
+const packr = new Packr({ ...OPTIONS, useRecords: (object: object) => records?.has(object) === true });
+
+/**
+ * The decoder: reads maps and records alike. Its own instance with `useRecords: false`, so that it keeps no record
+ * structures from one message to the next: with structures kept, an entry written before records (where the bytes
+ * 0x40-0x7f are small integers) would read them as references to another entry's records.
+ */
+const unpackr = new Unpackr({ ...OPTIONS, useRecords: false });
 
 /** The `[key, value, key, value…]` payload of a Map or object; throws when it is not one. */
 function pairs(payload: unknown): unknown[] {
@@ -139,6 +156,15 @@ function within(error: unknown, segment: string): unknown {
   if (error instanceof Refusal) error.path = segment + error.path;
   return error;
 }
+
+/** Objects of the value being packed to write as records (see {@link packr}); undefined when none. */
+let records: Set<object> | undefined;
+/** Records are for objects of at most this many keys (each record's reader is compiled from its keys). */
+const MAX_RECORD_KEYS = 256;
+/** Set by {@link prepareObject} and {@link rewriteObject} as they return a plain object: its number of keys… */
+let shapeKeys = 0;
+/** …and its first key: the object's shape, as far as {@link prepareArray} compares them. */
+let shapeFirst: string | undefined;
 
 /** The objects on the path from the root to the one being walked, when cycles are being looked for. */
 type Ancestors = Set<object> | undefined;
@@ -201,14 +227,28 @@ function prepare(value: unknown, ancestors: Ancestors, depth: number): unknown {
   return result;
 }
 
+/**
+ * An array; its plain objects that share a shape (as many keys, same first key) with the plain object before them
+ * are marked to be written as records (see {@link packr}).
+ */
 function prepareArray(array: unknown[], ancestors: Ancestors, depth: number): unknown[] {
   let copy: unknown[] | undefined;
+  let last: object | undefined;
+  let lastKeys = 0;
+  let lastFirst: string | undefined;
   let i = 0;
   try {
     for (; i < array.length; i++) {
       const item = array[i];
       const prepared = prepare(item, ancestors, depth);
       if (prepared !== item) (copy ??= array.slice())[i] = prepared;
+      if (typeof prepared !== 'object' || prepared === null || Object.getPrototypeOf(prepared) !== Object.prototype)
+        continue;
+      if (last && shapeKeys === lastKeys && shapeFirst === lastFirst && shapeKeys > 0 && shapeKeys <= MAX_RECORD_KEYS)
+        (records ??= new Set()).add(last).add(prepared);
+      last = prepared;
+      lastKeys = shapeKeys;
+      lastFirst = shapeFirst;
     }
   } catch (error) {
     throw within(error, `[${i}]`);
@@ -258,9 +298,11 @@ const UNSET = Symbol('unset');
 function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors: Ancestors, depth: number): unknown {
   if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET);
   let i = 0;
+  let first: string | undefined;
   for (const key in object) {
     if (!Object.hasOwn(object, key)) continue; // an enumerable property someone added to Object.prototype
     if (key === '__proto__' || !isWellFormed(key)) return rewriteObject(object, bare, ancestors, depth, i, UNSET);
+    first ??= key;
     const item = object[key];
     let prepared: unknown;
     try {
@@ -271,6 +313,8 @@ function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors
     if (prepared !== item) return rewriteObject(object, bare, ancestors, depth, i, prepared);
     i++;
   }
+  shapeKeys = i;
+  shapeFirst = first;
   return object;
 }
 
@@ -314,6 +358,8 @@ function rewriteObject(
   }
   const copy: Record<string, unknown> = {};
   for (let k = 0; k < keys.length; k++) copy[keys[k]!] = values[k];
+  shapeKeys = keys.length;
+  shapeFirst = keys[0];
   return copy;
 }
 
@@ -357,12 +403,17 @@ class MessagePackCodec implements Codec {
   }
 
   pack(value: unknown): Buffer {
-    const prepared = prepareRoot(value);
+    records = undefined;
     try {
-      return packr.pack(prepared);
-    } catch (cause) {
-      const reason = 'MessagePack encoding failed';
-      throw new UnserializableError(`infercache: cannot serialise value: ${reason}`, { cause, reason });
+      const prepared = prepareRoot(value);
+      try {
+        return packr.pack(prepared);
+      } catch (cause) {
+        const reason = 'MessagePack encoding failed';
+        throw new UnserializableError(`infercache: cannot serialise value: ${reason}`, { cause, reason });
+      }
+    } finally {
+      records = undefined;
     }
   }
 
@@ -380,7 +431,7 @@ class MessagePackCodec implements Codec {
 
   unpack(body: Buffer): unknown {
     try {
-      return packr.unpack(body);
+      return unpackr.unpack(body);
     } catch (error) {
       throw invalid(error);
     }

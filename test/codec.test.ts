@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { Packr } from 'msgpackr';
 import { randomBytes } from 'node:crypto';
 import { constants as zlibConstants, deflateRawSync } from 'node:zlib';
 import { createCodec, parseEncryptionKey, type Codec } from '../src/codec.js';
@@ -6,6 +7,17 @@ import { CodecError, ConfigError, UnserializableError } from '../src/errors.js';
 
 const KEY = Buffer.alloc(32, 7);
 const plain = createCodec({ compressThreshold: Infinity });
+/** MessagePack as infercache wrote it before records (0.x): maps only, its options otherwise. */
+const maps = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  moreTypes: true,
+  structuredClone: false,
+  copyBuffers: true,
+  useToJSON: false,
+  int64AsType: 'bigint',
+});
 
 function roundTrip(value: unknown, codec: Codec = plain, aad?: string): unknown {
   return codec.decode(codec.encode(value, aad), aad);
@@ -217,6 +229,65 @@ describe('codec', () => {
       const out = roundTrip([shared, shared]) as object[];
       expect(out).to.deep.equal([{ x: 1 }, { x: 1 }]);
       expect(out[0]).not.to.equal(out[1]);
+    });
+
+    it('writes objects of one shape in an array as records: smaller than maps, decoded exactly', () => {
+      const rows = Array.from({ length: 100 }, (_, i) => ({ id: i, name: `user${i}`, score: i / 7, ok: i % 2 === 0 }));
+      const value = { total: 100, rows };
+      const body = plain.pack(value);
+      expect(body.length).to.be.below(0.7 * maps.pack(value).length);
+      const out = plain.unpack(body) as typeof value;
+      expect(out).to.deep.equal(value);
+      expect(Object.getPrototypeOf(out.rows[99])).to.equal(Object.prototype);
+      expect(Object.keys(out.rows[99]!)).to.deep.equal(['id', 'name', 'score', 'ok']);
+    });
+
+    it('writes lone objects, and objects of different shapes, as plain maps', () => {
+      for (const value of [
+        { label: 'ok', score: 0.5, nested: { a: 1 } },
+        [{ a: 1 }, { b: 1 }, { a: 1, b: 2 }, { b: 1, a: 2 }],
+      ]) {
+        expect(plain.pack(value).equals(maps.pack(value))).to.equal(true);
+      }
+    });
+
+    it('round-trips records whose keys are not identifiers, whose values need the codec, and records within records', () => {
+      const keys = [
+        'constructor',
+        'hasOwnProperty',
+        '0',
+        '-1',
+        'a-b',
+        'x y',
+        '"q"',
+        '\\',
+        'a\nb',
+        'é',
+        '$_',
+        'a:r()}),process.exit(1),({b',
+      ];
+      const row = (i: number) => ({
+        ...Object.fromEntries(keys.map((key, k) => [key, i * 100 + k])),
+        minusZero: -0,
+        nan: NaN,
+        big: 10n ** 30n,
+        when: new Date(i),
+        map: new Map([[i, { deep: [{ x: i }, { x: i + 1 }] }]]),
+        bytes: Buffer.from([i]),
+        missing: undefined,
+      });
+      const value = [row(1), row(2), row(3)];
+      const out = roundTrip(value) as ReturnType<typeof row>[];
+      expect(out).to.deep.equal(value);
+      expect(Object.is(out[2]!.minusZero, -0)).to.equal(true);
+      expect(Object.keys(out[2]!)).to.deep.equal(Object.keys(value[2]!));
+    });
+
+    it('decodes an entry written as maps after one with records: its small integers are not read as records', () => {
+      const small = Array.from({ length: 64 }, (_, i) => 64 + i); // 0x40-0x7f: one byte each in a map-only entry
+      const old = maps.pack({ small, one: { n: 100 } });
+      plain.unpack(plain.pack(Array.from({ length: 40 }, (_, i) => ({ [`k${i % 20}`]: i, v: i }))));
+      expect(plain.unpack(old)).to.deep.equal({ small, one: { n: 100 } });
     });
 
     it('decodes from a Uint8Array that is not a Buffer', () => {
