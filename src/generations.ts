@@ -66,9 +66,15 @@ export class Generations {
     return key;
   }
 
-  /** Appends to `keys` the counters an entry of `kind` with `tags` is stored under: all, kind, then each tag. */
-  keysOf(keys: string[], kind: string, tags: readonly string[]): string[] {
-    keys.push(this.key('all'), this.key('kind', kind));
+  /**
+   * The keys a read sends: `key` (unless undefined: counters only), then the counters an entry of `kind` with `tags`
+   * is stored under: all, kind, then each tag. Made at its final length: a hit's read grew a one-key array before.
+   */
+  keysOf(key: string | undefined, kind: string, tags: readonly string[]): string[] {
+    const all = this.key('all');
+    const ofKind = this.key('kind', kind);
+    if (tags.length === 0) return key === undefined ? [all, ofKind] : [key, all, ofKind];
+    const keys = key === undefined ? [all, ofKind] : [key, all, ofKind];
     for (const tag of tags) keys.push(this.key('tag', tag));
     return keys;
   }

@@ -85,7 +85,7 @@ export class Reader {
    * are handed over by a callback and read at once.
    */
   #readThen(key: string | undefined, kind: string, how: ReadOptions, check: Check, deliver: Deliver): void {
-    const keys = this.#generations.keysOf(key === undefined ? [] : [key], kind, how.tags);
+    const keys = this.#generations.keysOf(key, kind, how.tags);
     const redis = this.#redis;
     if (!redis) return deliver({ record: undefined, gens: undefined, failed: false });
     redis.read(keys, (replies) => {

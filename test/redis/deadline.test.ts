@@ -35,6 +35,19 @@ describe('Deadlines', () => {
     expect(deadlines.settle(slow)).to.equal(false);
   });
 
+  it('times out the operations left, whichever of them settled first (head, middle, tail)', async () => {
+    const deadlines = new Deadlines(20);
+    const timedOut: string[] = [];
+    const ops = ['a', 'b', 'c', 'd', 'e', 'f'].map((op) => deadlines.watch(op, () => timedOut.push(op)));
+    for (const i of [0, 2, 5]) expect(deadlines.settle(ops[i]!)).to.equal(true);
+    await sleep(60);
+    expect(timedOut).to.deep.equal(['b', 'd', 'e']);
+    const late = deadlines.watch('g', () => timedOut.push('g')); // the list works on after emptying
+    await sleep(60);
+    expect(timedOut).to.deep.equal(['b', 'd', 'e', 'g']);
+    expect(deadlines.settle(late)).to.equal(false);
+  });
+
   it('races a promise: its value when in time, a TimeoutError when not', async () => {
     const deadlines = new Deadlines(20);
     expect(await deadlines.race(Promise.resolve(7), 'get')).to.equal(7);
