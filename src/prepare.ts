@@ -57,7 +57,10 @@ function within(error: unknown, segment: string): unknown {
 let records: Set<object> | undefined;
 /** Records are for objects of at most this many keys (each record's reader is compiled from its keys). */
 const MAX_RECORD_KEYS = 256;
-/** Set by {@link prepareObject} and {@link rewriteObject} as they return a plain object: its number of keys… */
+/**
+ * Set by {@link prepareObject} and {@link rewriteObject} as they return a plain object: its number of keys (0 when it
+ * must stay a map: an own `hasOwnProperty` key makes msgpackr's record writer take inherited keys too)…
+ */
 let shapeKeys = 0;
 /** …and its first key: the object's shape, as far as {@link prepareArray} compares them. */
 let shapeFirst: string | undefined;
@@ -195,10 +198,12 @@ function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors
   if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET);
   let i = 0;
   let first: string | undefined;
+  let recordable = true;
   for (const key in object) {
     if (!Object.hasOwn(object, key)) continue; // an enumerable property someone added to Object.prototype
     if (key === '__proto__' || !isWellFormed(key)) return rewriteObject(object, bare, ancestors, depth, i, UNSET);
     first ??= key;
+    if (key === 'hasOwnProperty') recordable = false;
     const item = object[key];
     let prepared: unknown;
     try {
@@ -209,7 +214,7 @@ function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors
     if (prepared !== item) return rewriteObject(object, bare, ancestors, depth, i, prepared);
     i++;
   }
-  shapeKeys = i;
+  shapeKeys = recordable ? i : 0;
   shapeFirst = first;
   return object;
 }
@@ -254,7 +259,7 @@ function rewriteObject(
   }
   const copy: Record<string, unknown> = {};
   for (let k = 0; k < keys.length; k++) copy[keys[k]!] = values[k];
-  shapeKeys = keys.length;
+  shapeKeys = keys.includes('hasOwnProperty') ? 0 : keys.length;
   shapeFirst = keys[0];
   return copy;
 }

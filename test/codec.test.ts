@@ -283,6 +283,23 @@ describe('codec', () => {
       expect(Object.keys(out[2]!)).to.deep.equal(Object.keys(value[2]!));
     });
 
+    it('keeps rows with an own hasOwnProperty key exact when Object.prototype has an enumerable property', () => {
+      const rows = [
+        { hasOwnProperty: 1, a: 1 },
+        { hasOwnProperty: 2, a: 2 },
+        { hasOwnProperty: 3, a: 3 },
+      ];
+      Object.defineProperty(Object.prototype, 'polluted', { value: 'x', enumerable: true, configurable: true });
+      let out: unknown;
+      try {
+        out = roundTrip(rows);
+      } finally {
+        delete (Object.prototype as { polluted?: string }).polluted;
+      }
+      expect((out as object[]).map((row) => Object.keys(row))).to.deep.equal(rows.map((row) => Object.keys(row)));
+      expect(out).to.deep.equal(rows);
+    });
+
     it('decodes an entry written as maps after one with records: its small integers are not read as records', () => {
       const small = Array.from({ length: 64 }, (_, i) => 64 + i); // 0x40-0x7f: one byte each in a map-only entry
       const old = maps.pack({ small, one: { n: 100 } });
