@@ -283,6 +283,15 @@ describe('codec', () => {
       expect(Object.keys(out[2]!)).to.deep.equal(Object.keys(value[2]!));
     });
 
+    it('round-trips more record shapes in one entry than msgpackr has one-byte record ids for', () => {
+      const tables = Array.from({ length: 300 }, (_, t) => [
+        { [`k${t}`]: t, v: 1 },
+        { [`k${t}`]: -t, v: 2 },
+      ]);
+      const value = { tables, again: tables.slice(0, 50), numbers: Array.from({ length: 200 }, (_, i) => i) };
+      expect(roundTrip(value)).to.deep.equal(value);
+    });
+
     it('keeps rows with an own hasOwnProperty key exact when Object.prototype has an enumerable property', () => {
       const rows = [
         { hasOwnProperty: 1, a: 1 },
