@@ -240,6 +240,7 @@ describe('codec', () => {
       expect(out).to.deep.equal(value);
       expect(Object.getPrototypeOf(out.rows[99])).to.equal(Object.prototype);
       expect(Object.keys(out.rows[99]!)).to.deep.equal(['id', 'name', 'score', 'ok']);
+      expect(maps.unpack(body), 'read by the maps-only codec of earlier versions').to.deep.equal(value);
     });
 
     it('writes lone objects, and objects of different shapes, as plain maps', () => {
