@@ -2,7 +2,8 @@
  * The codec's walk of a value on the miss path (before msgpackr packs it): it refuses what cannot round-trip exactly
  * (functions, symbols, class instances, cycles, nesting deeper than 1000), wraps in {@link Tagged} the few things
  * msgpackr would alter (Map, -0, strings with lone surrogates, `__proto__` keys, null-prototype objects, RegExps with
- * lone surrogates), and marks the objects of an array that share a shape, which the codec writes as records.
+ * lone surrogates), and marks the plain objects of a container that share a shape, which the codec writes as
+ * records.
  */
 import { UnserializableError } from './errors.js';
 
@@ -126,28 +127,42 @@ function prepare(value: unknown, ancestors: Ancestors, depth: number): unknown {
   return result;
 }
 
+/** The last plain object met among a container's items, to compare the next one's shape with. */
+interface ShapeRun {
+  object: object;
+  keys: number;
+  first: string | undefined;
+}
+
 /**
- * An array; its plain objects that share a shape (as many keys, same first key) with the plain object before them
- * are marked to be written as records (written as msgpackr records by the codec).
+ * Notes an item of a container (array, object, Map, Set) just prepared: when it is a plain object of the same shape
+ * (as many keys, same first key) as the plain object met before it in the container, both are marked to be written
+ * as records. Rows, tokens, choices, and objects keyed by id or by label, are what repeat a shape. Returns the run to
+ * pass with the next item (allocated at the first plain object).
  */
+function noteShape(run: ShapeRun | undefined, prepared: unknown): ShapeRun | undefined {
+  if (typeof prepared !== 'object' || prepared === null || Object.getPrototypeOf(prepared) !== Object.prototype)
+    return run;
+  // shapeKeys and shapeFirst describe `prepared`: prepareObject or rewriteObject set them as it returned
+  if (!run) return { object: prepared, keys: shapeKeys, first: shapeFirst };
+  if (shapeKeys === run.keys && shapeFirst === run.first && shapeKeys > 0 && shapeKeys <= MAX_RECORD_KEYS)
+    (records ??= new Set()).add(run.object).add(prepared);
+  run.object = prepared;
+  run.keys = shapeKeys;
+  run.first = shapeFirst;
+  return run;
+}
+
 function prepareArray(array: unknown[], ancestors: Ancestors, depth: number): unknown[] {
   let copy: unknown[] | undefined;
-  let last: object | undefined;
-  let lastKeys = 0;
-  let lastFirst: string | undefined;
+  let run: ShapeRun | undefined;
   let i = 0;
   try {
     for (; i < array.length; i++) {
       const item = array[i];
       const prepared = prepare(item, ancestors, depth);
+      run = noteShape(run, prepared);
       if (prepared !== item) (copy ??= array.slice())[i] = prepared;
-      if (typeof prepared !== 'object' || prepared === null || Object.getPrototypeOf(prepared) !== Object.prototype)
-        continue;
-      if (last && shapeKeys === lastKeys && shapeFirst === lastFirst && shapeKeys > 0 && shapeKeys <= MAX_RECORD_KEYS)
-        (records ??= new Set()).add(last).add(prepared);
-      last = prepared;
-      lastKeys = shapeKeys;
-      lastFirst = shapeFirst;
     }
   } catch (error) {
     throw within(error, `[${i}]`);
@@ -159,9 +174,10 @@ function prepareMap(map: Map<unknown, unknown>, ancestors: Ancestors, depth: num
   const flat = new Array<unknown>(map.size * 2);
   let i = 0;
   try {
+    let run: ShapeRun | undefined;
     for (const [key, item] of map) {
       flat[i] = prepare(key, ancestors, depth);
-      flat[i + 1] = prepare(item, ancestors, depth);
+      run = noteShape(run, (flat[i + 1] = prepare(item, ancestors, depth)));
       i += 2;
     }
   } catch (error) {
@@ -173,11 +189,13 @@ function prepareMap(map: Map<unknown, unknown>, ancestors: Ancestors, depth: num
 function prepareSet(set: Set<unknown>, ancestors: Ancestors, depth: number): Set<unknown> {
   let changed = false;
   const items = Array.from(set);
+  let run: ShapeRun | undefined;
   let i = 0;
   try {
     for (; i < items.length; i++) {
       const item = items[i];
       if ((items[i] = prepare(item, ancestors, depth)) !== item) changed = true;
+      run = noteShape(run, items[i]);
     }
   } catch (error) {
     throw within(error, `[set item ${i}]`);
@@ -195,13 +213,14 @@ const UNSET = Symbol('unset');
  * every object took 1.7 KB of the 20.7 KB a miss of the benchmark's value allocated); else {@link rewriteObject}.
  */
 function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors: Ancestors, depth: number): unknown {
-  if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET);
+  if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET, undefined);
   let i = 0;
   let first: string | undefined;
   let recordable = true;
+  let run: ShapeRun | undefined;
   for (const key in object) {
     if (!Object.hasOwn(object, key)) continue; // an enumerable property someone added to Object.prototype
-    if (key === '__proto__' || !isWellFormed(key)) return rewriteObject(object, bare, ancestors, depth, i, UNSET);
+    if (key === '__proto__' || !isWellFormed(key)) return rewriteObject(object, bare, ancestors, depth, i, UNSET, run);
     first ??= key;
     if (key === 'hasOwnProperty') recordable = false;
     const item = object[key];
@@ -211,7 +230,8 @@ function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors
     } catch (error) {
       throw within(error, segmentOf(key));
     }
-    if (prepared !== item) return rewriteObject(object, bare, ancestors, depth, i, prepared);
+    run = noteShape(run, prepared);
+    if (prepared !== item) return rewriteObject(object, bare, ancestors, depth, i, prepared, run);
     i++;
   }
   shapeKeys = recordable ? i : 0;
@@ -222,7 +242,7 @@ function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors
 /**
  * An object with something to change: a copy with prepared values, or, with exotic keys (`__proto__`, lone
  * surrogates) or a null prototype, a {@link Tagged} list of pairs. The keys before `from` needed no change; `first`
- * is the prepared value of key `from` when it is already known.
+ * is the prepared value of key `from` when it is already known; `run` is the shapes of the values noted so far.
  */
 function rewriteObject(
   object: Record<string, unknown>,
@@ -231,6 +251,7 @@ function rewriteObject(
   depth: number,
   from: number,
   first: unknown,
+  run: ShapeRun | undefined,
 ): unknown {
   const keys = Object.keys(object);
   let exotic = bare;
@@ -244,7 +265,9 @@ function rewriteObject(
     for (; i < keys.length; i++) {
       const key = keys[i]!;
       if (key === '__proto__' || !isWellFormed(key)) exotic = true;
-      values.push(prepare(object[key], ancestors, depth));
+      const prepared = prepare(object[key], ancestors, depth);
+      run = noteShape(run, prepared);
+      values.push(prepared);
     }
   } catch (error) {
     throw within(error, segmentOf(keys[i]!));

@@ -243,6 +243,21 @@ describe('codec', () => {
       expect(maps.unpack(body), 'read by the maps-only codec of earlier versions').to.deep.equal(value);
     });
 
+    it('writes objects of one shape keyed by id, or in a Map or a Set, as records too', () => {
+      const row = (i: number) => ({ id: i, name: `user${i}`, score: i / 7, ok: i % 2 === 0 });
+      const byId = Object.fromEntries(Array.from({ length: 100 }, (_, i) => [`u${i}`, row(i)]));
+      expect(plain.pack(byId).length).to.be.below(0.7 * maps.pack(byId).length);
+      expect(roundTrip(byId)).to.deep.equal(byId);
+      const inMap = new Map(Array.from({ length: 50 }, (_, i) => [i, row(i)]));
+      const inSet = new Set(Array.from({ length: 50 }, (_, i) => row(i)));
+      const out = roundTrip({ inMap, inSet }) as { inMap: Map<number, object>; inSet: Set<object> };
+      expect([...out.inMap]).to.deep.equal([...inMap]);
+      expect([...out.inSet]).to.deep.equal([...inSet]);
+      expect(plain.pack({ inMap, inSet }).length).to.be.below(
+        0.7 * maps.pack({ inMap: [...inMap], inSet: [...inSet] }).length,
+      );
+    });
+
     it('writes lone objects, and objects of different shapes, as plain maps', () => {
       for (const value of [
         { label: 'ok', score: 0.5, nested: { a: 1 } },
