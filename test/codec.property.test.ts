@@ -57,9 +57,11 @@ const table = fc.uniqueArray(key, { minLength: 1, maxLength: 6 }).chain((keys) =
       }),
     ),
 );
-/** Tables alone, in objects and arrays, and within each other's rows. */
+/** Tables alone, keyed by id, in a Map and a Set, in objects and arrays, and within each other's rows. */
 const tables = fc.oneof(
   table,
+  table.map((rows) => Object.fromEntries(rows.map((row, i) => [`id${i}`, row]))),
+  table.map((rows) => ({ map: new Map(rows.map((row, i) => [i, row])), set: new Set(rows) })),
   fc.tuple(table, table).map(([a, b]) => ({ a, b, both: [a, b] })),
   fc.tuple(table, table).map(([outer, inner]) => outer.map((row) => ({ ...row, inner }))),
 );
@@ -128,7 +130,7 @@ describe('codec properties', () => {
     checkRoundTrips(createCodec({ compressThreshold: 0, encryptionKey: KEY }));
   });
 
-  it('decodes arrays of same-shaped objects (records) to exact copies', () => {
+  it('decodes same-shaped objects (records) to exact copies', () => {
     const codec = createCodec({ compressThreshold: Infinity });
     fc.assert(
       fc.property(tables, (input) => expectExact(codec.decode(codec.encode(input)), input)),
