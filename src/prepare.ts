@@ -2,8 +2,8 @@
  * The codec's walk of a value on the miss path (before msgpackr packs it): it refuses what cannot round-trip exactly
  * (functions, symbols, class instances, cycles, nesting deeper than 1000), wraps in {@link Tagged} the few things
  * msgpackr would alter (Map, -0, strings with lone surrogates, `__proto__` keys, null-prototype objects, RegExps with
- * lone surrogates), and marks the plain objects of a container that share a shape, which the codec writes as
- * records.
+ * lone surrogates), and marks the plain objects whose shape (their keys, in order) repeats in the value, which the
+ * codec writes as records.
  */
 import { UnserializableError } from './errors.js';
 
@@ -54,17 +54,56 @@ function within(error: unknown, segment: string): unknown {
   return error;
 }
 
-/** Objects of the value being walked to write as records (see {@link prepareArray}); undefined when none. */
+/** Objects of the value being walked to write as records (see {@link noteShape}); undefined when none. */
 let records: Set<object> | undefined;
+/**
+ * The shapes met so far in the value being walked, by {@link shapeOf}: the first object of each, until a second one
+ * of that shape marks both (then `null`).
+ */
+let shapes: Map<number, object | null> | undefined;
 /** Records are for objects of at most this many keys (each record's reader is compiled from its keys). */
 const MAX_RECORD_KEYS = 256;
+
 /**
- * Set by {@link prepareObject} and {@link rewriteObject} as they return a plain object: its number of keys (0 when it
- * must stay a map: an own `hasOwnProperty` key makes msgpackr's record writer take inherited keys too)…
+ * Folds a key into an object's shape hash (FNV-1a over its code units, the first and last 16 of a longer key; order
+ * matters: msgpackr's structures are ordered key lists).
  */
-let shapeKeys = 0;
-/** …and its first key: the object's shape, as far as {@link prepareArray} compares them. */
-let shapeFirst: string | undefined;
+function foldKey(hash: number, key: string): number {
+  const n = key.length;
+  hash = Math.imul(hash ^ n, 0x01000193);
+  if (n <= 32) {
+    for (let c = 0; c < n; c++) hash = Math.imul(hash ^ key.charCodeAt(c), 0x01000193);
+    return hash;
+  }
+  for (let c = 0; c < 16; c++) hash = Math.imul(hash ^ key.charCodeAt(c), 0x01000193);
+  for (let c = n - 16; c < n; c++) hash = Math.imul(hash ^ key.charCodeAt(c), 0x01000193);
+  return hash;
+}
+
+/** The number a shape is known by: its hash of keys and its number of keys (collisions cost speed, never exactness). */
+const shapeOf = (hash: number, keys: number): number => (hash >>> 0) * 512 + keys;
+
+/**
+ * Notes a plain object the walk returns with `keys` keys hashed to `hash`: when an object of the same shape was met
+ * before anywhere in the value, both are marked to be written as records (rows, tokens, choices, stream chunks and
+ * their parts, objects keyed by id or label repeat a shape; a lone object stays a map). An object with an own
+ * `hasOwnProperty` key is never one: msgpackr's record writer would then take inherited enumerable keys too.
+ */
+function noteShape(object: object, keys: number, hash: number, recordable: boolean): void {
+  if (!recordable || keys === 0 || keys > MAX_RECORD_KEYS) return;
+  const shape = shapeOf(hash, keys);
+  const first = (shapes ??= new Map()).get(shape);
+  if (first === undefined) {
+    shapes.set(shape, object);
+    return;
+  }
+  records ??= new Set();
+  if (first !== null) {
+    records.add(first);
+    shapes.set(shape, null);
+  }
+  records.add(object);
+}
 
 /** The objects on the path from the root to the one being walked, when cycles are being looked for. */
 type Ancestors = Set<object> | undefined;
@@ -127,41 +166,13 @@ function prepare(value: unknown, ancestors: Ancestors, depth: number): unknown {
   return result;
 }
 
-/** The last plain object met among a container's items, to compare the next one's shape with. */
-interface ShapeRun {
-  object: object;
-  keys: number;
-  first: string | undefined;
-}
-
-/**
- * Notes an item of a container (array, object, Map, Set) just prepared: when it is a plain object of the same shape
- * (as many keys, same first key) as the plain object met before it in the container, both are marked to be written
- * as records. Rows, tokens, choices, and objects keyed by id or by label, are what repeat a shape. Returns the run to
- * pass with the next item (allocated at the first plain object).
- */
-function noteShape(run: ShapeRun | undefined, prepared: unknown): ShapeRun | undefined {
-  if (typeof prepared !== 'object' || prepared === null || Object.getPrototypeOf(prepared) !== Object.prototype)
-    return run;
-  // shapeKeys and shapeFirst describe `prepared`: prepareObject or rewriteObject set them as it returned
-  if (!run) return { object: prepared, keys: shapeKeys, first: shapeFirst };
-  if (shapeKeys === run.keys && shapeFirst === run.first && shapeKeys > 0 && shapeKeys <= MAX_RECORD_KEYS)
-    (records ??= new Set()).add(run.object).add(prepared);
-  run.object = prepared;
-  run.keys = shapeKeys;
-  run.first = shapeFirst;
-  return run;
-}
-
 function prepareArray(array: unknown[], ancestors: Ancestors, depth: number): unknown[] {
   let copy: unknown[] | undefined;
-  let run: ShapeRun | undefined;
   let i = 0;
   try {
     for (; i < array.length; i++) {
       const item = array[i];
       const prepared = prepare(item, ancestors, depth);
-      run = noteShape(run, prepared);
       if (prepared !== item) (copy ??= array.slice())[i] = prepared;
     }
   } catch (error) {
@@ -174,10 +185,9 @@ function prepareMap(map: Map<unknown, unknown>, ancestors: Ancestors, depth: num
   const flat = new Array<unknown>(map.size * 2);
   let i = 0;
   try {
-    let run: ShapeRun | undefined;
     for (const [key, item] of map) {
       flat[i] = prepare(key, ancestors, depth);
-      run = noteShape(run, (flat[i + 1] = prepare(item, ancestors, depth)));
+      flat[i + 1] = prepare(item, ancestors, depth);
       i += 2;
     }
   } catch (error) {
@@ -189,13 +199,11 @@ function prepareMap(map: Map<unknown, unknown>, ancestors: Ancestors, depth: num
 function prepareSet(set: Set<unknown>, ancestors: Ancestors, depth: number): Set<unknown> {
   let changed = false;
   const items = Array.from(set);
-  let run: ShapeRun | undefined;
   let i = 0;
   try {
     for (; i < items.length; i++) {
       const item = items[i];
       if ((items[i] = prepare(item, ancestors, depth)) !== item) changed = true;
-      run = noteShape(run, items[i]);
     }
   } catch (error) {
     throw within(error, `[set item ${i}]`);
@@ -213,15 +221,14 @@ const UNSET = Symbol('unset');
  * every object took 1.7 KB of the 20.7 KB a miss of the benchmark's value allocated); else {@link rewriteObject}.
  */
 function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors: Ancestors, depth: number): unknown {
-  if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET, undefined);
+  if (bare) return rewriteObject(object, bare, ancestors, depth, 0, UNSET);
   let i = 0;
-  let first: string | undefined;
+  let hash = 0;
   let recordable = true;
-  let run: ShapeRun | undefined;
   for (const key in object) {
     if (!Object.hasOwn(object, key)) continue; // an enumerable property someone added to Object.prototype
-    if (key === '__proto__' || !isWellFormed(key)) return rewriteObject(object, bare, ancestors, depth, i, UNSET, run);
-    first ??= key;
+    if (key === '__proto__' || !isWellFormed(key)) return rewriteObject(object, bare, ancestors, depth, i, UNSET);
+    hash = foldKey(hash, key);
     if (key === 'hasOwnProperty') recordable = false;
     const item = object[key];
     let prepared: unknown;
@@ -230,19 +237,17 @@ function prepareObject(object: Record<string, unknown>, bare: boolean, ancestors
     } catch (error) {
       throw within(error, segmentOf(key));
     }
-    run = noteShape(run, prepared);
-    if (prepared !== item) return rewriteObject(object, bare, ancestors, depth, i, prepared, run);
+    if (prepared !== item) return rewriteObject(object, bare, ancestors, depth, i, prepared);
     i++;
   }
-  shapeKeys = recordable ? i : 0;
-  shapeFirst = first;
+  noteShape(object, i, hash, recordable);
   return object;
 }
 
 /**
  * An object with something to change: a copy with prepared values, or, with exotic keys (`__proto__`, lone
  * surrogates) or a null prototype, a {@link Tagged} list of pairs. The keys before `from` needed no change; `first`
- * is the prepared value of key `from` when it is already known; `run` is the shapes of the values noted so far.
+ * is the prepared value of key `from` when it is already known.
  */
 function rewriteObject(
   object: Record<string, unknown>,
@@ -251,7 +256,6 @@ function rewriteObject(
   depth: number,
   from: number,
   first: unknown,
-  run: ShapeRun | undefined,
 ): unknown {
   const keys = Object.keys(object);
   let exotic = bare;
@@ -265,9 +269,7 @@ function rewriteObject(
     for (; i < keys.length; i++) {
       const key = keys[i]!;
       if (key === '__proto__' || !isWellFormed(key)) exotic = true;
-      const prepared = prepare(object[key], ancestors, depth);
-      run = noteShape(run, prepared);
-      values.push(prepared);
+      values.push(prepare(object[key], ancestors, depth));
     }
   } catch (error) {
     throw within(error, segmentOf(keys[i]!));
@@ -281,9 +283,12 @@ function rewriteObject(
     return new Tagged([bare ? TAG_NULL_OBJECT : TAG_OBJECT, flat]);
   }
   const copy: Record<string, unknown> = {};
-  for (let k = 0; k < keys.length; k++) copy[keys[k]!] = values[k];
-  shapeKeys = keys.includes('hasOwnProperty') ? 0 : keys.length;
-  shapeFirst = keys[0];
+  let hash = 0;
+  for (let k = 0; k < keys.length; k++) {
+    copy[keys[k]!] = values[k];
+    hash = foldKey(hash, keys[k]!);
+  }
+  noteShape(copy, keys.length, hash, !keys.includes('hasOwnProperty'));
   return copy;
 }
 
@@ -299,6 +304,7 @@ export interface Prepared {
  */
 export function prepareValue(value: unknown): Prepared {
   records = undefined;
+  shapes = undefined;
   try {
     let prepared: unknown;
     try {
@@ -306,6 +312,7 @@ export function prepareValue(value: unknown): Prepared {
     } catch (error) {
       if (!(error instanceof TooDeep)) throw error;
       records = undefined;
+      shapes = undefined;
       prepared = prepare(value, new Set(), 0); // a cycle or a value too deep: this walk says which, and where
     }
     return { value: prepared, records };
@@ -320,5 +327,6 @@ export function prepareValue(value: unknown): Prepared {
     throw new UnserializableError(`infercache: cannot serialise value: ${reason}`, { cause: error, reason });
   } finally {
     records = undefined;
+    shapes = undefined;
   }
 }

@@ -258,6 +258,18 @@ describe('codec', () => {
       );
     });
 
+    it('writes objects whose shape repeats anywhere in the value as records: the parts of stream chunks', () => {
+      const chunk = (i: number) => ({
+        id: 'chatcmpl-1',
+        object: 'chat.completion.chunk',
+        choices: [{ index: 0, delta: { content: ` word${i}` }, finish_reason: null }],
+      });
+      const stream = Array.from({ length: 50 }, (_, i) => chunk(i));
+      // each choice and each delta is alone in its container, but its shape recurs in every chunk
+      expect(plain.pack(stream).length).to.be.below(0.55 * maps.pack(stream).length);
+      expect(roundTrip(stream)).to.deep.equal(stream);
+    });
+
     it('writes lone objects, and objects of different shapes, as plain maps', () => {
       for (const value of [
         { label: 'ok', score: 0.5, nested: { a: 1 } },
