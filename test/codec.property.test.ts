@@ -130,10 +130,17 @@ describe('codec properties', () => {
     checkRoundTrips(createCodec({ compressThreshold: 0, encryptionKey: KEY }));
   });
 
-  it('decodes same-shaped objects (records) to exact copies', () => {
-    const codec = createCodec({ compressThreshold: Infinity });
+  it('decodes same-shaped objects (records) to exact copies, compressed and encrypted too', () => {
+    const codecs = [
+      createCodec({ compressThreshold: Infinity }),
+      createCodec({ compressThreshold: 0 }),
+      createCodec({ compressThreshold: 0, encryptionKey: KEY }),
+    ];
     fc.assert(
-      fc.property(tables, (input) => expectExact(codec.decode(codec.encode(input)), input)),
+      fc.property(tables, fc.nat({ max: codecs.length - 1 }), (input, which) => {
+        const codec = codecs[which]!;
+        expectExact(codec.decode(codec.encode(input, 'key'), 'key'), input);
+      }),
       { numRuns: RUNS },
     );
   });
