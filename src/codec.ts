@@ -134,7 +134,7 @@ function invalid(error: unknown): CodecError {
   return new CodecError('infercache: entry is not valid MessagePack of an infercache value', { cause: error });
 }
 
-/** Codec over the one shared Packr; holds no per-call state. */
+/** Codec over the shared Packr and Unpackr; per call, only the records of the value being packed (`records`). */
 class MessagePackCodec implements Codec {
   constructor(private readonly envelope: Envelope) {}
 

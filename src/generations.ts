@@ -73,7 +73,6 @@ export class Generations {
   keysOf(key: string | undefined, kind: string, tags: readonly string[]): string[] {
     const all = this.key('all');
     const ofKind = this.key('kind', kind);
-    if (tags.length === 0) return key === undefined ? [all, ofKind] : [key, all, ofKind];
     const keys = key === undefined ? [all, ofKind] : [key, all, ofKind];
     for (const tag of tags) keys.push(this.key('tag', tag));
     return keys;

@@ -303,8 +303,6 @@ export interface Prepared {
  * is `value` itself when msgpackr writes it exactly.
  */
 export function prepareValue(value: unknown): Prepared {
-  records = undefined;
-  shapes = undefined;
   try {
     let prepared: unknown;
     try {
@@ -326,7 +324,7 @@ export function prepareValue(value: unknown): Prepared {
     const reason = error instanceof RangeError ? 'value nested too deeply' : 'reading the value threw';
     throw new UnserializableError(`infercache: cannot serialise value: ${reason}`, { cause: error, reason });
   } finally {
-    records = undefined;
+    records = undefined; // the state of one walk: none outside it
     shapes = undefined;
   }
 }

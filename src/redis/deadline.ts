@@ -11,12 +11,10 @@ export interface Pending {
   reject: (error: Error) => void;
 }
 
-/** A {@link Pending} linked into the list of operations not yet settled. */
+/** A {@link Pending} linked into the list of operations not yet settled (see `Deadlines.#linked`). */
 interface Watched extends Pending {
   prev: Watched | undefined;
   next: Watched | undefined;
-  /** Still in the list: not finished, not timed out. */
-  linked: boolean;
 }
 
 const NOOP = (): void => {};
@@ -66,7 +64,6 @@ export class Deadlines {
       reject: onTimeout,
       prev: tail,
       next: undefined,
-      linked: true,
     };
     if (tail) tail.next = watched;
     else this.#head = watched;
@@ -78,7 +75,7 @@ export class Deadlines {
   /** Marks a watched operation finished; false when it had already timed out (or been settled). */
   settle(pending: Pending): boolean {
     const watched = pending as Watched;
-    if (!watched.linked) return false;
+    if (!this.#linked(watched)) return false;
     this.#unlink(watched);
     watched.reject = NOOP;
     return true;
@@ -89,9 +86,16 @@ export class Deadlines {
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const all: Watched[] = [];
-    for (let watched = this.#head; watched; watched = watched.next) all.push(watched);
-    for (const watched of all) this.#unlink(watched);
+    for (let watched = this.#head; watched; watched = this.#head) {
+      this.#unlink(watched);
+      all.push(watched);
+    }
     for (const watched of all) this.#expire(watched);
+  }
+
+  /** Still in the list (not finished, not timed out): every linked operation but the head has one before it. */
+  #linked(watched: Watched): boolean {
+    return watched.prev !== undefined || this.#head === watched;
   }
 
   #unlink(watched: Watched): void {
@@ -101,7 +105,6 @@ export class Deadlines {
     if (next) next.prev = prev;
     else this.#tail = prev;
     watched.prev = watched.next = undefined;
-    watched.linked = false;
   }
 
   #arm(delay: number): void {
