@@ -57,13 +57,15 @@ const table = fc.uniqueArray(key, { minLength: 1, maxLength: 6 }).chain((keys) =
       }),
     ),
 );
-/** Tables alone, keyed by id, in a Map and a Set, in objects and arrays, and within each other's rows. */
+/** Tables alone, keyed by id, in a Map and a Set, in objects and arrays, within each other's rows, in long entries. */
 const tables = fc.oneof(
   table,
   table.map((rows) => Object.fromEntries(rows.map((row, i) => [`id${i}`, row]))),
   table.map((rows) => ({ map: new Map(rows.map((row, i) => [i, row])), set: new Set(rows) })),
   fc.tuple(table, table).map(([a, b]) => ({ a, b, both: [a, b] })),
   fc.tuple(table, table).map(([outer, inner]) => outer.map((row) => ({ ...row, inner }))),
+  // past 4 KB, where the decoder compiles its record readers
+  table.map((rows) => ({ rows, again: rows, padding: 'x'.repeat(4096) })),
 );
 
 /**

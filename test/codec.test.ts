@@ -344,6 +344,43 @@ describe('codec', () => {
       expect(plain.unpack(old)).to.deep.equal({ small, one: { n: 100 } });
     });
 
+    it('decodes records of entries under 4 KB without compiling code: nothing built from the keys they hold is run', () => {
+      // msgpackr's main build compiles a reader (new Function, from the keys) for each entry with 4+ objects of a shape
+      const rows = Array.from({ length: 10 }, (_, i) => ({ id: i, label: `r${i}`, 'a:r()}),({b': i }));
+      const entries = [plain.encode(rows), plain.encode(rows.map(({ id }) => ({ id, other: [id] })))];
+      const global = globalThis as { Function: FunctionConstructor };
+      const original = global.Function;
+      let compiled = 0;
+      global.Function = new Proxy(original, {
+        construct(target, args, newTarget) {
+          compiled++;
+          return Reflect.construct(target, args, newTarget) as object;
+        },
+      });
+      let out: unknown[];
+      try {
+        out = entries.map((entry) => plain.decode(entry));
+      } finally {
+        global.Function = original;
+      }
+      expect(compiled).to.equal(0);
+      expect(out[0]).to.deep.equal(rows);
+      expect(out[1]).to.deep.equal(rows.map(({ id }) => ({ id, other: [id] })));
+    });
+
+    it('decodes entries of records alike on either side of 4 KB (read in a loop below, by compiled readers above)', () => {
+      for (const count of [10, 40, 80, 120, 400]) {
+        const rows = Array.from({ length: count }, (_, i) => ({ id: i, text: `row ${i}`, at: new Date(i), n: -0 }));
+        const body = plain.pack({ rows, chunks: rows.map(({ id }) => ({ choices: [{ delta: { content: id } }] })) });
+        const out = plain.unpack(body) as { rows: typeof rows };
+        expect(out).to.deep.equal({ rows, chunks: rows.map(({ id }) => ({ choices: [{ delta: { content: id } }] })) });
+        expect(Object.keys(out.rows[count - 1]!)).to.deep.equal(['id', 'text', 'at', 'n']);
+        expect(Object.is(out.rows[count - 1]!.n, -0)).to.equal(true);
+        if (count === 10) expect(body.length).to.be.below(4096);
+        if (count === 400) expect(body.length).to.be.above(4096);
+      }
+    });
+
     it('decodes from a Uint8Array that is not a Buffer', () => {
       const entry = plain.encode({ a: Buffer.from('z') });
       const copy = new Uint8Array(entry.length + 4).subarray(2, entry.length + 2);
