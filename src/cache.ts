@@ -156,8 +156,12 @@ export class Cache {
     options?: WrapOptions<T>,
     args?: readonly unknown[],
   ): Promise<T> {
-    try {
+    if (this.#instrumentation.recording())
       return this.wrapDetailed(kind, keyParts, fn, options, args).then(valueOfOutcome);
+    try {
+      // a memory hit's outcome is known now: its value resolves the call, with no outcome promise to map (~0.1 µs)
+      const served = this.#serve(kind, keyParts, fn, options === undefined ? NO_OPTIONS : options, args);
+      return served instanceof Promise ? served.then(valueOfOutcome) : Promise.resolve(served.value);
     } catch (error) {
       return Promise.reject(error as Error);
     }
