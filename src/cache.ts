@@ -156,11 +156,9 @@ export class Cache {
     options?: WrapOptions<T>,
     args?: readonly unknown[],
   ): Promise<T> {
-    if (this.#instrumentation.recording())
-      return this.wrapDetailed(kind, keyParts, fn, options, args).then(valueOfOutcome);
     try {
+      const served = this.#observed(kind, keyParts, fn, options, args);
       // a memory hit's outcome is known now: its value resolves the call, with no outcome promise to map (~0.1 µs)
-      const served = this.#serve(kind, keyParts, fn, options === undefined ? NO_OPTIONS : options, args);
       return served instanceof Promise ? served.then(valueOfOutcome) : Promise.resolve(served.value);
     } catch (error) {
       return Promise.reject(error as Error);
@@ -172,33 +170,34 @@ export class Cache {
     kind: string,
     keyParts: unknown,
     fn: () => T | Promise<T>,
-    options: WrapOptions<T> = NO_OPTIONS,
-    args?: readonly unknown[],
-  ): Promise<WrapOutcome<T>> {
-    const ins = this.#instrumentation;
-    if (!ins.recording()) return this.#wrap(kind, keyParts, fn, options, args);
-    const site = typeof options === 'object' && options !== null ? siteOf(options) : undefined;
-    const kindOf = typeof options?.kind === 'string' ? options.kind : kind;
-    return ins.wrap(site, kindOf, () => this.#wrap(kind, keyParts, fn, options, args));
-  }
-
-  /**
-   * A `wrap` call as one promise: the loader's own on the Redis path (an async function returning it would add two
-   * microtask hops to every hit), a resolved one for a memory hit, a rejected one for whatever throws.
-   */
-  #wrap<T>(
-    kind: string,
-    keyParts: unknown,
-    fn: () => T | Promise<T>,
-    options: WrapOptions<T>,
+    options?: WrapOptions<T>,
     args?: readonly unknown[],
   ): Promise<WrapOutcome<T>> {
     try {
-      const served = this.#serve(kind, keyParts, fn, options, args);
+      const served = this.#observed(kind, keyParts, fn, options, args);
       return served instanceof Promise ? served : Promise.resolve(served);
     } catch (error) {
       return Promise.reject(error as Error);
     }
+  }
+
+  /**
+   * A `wrap` call, observed when something records: its outcome itself on a memory hit (with or without telemetry:
+   * the loader's own promise on the Redis path, no promise for a memory hit), or a throw.
+   */
+  #observed<T>(
+    kind: string,
+    keyParts: unknown,
+    fn: () => T | Promise<T>,
+    given: WrapOptions<T> | undefined,
+    args: readonly unknown[] | undefined,
+  ): Served<T> {
+    const options = given === undefined ? (NO_OPTIONS as WrapOptions<T>) : given;
+    const ins = this.#instrumentation;
+    if (!ins.recording()) return this.#serve(kind, keyParts, fn, options, args);
+    const site = typeof options === 'object' && options !== null ? siteOf(options) : undefined;
+    const kindOf = typeof options?.kind === 'string' ? options.kind : kind;
+    return ins.wrap(site, kindOf, () => this.#serve(kind, keyParts, fn, options, args));
   }
 
   #serve<T>(

@@ -61,9 +61,10 @@ export interface Instrumentation {
   operation<T>(operation: Operation, kind: string | undefined, run: () => Promise<T>): Promise<T>;
   /**
    * Runs one `wrap` call from `site` (`Class.method`, `route GET /x`; undefined for a direct call). Its span starts
-   * when the call leaves the memory tier ({@link load}), so that a memory-tier hit costs no span unless asked.
+   * when the call leaves the memory tier ({@link load}), so that a memory-tier hit costs no span unless asked. An
+   * outcome `run` returns as it is (a memory-tier hit) is observed at once and returned as it is: no promise.
    */
-  wrap<T extends OperationOutcome>(site: string | undefined, kind: string, run: () => Promise<T>): Promise<T>;
+  wrap<T extends OperationOutcome>(site: string | undefined, kind: string, run: () => T | Promise<T>): T | Promise<T>;
   /**
    * Called by the loader when a `wrap` call goes past the memory tier (single-flight, Redis, computation); `run` gets
    * the call's handle, to pass to {@link readRedis}, {@link joined} and {@link beyond}.
@@ -91,7 +92,7 @@ export interface Instrumentation {
 export const NO_INSTRUMENTATION: Instrumentation = Object.freeze({
   recording: () => false,
   operation: <T>(_o: Operation, _k: string | undefined, run: () => Promise<T>) => run(),
-  wrap: <T>(_s: string | undefined, _k: string, run: () => Promise<T>) => run(),
+  wrap: <T>(_s: string | undefined, _k: string, run: () => T | Promise<T>) => run(),
   load: <T>(run: (call: Traced) => Promise<T>) => run(undefined),
   beyond: <T>(_c: Traced, run: () => Promise<T>) => run(),
   refresh: <T>(_k: string, run: () => Promise<T>) => run(),

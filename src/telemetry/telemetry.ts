@@ -177,7 +177,7 @@ export class Telemetry implements Instrumentation {
    * hit gets none (unless sampled in by `traceMemoryHits`) and is only timed and counted; a call that ends before
    * the loader (a bypass, a refused key) gets its span afterwards, with the call's start time.
    */
-  wrap<T extends OperationOutcome>(site: string | undefined, kind: string, run: () => Promise<T>): Promise<T> {
+  wrap<T extends OperationOutcome>(site: string | undefined, kind: string, run: () => T | Promise<T>): T | Promise<T> {
     const tracer = this.tracer();
     const instruments = this.#instruments.get();
     if (!tracer && !instruments) return run();
@@ -192,7 +192,7 @@ export class Telemetry implements Instrumentation {
       found: undefined,
       joined: false,
     };
-    let promise: Promise<T>;
+    let served: T | Promise<T>;
     const share = this.#settings.traceMemoryHits;
     if (tracer && share > 0 && (share >= 1 || Math.random() < share)) {
       try {
@@ -204,13 +204,19 @@ export class Telemetry implements Instrumentation {
     const outer = this.#pending;
     this.#pending = tracer && !call.span ? call : undefined;
     try {
-      promise = call.span ? context.with(trace.setSpan(context.active(), call.span), run) : run();
+      served = call.span ? context.with(trace.setSpan(context.active(), call.span), run) : run();
     } catch (error) {
-      promise = Promise.reject(error);
-    } finally {
       this.#pending = outer;
+      this.#endWrap(call, instruments, undefined, error);
+      throw error;
     }
-    return promise.then(
+    this.#pending = outer;
+    // a memory-tier hit: ended now, and no promise made (each one costs the context manager's promise hooks too)
+    if (!(served instanceof Promise)) {
+      this.#endWrap(call, instruments, served);
+      return served;
+    }
+    return served.then(
       (value) => {
         this.#endWrap(call, instruments, value);
         return value;

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { createHook } from 'node:async_hooks';
 import { newCache } from '../helpers.js';
 import { otel, parentId, ready, useContextManager } from './otel.js';
 import { CachedModel, ConfigError, createCache } from '../../src/index.js';
@@ -27,6 +28,25 @@ describe('telemetry: memory-tier hits', () => {
     expect(count(await o.points('infercache.operation.duration', hits))).to.equal(3);
     expect(sum(await o.points('infercache.time_saved', { 'infercache.kind': 'model' }))).to.be.above(0);
     expect(cache.stats().kinds.model!.hits).to.equal(3);
+  });
+
+  it('observes a memory-tier hit as it is served: the call makes one promise, the one it returns', async () => {
+    // each promise costs the context manager's promise hooks too: an outcome promise mapped to the value, and one
+    // the telemetry chained to end the call, made three
+    const cache = await ready(newCache({ telemetry: o.telemetry }));
+    await cache.wrap('model', 'p', async () => 1, memory); // miss
+    let promises = 0;
+    const hook = createHook({ init: (_id, type) => void (type === 'PROMISE' && promises++) }).enable();
+    let call: Promise<number>;
+    try {
+      call = cache.wrap('model', 'p', async () => 2, memory);
+    } finally {
+      hook.disable();
+    }
+    expect(await call).to.equal(1);
+    expect(promises).to.equal(1);
+    const hits = { 'infercache.kind': 'model', 'infercache.result': 'hit' };
+    expect(count(await o.points('infercache.operation.duration', hits))).to.equal(1);
   });
 
   it('notes an untraced memory-tier hit as an event on the caller’s span', async () => {
