@@ -13,15 +13,27 @@ const HASHED = /^[A-Za-z0-9_-]{43}$/;
  * e.g. `PriceService.predict #Ab3dE9xQ` or `route POST /predict #Zx81kQ0a`.
  */
 export function keyLabel(discriminator: string, site: string | undefined): string {
-  if (!HASHED.test(discriminator)) return discriminator;
+  if (discriminator.length !== 43 || !HASHED.test(discriminator)) return discriminator;
   return `${site ?? 'wrap'} #${discriminator.slice(0, 8)}`;
+}
+
+/**
+ * One kind's table: the counts, and the keys whose count is `min`, in the table's order: the next to be replaced.
+ * Counts only grow and a new key enters at `min + 1`, so those keys stay the least counted until each was replaced
+ * or counted again; only then is the table scanned for the next least count. A replacement cost a scan of the whole
+ * table before (64 keys, with a key per sampled call when a kind has more keys than that).
+ */
+interface Table {
+  counts: Map<string, number>;
+  atMin: Set<string>;
+  min: number;
 }
 
 /** Top keys of each kind, sampled. */
 export class HotKeys {
   readonly #size: number;
   readonly #scale: number;
-  #kinds = new Map<string, Map<string, number>>();
+  #kinds = new Map<string, Table>();
 
   /** `size` keys per kind; each counted call stands for `scale` calls (the sampling rate). */
   constructor(size: number, scale: number) {
@@ -34,31 +46,42 @@ export class HotKeys {
     let table = this.#kinds.get(kind);
     if (!table) {
       if (this.#kinds.size >= MAX_KINDS) return;
-      this.#kinds.set(kind, (table = new Map()));
+      this.#kinds.set(kind, (table = { counts: new Map(), atMin: new Set(), min: 0 }));
     }
+    const counts = table.counts;
     const label = keyLabel(key.slice(prefixLength), site);
-    const count = table.get(label);
+    const count = counts.get(label);
     if (count !== undefined) {
-      table.set(label, count + 1);
+      counts.set(label, count + 1);
+      if (count === table.min) table.atMin.delete(label);
       return;
     }
-    if (table.size < this.#size) {
-      table.set(label, 1);
+    if (counts.size < this.#size) {
+      counts.set(label, 1);
       return;
     }
-    let min = Infinity;
-    let victim = '';
-    for (const [k, n] of table) if (n < min) [min, victim] = [n, k];
-    table.delete(victim);
-    table.set(label, min + 1);
+    if (table.atMin.size === 0) leastCounted(table);
+    const victim: string = table.atMin.values().next().value!;
+    table.atMin.delete(victim);
+    counts.delete(victim);
+    counts.set(label, table.min + 1);
   }
 
   /** The counts since the last take, scaled by the sampling rate, and starts over. */
   take(): Map<string, Map<string, number>> {
-    const kinds = this.#kinds;
+    const kinds = new Map<string, Map<string, number>>();
+    for (const [kind, table] of this.#kinds) kinds.set(kind, table.counts);
     this.#kinds = new Map();
     const scale = this.#scale;
     if (scale > 1) for (const table of kinds.values()) for (const [k, n] of table) table.set(k, n * scale);
     return kinds;
   }
+}
+
+/** Finds a full table's least count and the keys that have it, in the table's order. */
+function leastCounted(table: Table): void {
+  let min = Infinity;
+  for (const n of table.counts.values()) if (n < min) min = n;
+  table.min = min;
+  for (const [k, n] of table.counts) if (n === min) table.atMin.add(k);
 }

@@ -27,6 +27,7 @@ const unitFiles = [
   'test/llm/semantic/vector-index.test.ts',
   'test/telemetry/batched.test.ts',
   'test/frozen.test.ts',
+  'test/fleet/hotkeys.test.ts',
 ];
 
 module.exports = { unitFiles };
