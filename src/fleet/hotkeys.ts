@@ -18,15 +18,20 @@ export function keyLabel(discriminator: string, site: string | undefined): strin
 }
 
 /**
- * One kind's table: the counts, and the keys whose count is `min`, in the table's order: the next to be replaced.
- * Counts only grow and a new key enters at `min + 1`, so those keys stay the least counted until each was replaced
- * or counted again; only then is the table scanned for the next least count. A replacement cost a scan of the whole
- * table before (64 keys, with a key per sampled call when a kind has more keys than that).
+ * One kind's table, by key (the cache's own key strings, whose hash the engine keeps: a sampled call slices and
+ * labels nothing; labels are made when the table is taken), and the keys whose count is `min`, in the table's order:
+ * the next to be replaced. Counts only grow and a new key enters at `min + 1`, so those keys stay the least counted
+ * until each was replaced or counted again; only then is the table scanned for the next least count. A replacement
+ * cost a scan of the whole table before (64 keys, with a key per sampled call when a kind has more keys than that).
  */
 interface Table {
   counts: Map<string, number>;
+  /** The method or route that made a key, for its label (keys made by a plain `wrap` call have none). */
+  sites: Map<string, string>;
   atMin: Set<string>;
   min: number;
+  /** Characters before the discriminator: `{namespace}:{kind}:{version}:`. */
+  prefix: number;
 }
 
 /** Top keys of each kind, sampled. */
@@ -46,34 +51,44 @@ export class HotKeys {
     let table = this.#kinds.get(kind);
     if (!table) {
       if (this.#kinds.size >= MAX_KINDS) return;
-      this.#kinds.set(kind, (table = { counts: new Map(), atMin: new Set(), min: 0 }));
+      this.#kinds.set(
+        kind,
+        (table = { counts: new Map(), sites: new Map(), atMin: new Set(), min: 0, prefix: prefixLength }),
+      );
     }
     const counts = table.counts;
-    const label = keyLabel(key.slice(prefixLength), site);
-    const count = counts.get(label);
+    const count = counts.get(key);
     if (count !== undefined) {
-      counts.set(label, count + 1);
-      if (count === table.min) table.atMin.delete(label);
+      counts.set(key, count + 1);
+      if (count === table.min) table.atMin.delete(key);
       return;
     }
+    if (site !== undefined) table.sites.set(key, site);
     if (counts.size < this.#size) {
-      counts.set(label, 1);
+      counts.set(key, 1);
       return;
     }
     if (table.atMin.size === 0) leastCounted(table);
     const victim: string = table.atMin.values().next().value!;
     table.atMin.delete(victim);
     counts.delete(victim);
-    counts.set(label, table.min + 1);
+    table.sites.delete(victim);
+    counts.set(key, table.min + 1);
   }
 
-  /** The counts since the last take, scaled by the sampling rate, and starts over. */
+  /** The counts by label since the last take, scaled by the sampling rate, and starts over. */
   take(): Map<string, Map<string, number>> {
     const kinds = new Map<string, Map<string, number>>();
-    for (const [kind, table] of this.#kinds) kinds.set(kind, table.counts);
-    this.#kinds = new Map();
     const scale = this.#scale;
-    if (scale > 1) for (const table of kinds.values()) for (const [k, n] of table) table.set(k, n * scale);
+    for (const [kind, table] of this.#kinds) {
+      const labelled = new Map<string, number>();
+      for (const [key, n] of table.counts) {
+        const label = keyLabel(key.slice(table.prefix), table.sites.get(key));
+        labelled.set(label, (labelled.get(label) ?? 0) + n * scale);
+      }
+      kinds.set(kind, labelled);
+    }
+    this.#kinds = new Map();
     return kinds;
   }
 }
@@ -83,5 +98,5 @@ function leastCounted(table: Table): void {
   let min = Infinity;
   for (const n of table.counts.values()) if (n < min) min = n;
   table.min = min;
-  for (const [k, n] of table.counts) if (n === min) table.atMin.add(k);
+  for (const [key, n] of table.counts) if (n === min) table.atMin.add(key);
 }

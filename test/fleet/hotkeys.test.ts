@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { HotKeys, keyLabel } from '../../src/fleet/hotkeys.js';
+import { hashArgs } from '../../src/keys.js';
 
 /** The table as it was first written: a scan of the whole table for the least counted key on every replacement. */
 function scanned(size: number, touches: Array<[string, string]>): Map<string, Map<string, number>> {
@@ -41,6 +42,20 @@ describe('fleet: hot keys (space-saving table)', () => {
       ),
       { numRuns: 300 },
     );
+  });
+
+  it('labels hashed keys by the method or route that made them, when taken', () => {
+    const hot = new HotKeys(4, 8);
+    const [a, b] = [hashArgs({ area: 80 }), hashArgs({ area: 90 })];
+    hot.touch('price', `ns:price:v1:${a}`, 'ns:price:v1:'.length, 'PriceService.predict');
+    hot.touch('price', `ns:price:v1:${a}`, 'ns:price:v1:'.length, 'PriceService.predict');
+    hot.touch('price', `ns:price:v1:${b}`, 'ns:price:v1:'.length, undefined);
+    hot.touch('price', 'ns:price:v1:CHG_001', 'ns:price:v1:'.length, 'PriceService.predict');
+    expect([...hot.take().get('price')!]).to.deep.equal([
+      [`PriceService.predict #${a.slice(0, 8)}`, 16],
+      [`wrap #${b.slice(0, 8)}`, 8],
+      ['CHG_001', 8],
+    ]);
   });
 
   it('replaces the least counted key with a key counted once more, and starts over after take', () => {
