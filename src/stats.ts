@@ -84,8 +84,6 @@ const COUNTERS = Object.keys(empty()).filter(
     k !== 'hitRate' && k !== 'bypassReasons' && k !== 'gracedReasons',
 );
 
-const FIELD = { hit: 'hits', miss: 'misses', stale: 'stale', bypass: 'bypasses', error: 'failures' } as const;
-
 /** Told of every counted event, e.g. to turn them into OpenTelemetry metrics. */
 export interface StatsListener {
   /** `reason` is given with `bypass` results only. */
@@ -140,7 +138,24 @@ export class Stats {
 
   /** Counts one call of `kind` with `result` in `s` (and a bypass's `reason`), and tells the listener. */
   #count(s: KindStats, kind: string, result: CacheResult, savedMs: number, cost: number, reason?: string): void {
-    s[FIELD[result]]++;
+    // a switch, not `s[FIELD[result]]++`: a store to a computed field, made on every hit, cost a memory-tier hit
+    // 0.06-0.1 µs (measured in the hit path; a loop of `record` alone did not show it)
+    switch (result) {
+      case 'hit':
+        s.hits++;
+        break;
+      case 'stale':
+        s.stale++;
+        break;
+      case 'miss':
+        s.misses++;
+        break;
+      case 'bypass':
+        s.bypasses++;
+        break;
+      default:
+        s.failures++;
+    }
     s.total++;
     if (reason !== undefined) s.bypassReasons[reason] = (s.bypassReasons[reason] ?? 0) + 1;
     const saved = savedMs > 0 ? savedMs / 1000 : 0;
