@@ -182,8 +182,8 @@ export class Cache {
   }
 
   /**
-   * A `wrap` call, observed when something records: its outcome itself on a memory hit (with or without telemetry:
-   * the loader's own promise on the Redis path, no promise for a memory hit), or a throw.
+   * A `wrap` call, observed when something records: the outcome itself for a memory hit (no promise, with or without
+   * telemetry), the loader's own promise otherwise; throws what the call throws synchronously.
    */
   #observed<T>(
     kind: string,

@@ -206,11 +206,11 @@ export class Telemetry implements Instrumentation {
     try {
       served = call.span ? context.with(trace.setSpan(context.active(), call.span), run) : run();
     } catch (error) {
-      this.#pending = outer;
       this.#endWrap(call, instruments, undefined, error);
       throw error;
+    } finally {
+      this.#pending = outer;
     }
-    this.#pending = outer;
     // a memory-tier hit: ended now, and no promise made (each one costs the context manager's promise hooks too)
     if (!(served instanceof Promise)) {
       this.#endWrap(call, instruments, served);
