@@ -122,6 +122,14 @@ function ownerOf(req: Request): string {
   return (req.baseUrl ?? '') + (route ? String(route.path ?? '') : '*');
 }
 
+/** Replays the decision's response, or passes the request on to the handler (capturing what it sends). */
+function apply(req: Request, res: Response, next: NextFunction, decision: RouteDecision): void {
+  if (decision.replay) return replay(req, res, decision);
+  for (const [name, value] of decision.headers) res.setHeader(name, value);
+  if (decision.capture) captureResponse(res, decision.capture);
+  next();
+}
+
 /**
  * Per-route caching middleware: `app.post('/predict', express.json(), cacheRoute(cache, { methods: ['POST'] }), handler)`.
  * Same behaviour and headers as the Fastify route option. Options are validated here, once. It cannot know its
@@ -137,15 +145,14 @@ export function cacheRoute(cache: Cache, options: ExpressRouteCacheOptions | tru
       body: parsedBody(req),
       owner: ownerOf(req),
     };
-    route
-      .handle(view, req)
-      .then((decision) => {
-        if (decision.replay) return replay(req, res, decision);
-        for (const [name, value] of decision.headers) res.setHeader(name, value);
-        if (decision.capture) captureResponse(res, decision.capture);
-        next();
-      })
-      .catch(next);
+    let decision: RouteDecision | Promise<RouteDecision>;
+    try {
+      decision = route.decide(view, req);
+    } catch (error) {
+      return next(error); // a strict cache refusing a request it cannot key
+    }
+    if (!(decision instanceof Promise)) return apply(req, res, next, decision);
+    decision.then((decided) => apply(req, res, next, decided)).catch(next);
   };
 }
 

@@ -17,7 +17,7 @@ import type {
 } from 'fastify';
 import { createCache, type Cache } from '../src/cache.js';
 import { ConfigError, InfercacheError } from '../src/errors.js';
-import { RouteCache, type Capture } from '../src/http/route.js';
+import { RouteCache, type Capture, type RouteDecision } from '../src/http/route.js';
 import {
   createEndpoints,
   errorResponse,
@@ -107,7 +107,8 @@ function describeConstraints(pairs: Array<[string, unknown]> | undefined): strin
 
 /**
  * `owner`: the route's path pattern as Fastify reports it (`/a/:id`, prefix included), scoping its `key`;
- * `constraints`: its {@link constraintsOf}, part of every key of the route.
+ * `constraints`: its {@link constraintsOf}, part of every key of the route. A response served from the memory tier
+ * is sent in the handler's own tick; one that waits for Redis, once the lookup settles.
  */
 function cachedHandler(
   route: RouteCache<FastifyRequest>,
@@ -115,6 +116,28 @@ function cachedHandler(
   owner: string,
   constraints: Array<[string, unknown]> | undefined,
 ): RouteHandlerMethod {
+  /** Replays the decision's response, or runs the handler (capturing what it sends when it computes the entry). */
+  function apply(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply, decision: RouteDecision) {
+    if (decision.replay && decision.notModified) {
+      // As Express does: a conditional request matching the stored ETag / Last-Modified gets 304, no body.
+      for (const [name, value] of decision.headers) if (!NOT_MODIFIED_DROPS.has(name)) reply.header(name, value);
+      reply.code(304).send();
+      return undefined;
+    }
+    for (const [name, value] of decision.headers) reply.header(name, value);
+    if (decision.replay) {
+      if (!decision.headers.some(([name]) => name === 'content-type')) untyped.add(request);
+      reply.code(decision.status).send(decision.body);
+      return undefined;
+    }
+    const capture = decision.capture;
+    if (capture) {
+      captures.set(request, capture);
+      // A response that never reaches onSend (client gone, hijacked, timed out) must not keep waiters waiting.
+      finished(reply.raw, () => capture.abort());
+    }
+    return handler.call(this, request, reply);
+  }
   return function infercacheHandler(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
     const view = {
       method: request.method,
@@ -124,25 +147,11 @@ function cachedHandler(
       owner,
       constraints,
     };
-    return route.handle(view, request).then((decision) => {
-      if (decision.replay && decision.notModified) {
-        // As Express does: a conditional request matching the stored ETag / Last-Modified gets 304, no body.
-        for (const [name, value] of decision.headers) if (!NOT_MODIFIED_DROPS.has(name)) reply.header(name, value);
-        return reply.code(304).send();
-      }
-      for (const [name, value] of decision.headers) reply.header(name, value);
-      if (decision.replay) {
-        if (!decision.headers.some(([name]) => name === 'content-type')) untyped.add(request);
-        return reply.code(decision.status).send(decision.body);
-      }
-      const capture = decision.capture;
-      if (capture) {
-        captures.set(request, capture);
-        // A response that never reaches onSend (client gone, hijacked, timed out) must not keep waiters waiting.
-        finished(reply.raw, () => capture.abort());
-      }
-      const result = handler.call(this, request, reply);
-      // A handler that replies later through `reply.send` returns undefined: wait for the reply.
+    const decision = route.decide(view, request); // throws only for a strict cache: Fastify answers the error
+    if (!(decision instanceof Promise)) return apply.call(this, request, reply, decision);
+    return decision.then((decided) => {
+      const result = apply.call(this, request, reply, decided);
+      // After a wait, a handler that replies later through `reply.send` returns undefined: wait for the reply.
       return result === undefined ? reply : result;
     });
   } as RouteHandlerMethod;

@@ -173,9 +173,24 @@ export class Cache {
     options?: WrapOptions<T>,
     args?: readonly unknown[],
   ): Promise<WrapOutcome<T>> {
+    const served = this.wrapServed(kind, keyParts, fn, options, args);
+    return served instanceof Promise ? served : Promise.resolve(served);
+  }
+
+  /**
+   * @internal For adapters: `wrapDetailed`, with a memory-tier hit's outcome given as it is, so that an HTTP route
+   * replays it in the same tick (no promise, no microtask); a promise otherwise. Never throws: what the call throws
+   * synchronously comes as a rejected promise.
+   */
+  wrapServed<T>(
+    kind: string,
+    keyParts: unknown,
+    fn: () => T | Promise<T>,
+    options?: WrapOptions<T>,
+    args?: readonly unknown[],
+  ): Served<T> {
     try {
-      const served = this.#observed(kind, keyParts, fn, options, args);
-      return served instanceof Promise ? served : Promise.resolve(served);
+      return this.#observed(kind, keyParts, fn, options, args);
     } catch (error) {
       return Promise.reject(error as Error);
     }

@@ -74,9 +74,12 @@ export function pairedRatio(a: number[], b: number[]): { median: number; min: nu
   return { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) };
 }
 
-/** Median of a list of numbers. */
+/** Median of a list of numbers: the mean of the two middle ones for an even count (not the lower one). */
 export function median(values: number[]): number {
-  return quantile(Float64Array.from(values).sort(), 0.5);
+  const sorted = Float64Array.from(values).sort();
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  return n % 2 === 1 ? sorted[(n - 1) / 2]! : (sorted[n / 2 - 1]! + sorted[n / 2]!) / 2;
 }
 
 /** Pools the batches' latencies and takes the median and p99; ops/s is the median of the batches' rates. */

@@ -5,7 +5,7 @@
  */
 import { hashArgs } from '../keys.js';
 import { ConfigError, UnkeyableError } from '../errors.js';
-import { Flights, type Asked, type Asker } from './flights.js';
+import { Flights, type Asked, type Asker, type Waiter } from './flights.js';
 import { resolveRouteOptions, type ResolvedRoute, type RouteCacheOptions } from './options.js';
 import { requestKey, type BypassReason, type KeyResult, type RequestView } from './request.js';
 import { isNotModified } from './conditional.js';
@@ -141,10 +141,11 @@ export class RouteCache<Req = unknown> {
   }
 
   /**
-   * Looks the request up. Never rejects because of the cache (an unusable cache means BYPASS); rejects when the
-   * route's `key` gives nothing to key by (or throws) and the cache is `strict`.
+   * Looks the request up: the decision at once when the cache answers without waiting (a memory-tier hit, a
+   * bypass), else a promise of it that never rejects because of the cache (an unusable cache means BYPASS). Throws
+   * (or rejects) when the route's `key` gives nothing to key by (or throws) and the cache is `strict`.
    */
-  async handle(view: RequestView, raw: Req): Promise<RouteDecision> {
+  decide(view: RequestView, raw: Req): RouteDecision | Promise<RouteDecision> {
     const cache = this.#cache;
     if (!cache.enabled) return this.#bypassFor('disabled');
     const key = requestKey(this.route, view, raw);
@@ -166,13 +167,28 @@ export class RouteCache<Req = unknown> {
     }
     const flights = this.#flights;
     const head = view.method === 'HEAD';
-    const asker: Asker = { outcome: undefined };
     const waiter = flights.enter(id);
     if (waiter.asked) return this.#compute(waiter.asked, head, view);
-    const outcome = cache.wrapDetailed(this.route.kind, discriminator, () => flights.ask(id, asker), this.route.entry, [
+    const asker: Asker = { outcome: undefined };
+    const served = cache.wrapServed(this.route.kind, discriminator, () => flights.ask(id, asker), this.route.entry, [
       raw,
     ]);
-    asker.outcome = outcome;
+    if (served instanceof Promise) {
+      asker.outcome = served;
+      return this.#awaited(served, waiter, head, view);
+    }
+    // served from memory: nothing to wait for (a stale entry's refresh is handed to a later request, as below)
+    flights.leave(waiter);
+    return this.#decided(served, head, view);
+  }
+
+  /** The decision once the lookup settled, or at once when this request is given a computation to run meanwhile. */
+  async #awaited(
+    outcome: Promise<WrapOutcome<unknown>>,
+    waiter: Waiter,
+    head: boolean,
+    view: RequestView,
+  ): Promise<RouteDecision> {
     let served: WrapOutcome<unknown> | undefined;
     try {
       // the lookup's outcome, or undefined as soon as this request is given a computation to run
@@ -184,12 +200,16 @@ export class RouteCache<Req = unknown> {
     } catch (error) {
       this.#warn('lookup', view, `a lookup failed (${(error as Error).message}); the request runs uncached`);
     }
-    flights.leave(waiter);
+    this.#flights.leave(waiter);
     if (waiter.asked) {
       outcome.catch(() => {});
       return this.#compute(waiter.asked, head, view);
     }
-    if (!served) return this.#bypass;
+    return served ? this.#decided(served, head, view) : this.#bypass;
+  }
+
+  /** Replays what the lookup served, or runs the handler when it holds no response to share. */
+  #decided(served: WrapOutcome<unknown>, head: boolean, view: RequestView): RouteDecision {
     const value = served.value;
     // NOT_SHARED: the response computed for us must not be shared; run our own handler.
     const xCache = X_CACHE_OF[served.result];
