@@ -6,7 +6,7 @@
  * short warm-up and is discarded. The target's ratio comes from the Fastify bare and memory-tier routes run back to
  * back, in turn first, PAIRS times.
  *
- *   npm run bench:http                     full run (~1.5 min)
+ *   npm run bench:http                     full run (~2.5 min)
  *   BENCH_QUICK=1 npm run bench:http       one short round: proves it runs
  */
 import { spawn, type ChildProcess } from 'node:child_process';

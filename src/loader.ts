@@ -14,6 +14,8 @@ import type { Leases } from './lease.js';
 import { valueOf, type MemoryEntry } from './memory.js';
 import { ComputeTimeoutError, SOFT, inGrace, refreshEarly, within, type GraceReason } from './freshness.js';
 import { RecentKeys, rewarm, type RewarmOptions, type RewarmReport } from './rewarm.js';
+import { Backoff, Refresher } from './refresh.js';
+import { delay } from './timeout.js';
 
 /** What the loader works with, all owned by the `Cache`. */
 export interface LoaderParts {
@@ -27,8 +29,6 @@ export interface LoaderParts {
 }
 
 const now = Date.now;
-/** Most keys held in back-off at once. */
-const BACKOFF_KEYS = 10_000;
 
 /** A read (and computation) running for one key, which later calls of the key join. */
 interface Flight {
@@ -63,14 +63,6 @@ interface Recompute {
   epoch: number;
 }
 
-/** What a background refresh may reuse from the read that found the expired value. */
-interface RefreshOptions {
-  /** Generations read with it: the refreshed value is stored under them. @default read again */
-  gens?: number[];
-  /** The memory epoch that read began in. @default the current one */
-  epoch?: number;
-}
-
 /** Serves `wrap` calls for one cache. */
 export class Loader {
   readonly #reader: Reader;
@@ -79,12 +71,10 @@ export class Loader {
   readonly #stats: Stats;
   readonly #telemetry: Instrumentation;
   readonly #leases: Leases | undefined;
-  readonly #warnOnce: (id: string, message: string) => void;
   readonly #inflight = new Map<string, Flight>();
-  readonly #refreshing = new Set<string>();
+  readonly #refresher: Refresher;
   readonly #recent = new RecentKeys();
-  /** Keys whose recomputation failed and was graced: not tried again until the time given (`grace.backoff`). */
-  readonly #backoff = new Map<string, number>();
+  readonly #backoff = new Backoff();
 
   constructor(parts: LoaderParts) {
     this.#reader = parts.reader;
@@ -93,7 +83,7 @@ export class Loader {
     this.#stats = parts.stats;
     this.#telemetry = parts.telemetry;
     this.#leases = parts.leases;
-    this.#warnOnce = parts.warnOnce;
+    this.#refresher = new Refresher(parts);
   }
 
   /** The value for `key`: from memory, joined to a running computation, from Redis, or computed and stored. */
@@ -176,11 +166,11 @@ export class Loader {
     const r = found.record;
     const t = now();
     if (isFresh(r, t)) {
-      if (entry.early && refreshEarly(r, t, entry.early)) this.#refreshEarly(key, entry, args, fn);
+      if (entry.early && refreshEarly(r, t, entry.early)) this.#refresher.early(key, entry, args, fn);
       return this.#served(entry, r, 'hit', found, t);
     }
     if (inStaleWindow(r, t, entry.swr)) {
-      this.#refresh(key, entry, args, fn);
+      this.#refresher.start(key, entry, args, fn);
       return this.#served(entry, r, 'stale', found, t);
     }
     return undefined;
@@ -285,11 +275,11 @@ export class Loader {
       this.#coherence.remember(key, entry, r, { tags, body: found.body, size: found.size ?? 1, epoch });
     if (isFresh(r, t)) {
       if (entry.early && refreshEarly(r, t, entry.early))
-        this.#refreshEarly(key, entry, args, fn, { gens: found.gens, epoch });
+        this.#refresher.early(key, entry, args, fn, { gens: found.gens, epoch });
       return this.#served(entry, r, 'hit', 'redis', t);
     }
     if (inStaleWindow(r, t, entry.swr)) {
-      this.#refresh(key, entry, args, fn, { gens: found.gens, epoch });
+      this.#refresher.start(key, entry, args, fn, { gens: found.gens, epoch });
       return this.#served(entry, r, 'stale', 'redis', t);
     }
     return undefined;
@@ -326,11 +316,7 @@ export class Loader {
       const kept = this.#coherence.tierOf(entry)!.get(key);
       if (kept && inGrace(kept.record, now(), entry.grace)) stale = { record: kept.record, from: kept };
     }
-    if (stale && this.#backoff.size > 0) {
-      const until = this.#backoff.get(key);
-      if (until !== undefined && now() < until) return this.#graced(entry, stale, 'backoff', flight);
-      this.#backoff.delete(key);
-    }
+    if (stale && this.#backoff.holds(key, now())) return this.#graced(entry, stale, 'backoff', flight);
     const started = now();
     const computing = this.#computer.compute(key, entry, fn, {
       args,
@@ -352,7 +338,7 @@ export class Loader {
         this.#stats.record(entry.kind, 'error');
         throw error;
       }
-      if (!timedOut && entry.graceBackoff > 0) this.#backOff(key, entry.graceBackoff);
+      if (!timedOut && entry.graceBackoff > 0) this.#backoff.set(key, now() + entry.graceBackoff);
       return this.#graced(entry, stale, timedOut ? 'hard-timeout' : 'error', flight);
     }
     if (computed === SOFT) {
@@ -381,57 +367,4 @@ export class Loader {
     outcome.reason = reason;
     return outcome;
   }
-
-  /** Serves `key` from grace without recomputing for `ms` (bounded: the oldest keys are forgotten first). */
-  #backOff(key: string, ms: number): void {
-    this.#backoff.delete(key);
-    this.#backoff.set(key, now() + ms);
-    if (this.#backoff.size > BACKOFF_KEYS) this.#backoff.delete(this.#backoff.keys().next().value!);
-  }
-
-  /** A background refresh of an expired (or, early, a fresh) value: one per key at a time; false if one runs. */
-  #refresh(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    fn: () => unknown,
-    read: RefreshOptions = {},
-  ): boolean {
-    if (this.#refreshing.has(key)) return false;
-    this.#refreshing.add(key);
-    const run = async () => {
-      const epoch = read.epoch ?? this.#coherence.epoch; // of the read that gave `gens`
-      const gens = read.gens ?? (await this.#reader.generations(entry.kind, entry.tags(args)));
-      await this.#computer.compute(key, entry, fn, { args, gens, tags: entry.tags(args), epoch });
-    };
-    this.#telemetry
-      .refresh(entry.kind, run)
-      .catch((error: unknown) =>
-        this.#warnOnce(
-          `refresh:${entry.kind}`,
-          `infercache: background refresh of kind '${entry.kind}' failed: ${(error as Error)?.message}`,
-        ),
-      )
-      .finally(() => this.#refreshing.delete(key));
-    return true;
-  }
-
-  /** An early (XFetch) refresh of a fresh entry, counted when it starts (one per key at a time). */
-  #refreshEarly(
-    key: string,
-    entry: ResolvedEntry,
-    args: readonly unknown[],
-    fn: () => unknown,
-    read?: RefreshOptions,
-  ): void {
-    if (this.#refresh(key, entry, args, fn, read)) this.#stats.earlyRefresh(entry.kind);
-  }
-}
-
-/** Resolves after `ms` (at once if not positive) without keeping the process alive. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => {
-    if (!(ms > 0)) return resolve();
-    setTimeout(resolve, Math.min(ms, 2 ** 31 - 1)).unref();
-  });
 }

@@ -1,5 +1,6 @@
 /**
- * One-off waits bounded by a timeout (connecting, a graceful close, an admin SCAN). Redis operations on the request
+ * One-off waits bounded by a timeout (connecting, a graceful close, an admin SCAN), and a delay that keeps no
+ * process alive. Redis operations on the request
  * path share one timer instead: `Deadlines` (src/redis/deadline.ts).
  */
 
@@ -24,5 +25,13 @@ export function waitAtMost<T>(promise: PromiseLike<T>, ms: number): Promise<T | 
         reject(error);
       },
     );
+  });
+}
+
+/** Resolves after `ms` (at once if not positive) without keeping the process alive. */
+export function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (!(ms > 0)) return resolve();
+    setTimeout(resolve, Math.min(ms, 2 ** 31 - 1)).unref();
   });
 }
