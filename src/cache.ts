@@ -16,7 +16,7 @@ import { Entries } from './entries.js';
 import { Stats, type CacheStats } from './stats.js';
 import { Loader } from './loader.js';
 import type { Served, WrapOutcome } from './outcome.js';
-import { UnavailableError, UnkeyableError } from './errors.js';
+import { UnavailableError, UnkeyableError, quoted } from './errors.js';
 import { warmUp, type WarmUpEntry, type WarmUpOptions, type WarmUpReport } from './warmup.js';
 import { setDefaultCache, clearDefaultCache } from './default-cache.js';
 import { probeHealth, describe, type CacheHealth, type CacheInfo } from './admin.js';
@@ -233,7 +233,7 @@ export class Cache {
       const where = siteOf(options) ?? `kind '${entry.kind}'`;
       this.#warnOnce(
         `unkeyable:${where}`,
-        `infercache: a call of ${where} cannot be keyed: ${error.message.replace(/^infercache: /, '')}. ` +
+        `infercache: a call of ${where} cannot be keyed: ${quoted(error)}. ` +
           'Such calls bypass the cache (strict: true throws instead); this warning is shown once',
       );
       return this.#bypass(entry, fn, 'unkeyable');

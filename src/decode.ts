@@ -2,7 +2,7 @@
  * Decoding of the bytes read from Redis into records: the codec (decryption, decompression, MessagePack), a user
  * `deserialize`, and what happens to an entry that cannot be read (counted, warned once, deleted).
  */
-import { CodecError } from './errors.js';
+import { CodecError, quoted } from './errors.js';
 import { fromWire, type CacheRecord } from './record.js';
 import type { Codec } from './codec.js';
 import type { RedisTier } from './redis/tier.js';
@@ -85,10 +85,7 @@ export class Decoder {
 
   #unreadable(key: string, kind: string, error: unknown): undefined {
     this.#stats.error(kind);
-    this.#warnOnce(
-      `decode:${kind}`,
-      `infercache: dropped an unreadable entry of kind '${kind}': ${(error as Error).message}`,
-    );
+    this.#warnOnce(`decode:${kind}`, `infercache: dropped an unreadable entry of kind '${kind}': ${quoted(error)}`);
     void this.#redis?.send(key, false, ['DEL', key]);
     return undefined;
   }

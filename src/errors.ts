@@ -164,3 +164,8 @@ export function isInfercacheError<C extends InfercacheErrorCode = InfercacheErro
 ): error is InfercacheErrorByCode[C] {
   return error instanceof InfercacheError && (code === undefined || error.code === code);
 }
+
+/** The message of `error` without the `infercache: ` prefix, to quote inside another message (which has its own). */
+export function quoted(error: unknown): string {
+  return String((error as Error)?.message ?? error).replace(/^infercache: /, '');
+}

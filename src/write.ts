@@ -2,7 +2,7 @@
  * Writes of computed values (or cached errors): the TTL and stale deadline, the encoding (once, for Redis and the
  * memory tier), the memory tier, the Redis SET with its expiry, and the bus message once Redis took it.
  */
-import { UnserializableError } from './errors.js';
+import { UnserializableError, quoted } from './errors.js';
 import { newRecord, toWire } from './record.js';
 import type { Codec } from './codec.js';
 import type { Coherence } from './coherence.js';
@@ -146,7 +146,7 @@ export class Writer {
     const hint =
       entry.memory && !entry.shared ? ' (memory: { shared: true } keeps such results in memory as they are)' : '';
     // the codec saw the record's wire form: the value is its first item, `$[0]`; say where in the value
-    const message = String((error as Error)?.message).replace(' at $[0]', ' at $');
+    const message = quoted(error).replace(' at $[0]', ' at $');
     this.#warnOnce(
       `unstorable:${entry.owner}:${reason}`,
       `infercache: results of ${entry.owner} cannot be stored: ${message}; ${fate}${hint}`,

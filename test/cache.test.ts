@@ -365,6 +365,7 @@ describe('results that cannot be stored', () => {
       expect(s.errors).to.equal(0);
       expect(warnings).to.have.length(1);
       expect(warnings[0]).to.include(`cannot serialise ${reason}`).and.include("kind 'p'").and.include('not cached');
+      expect(warnings[0]!.match(/infercache:/g), "one prefix, not the codec error's too").to.have.length(1);
     });
   }
 

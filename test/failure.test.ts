@@ -123,6 +123,8 @@ describe('when Redis fails', function () {
     expect(await cache.wrap('p', 'text', fn)).to.equal('right');
     expect(fn.calls).to.equal(3);
     expect(cache.stats().errors).to.be.at.least(2);
+    const dropped = warnings.find((w) => w.includes('dropped an unreadable entry'));
+    expect(dropped).to.match(/^infercache: dropped an unreadable entry of kind 'p': (?!infercache:)/);
     await until(async () => (await admin.type('infercache:p:v1:hash')) === 'string'); // the background writes landed
     expect(await cache.wrap('p', 'garbage', fn)).to.equal('right');
     expect(fn.calls).to.equal(3);

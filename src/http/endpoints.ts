@@ -5,7 +5,7 @@
  * Mutating endpoints need the admin check (403 otherwise); bad bodies get 400 with a message, never a 500.
  */
 import { STATUS_CODES, type IncomingHttpHeaders } from 'node:http';
-import { ConfigError, isInfercacheError } from '../errors.js';
+import { ConfigError, isInfercacheError, quoted } from '../errors.js';
 import { validateSegment } from '../keys.js';
 import { ENDPOINT_DEFAULTS } from '../defaults.js';
 import { resolveAdmin, type AdminOptions } from './admin.js';
@@ -278,7 +278,7 @@ export function createEndpoints<Req>(
             return errorResponse(503, `Redis is unavailable (${error.message})${later}`);
           }
           if (isInfercacheError(error, 'E_CACHE_UNKEYABLE')) {
-            return errorResponse(400, `key cannot be used as a cache key: ${error.message}`);
+            return errorResponse(400, `key cannot be used as a cache key: ${quoted(error)}`);
           }
           throw error;
         }

@@ -4,7 +4,7 @@
  * response). Both the Fastify plugin and the Express middleware are thin layers over this.
  */
 import { hashArgs } from '../keys.js';
-import { ConfigError, UnkeyableError } from '../errors.js';
+import { ConfigError, UnkeyableError, quoted } from '../errors.js';
 import { Flights, type Asked, type Asker, type Waiter } from './flights.js';
 import { resolveRouteOptions, type ResolvedRoute, type RouteCacheOptions } from './options.js';
 import { requestKey, type BypassReason, type KeyResult, type RequestView } from './request.js';
@@ -302,10 +302,10 @@ export class RouteCache<Req = unknown> {
 
   #unkeyable(error: Error, view: RequestView): RouteDecision {
     if (!this.route.key) {
-      this.#warn('unkeyable', view, `its key parts cannot be hashed (${error.message}); requests bypass the cache`);
+      this.#warn('unkeyable', view, `its key parts cannot be hashed (${quoted(error)}); requests bypass the cache`);
       return this.#bypassFor('unkeyable');
     }
-    const problem = `its key function returned something that cannot be keyed (${error.message})`;
+    const problem = `its key function returned something that cannot be keyed (${quoted(error)})`;
     if (this.#cache.settings.strict) {
       throw new UnkeyableError(`infercache: route ${this.#labelOf(view)}: ${problem}`, { cause: error });
     }

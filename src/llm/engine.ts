@@ -5,7 +5,7 @@
  */
 import { createHash, randomInt } from 'node:crypto';
 import { context, trace, SpanStatusCode, type Span, type TracerProvider } from '@opentelemetry/api';
-import { UnkeyableError } from '../errors.js';
+import { UnkeyableError, quoted } from '../errors.js';
 import type { WrapOptions } from '../cache.js';
 import { atSite } from '../site.js';
 import * as C from '../telemetry/semconv.js';
@@ -293,7 +293,7 @@ export class LlmEngine<R> {
       key = llmKey(request.body, { aliases: o.aliases, endpoint: request.endpoint });
     } catch (error) {
       if (!(error instanceof UnkeyableError)) throw error;
-      this.#warn(`${this.#where}: a request body cannot be keyed (${error.message}); it runs uncached`);
+      this.#warn(`${this.#where}: a request body cannot be keyed (${quoted(error)}); it runs uncached`);
       return undefined;
     }
     const variant = typeof o.temperature === 'object' ? randomInt(o.temperature.variants) : '';
