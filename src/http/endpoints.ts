@@ -184,9 +184,9 @@ async function hotKeysAnswer(cache: Cache, url: string | undefined): Promise<End
 }
 
 function fleetError(error: unknown): EndpointResponse {
-  if (isInfercacheError(error, 'E_CACHE_CONFIG')) return errorResponse(400, error.message.replace(/^infercache: /, ''));
+  if (isInfercacheError(error, 'E_CACHE_CONFIG')) return errorResponse(400, quoted(error));
   if (isInfercacheError(error, 'E_CACHE_UNAVAILABLE') || isInfercacheError(error, 'E_CACHE_TIMEOUT')) {
-    return errorResponse(503, `Redis is unavailable (${error.message})`);
+    return errorResponse(503, `Redis is unavailable (${quoted(error)})`);
   }
   throw error;
 }
@@ -275,7 +275,7 @@ export function createEndpoints<Req>(
         } catch (error) {
           if (isInfercacheError(error, 'E_CACHE_UNAVAILABLE') || isInfercacheError(error, 'E_CACHE_TIMEOUT')) {
             const later = 'key' in target ? '' : '; the invalidation will be applied when it reconnects';
-            return errorResponse(503, `Redis is unavailable (${error.message})${later}`);
+            return errorResponse(503, `Redis is unavailable (${quoted(error)})${later}`);
           }
           if (isInfercacheError(error, 'E_CACHE_UNKEYABLE')) {
             return errorResponse(400, `key cannot be used as a cache key: ${quoted(error)}`);

@@ -198,7 +198,7 @@ export class RouteCache<Req = unknown> {
         outcome.then(resolve, reject);
       });
     } catch (error) {
-      this.#warn('lookup', view, `a lookup failed (${(error as Error).message}); the request runs uncached`);
+      this.#warn('lookup', view, `a lookup failed (${quoted(error)}); the request runs uncached`);
     }
     this.#flights.leave(waiter);
     if (waiter.asked) {

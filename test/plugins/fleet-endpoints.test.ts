@@ -70,6 +70,7 @@ for (const [framework, make] of Object.entries(apps)) {
       try {
         const res = await (await make(cache))('/cache/stats?scope=fleet');
         expect(res.status).to.equal(503);
+        expect(res.body.message).to.match(/^Redis is unavailable \((?!infercache:)/);
       } finally {
         await cache.close();
       }
