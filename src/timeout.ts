@@ -1,7 +1,6 @@
 /**
  * One-off waits bounded by a timeout (connecting, a graceful close, an admin SCAN), and a delay that keeps no
- * process alive. Redis operations on the request
- * path share one timer instead: `Deadlines` (src/redis/deadline.ts).
+ * process alive. Redis operations on the request path share one timer instead: `Deadlines` (src/redis/deadline.ts).
  */
 
 /** What {@link waitAtMost} resolves to when the time ran out first. */
